@@ -1,0 +1,104 @@
+// Package cli parses the command line of rds-provision and dispatches to the
+// mode packages; it maps errors to exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Env is everything a command takes from its process, so tests can run the
+// whole CLI in-process.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Now    func() time.Time
+}
+
+// ErrUsage marks a command-line mistake: exit code 2.
+var ErrUsage = errors.New("usage error")
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitError = 1
+	ExitUsage = 2
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, env Env) error
+}
+
+func commands() []command {
+	return []command{
+		{"provision", "create roles, databases and grants from application_databases", runProvision},
+		{"request", "validate a database request, edit catalog and tfvars, open a pull request", runRequest},
+	}
+}
+
+// Run executes args (without the program name) and returns the exit code.
+func Run(ctx context.Context, args []string, env Env) int {
+	if len(args) == 0 {
+		usage(env.Stderr)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(env.Stdout)
+		return ExitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return exitCode(env, c.run(ctx, args[1:], env))
+		}
+	}
+	fmt.Fprintf(env.Stderr, "[ERROR] unknown command %q\n\n", args[0])
+	usage(env.Stderr)
+	return ExitUsage
+}
+
+func exitCode(env Env, err error) int {
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	case errors.Is(err, ErrUsage):
+		fmt.Fprintf(env.Stderr, "[ERROR] %v\n", err)
+		return ExitUsage
+	case errors.Is(err, ErrFailedRows):
+		return ExitError
+	default:
+		fmt.Fprintf(env.Stderr, "[ERROR] %v\n", err)
+		return ExitError
+	}
+}
+
+// ErrFailedRows means the run completed but recorded error rows, which were
+// already logged one by one.
+var ErrFailedRows = errors.New("one or more actions failed")
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "rds-provision: self-service PostgreSQL databases on a shared AWS RDS instance.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: rds-provision <command> [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'rds-provision <command> --help' for the flags of a command.")
+}
+
+// usageErrorf wraps a message as a usage error (exit code 2).
+func usageErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUsage, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,352 @@
+// Package tfvars reads the application_databases map from an environment's
+// Terraform tfvars, in standalone or coupled layout, with the real HCL parser.
+package tfvars
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Mode says where application_databases lives.
+type Mode string
+
+const (
+	// ModeAuto picks coupled when rds_config.enabled is true, else standalone.
+	ModeAuto Mode = "auto"
+	// ModeCoupled reads rds_config.application_databases in envs/<env>/terraform.tfvars.
+	ModeCoupled Mode = "coupled"
+	// ModeStandalone reads the top-level attribute in envs/<env>-rds/terraform.tfvars.
+	ModeStandalone Mode = "standalone"
+)
+
+// ParseMode accepts auto, coupled or standalone; empty means auto.
+func ParseMode(s string) (Mode, error) {
+	switch Mode(s) {
+	case "", ModeAuto:
+		return ModeAuto, nil
+	case ModeCoupled, ModeStandalone:
+		return Mode(s), nil
+	}
+	return "", fmt.Errorf("invalid RDS mode %q: want auto, coupled or standalone", s)
+}
+
+// Access levels of an entry; owner is the default.
+const (
+	AccessOwner  = "owner"
+	AccessEditor = "editor"
+	AccessReader = "reader"
+)
+
+// DefaultRegion applies when neither a flag nor aws_region gives one.
+const DefaultRegion = "eu-west-2"
+
+// ErrModeUndetected is returned by Locate when neither layout is present.
+var ErrModeUndetected = errors.New("Unable to detect RDS mode. Set RDS_MODE=coupled|standalone.")
+
+// Entry is one application_databases item.
+type Entry struct {
+	Key          string // the map key: the app name in the secret path
+	DatabaseName string
+	Username     string
+	AccessLevel  string // owner, editor or reader
+	SecretName   string // optional override of the app secret path
+	Line         int    // line of the key, for annotations
+}
+
+// File is what provisioning and requests need from one tfvars file.
+type File struct {
+	Path           string
+	Mode           Mode   // the layout the entries were read from
+	Region         string // aws_region, empty when absent
+	MasterUsername string // master_username, empty when absent
+	DatabaseName   string // the instance's own database_name, empty when absent
+	Entries        []Entry
+	// HasAttribute is false when the file has no application_databases yet.
+	HasAttribute bool
+}
+
+// StandalonePath and CoupledPath are the SPEC's per-environment files.
+func StandalonePath(repoRoot, env string) string {
+	return filepath.Join(repoRoot, "envs", env+"-rds", "terraform.tfvars")
+}
+
+// CoupledPath is envs/<env>/terraform.tfvars.
+func CoupledPath(repoRoot, env string) string {
+	return filepath.Join(repoRoot, "envs", env, "terraform.tfvars")
+}
+
+// Locate resolves the tfvars file and mode of an environment as SPEC says:
+// coupled if rds_config.enabled is true in the coupled file, else standalone
+// if its file exists, else ErrModeUndetected.
+func Locate(repoRoot, env string, mode Mode) (string, Mode, error) {
+	switch mode {
+	case ModeCoupled:
+		return CoupledPath(repoRoot, env), ModeCoupled, nil
+	case ModeStandalone:
+		return StandalonePath(repoRoot, env), ModeStandalone, nil
+	}
+	coupled := CoupledPath(repoRoot, env)
+	if src, err := os.ReadFile(coupled); err == nil {
+		enabled, err := CoupledEnabled(coupled, src)
+		if err != nil {
+			return "", "", err
+		}
+		if enabled {
+			return coupled, ModeCoupled, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", "", fmt.Errorf("read tfvars %s: %w", coupled, err)
+	}
+	standalone := StandalonePath(repoRoot, env)
+	if _, err := os.Stat(standalone); err == nil {
+		return standalone, ModeStandalone, nil
+	}
+	return "", "", ErrModeUndetected
+}
+
+// Load reads the file at path. With ModeAuto the layout follows the content:
+// coupled when rds_config.enabled is true, standalone otherwise.
+func Load(path string, mode Mode) (*File, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read tfvars %s: %w", path, err)
+	}
+	return Parse(path, src, mode)
+}
+
+// CoupledEnabled reports whether rds_config.enabled is true.
+func CoupledEnabled(path string, src []byte) (bool, error) {
+	body, err := parseBody(path, src)
+	if err != nil {
+		return false, err
+	}
+	cfg, ok := body.Attributes["rds_config"]
+	if !ok {
+		return false, nil
+	}
+	obj, ok := cfg.Expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return false, nil
+	}
+	item, ok := findItem(obj, "enabled")
+	if !ok {
+		return false, nil
+	}
+	v, diags := item.ValueExpr.Value(nil)
+	if diags.HasErrors() {
+		return false, fmt.Errorf("read tfvars: %s", diags.Error())
+	}
+	if v.Type() != cty.Bool || !v.IsKnown() || v.IsNull() {
+		return false, fmt.Errorf("read tfvars: %s: rds_config.enabled must be true or false", rangeOf(item.ValueExpr.Range()))
+	}
+	return v.True(), nil
+}
+
+// Parse reads src. Mode auto detects the layout from the content.
+func Parse(path string, src []byte, mode Mode) (*File, error) {
+	body, err := parseBody(path, src)
+	if err != nil {
+		return nil, err
+	}
+	if mode == ModeAuto || mode == "" {
+		enabled, err := CoupledEnabled(path, src)
+		if err != nil {
+			return nil, err
+		}
+		mode = ModeStandalone
+		if enabled {
+			mode = ModeCoupled
+		}
+	}
+	f := &File{Path: path, Mode: mode}
+	if f.Region, err = topString(body, "aws_region"); err != nil {
+		return nil, err
+	}
+
+	var dbs hclsyntax.Expression
+	switch mode {
+	case ModeStandalone:
+		if f.MasterUsername, err = topString(body, "master_username"); err != nil {
+			return nil, err
+		}
+		if f.DatabaseName, err = topString(body, "database_name"); err != nil {
+			return nil, err
+		}
+		if attr, ok := body.Attributes["application_databases"]; ok {
+			dbs = attr.Expr
+		}
+	case ModeCoupled:
+		attr, ok := body.Attributes["rds_config"]
+		if !ok {
+			return nil, fmt.Errorf("%s: coupled mode needs an rds_config attribute with enabled = true", path)
+		}
+		cfg, ok := attr.Expr.(*hclsyntax.ObjectConsExpr)
+		if !ok {
+			return nil, fmt.Errorf("%s: rds_config must be an object { ... }", rangeOf(attr.Expr.Range()))
+		}
+		if f.MasterUsername, err = itemString(cfg, "master_username"); err != nil {
+			return nil, err
+		}
+		if f.DatabaseName, err = itemString(cfg, "database_name"); err != nil {
+			return nil, err
+		}
+		if item, ok := findItem(cfg, "application_databases"); ok {
+			dbs = item.ValueExpr
+		}
+	default:
+		return nil, fmt.Errorf("invalid RDS mode %q: want auto, coupled or standalone", mode)
+	}
+	if dbs == nil {
+		return f, nil
+	}
+	f.HasAttribute = true
+	f.Entries, err = readEntries(dbs)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func parseBody(path string, src []byte) (*hclsyntax.Body, error) {
+	file, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("parse tfvars: %s", diags.Error())
+	}
+	body, ok := file.Body.(*hclsyntax.Body)
+	if !ok {
+		return nil, fmt.Errorf("parse tfvars %s: unexpected body type", path)
+	}
+	if len(body.Blocks) > 0 {
+		b := body.Blocks[0]
+		return nil, fmt.Errorf("%s: blocks such as %q are not allowed in a tfvars file", rangeOf(b.TypeRange), b.Type)
+	}
+	return body, nil
+}
+
+func readEntries(expr hclsyntax.Expression) ([]Entry, error) {
+	obj, ok := expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return nil, fmt.Errorf("%s: application_databases must be a map { key = { database_name = \"...\", username = \"...\" } }", rangeOf(expr.Range()))
+	}
+	seen := map[string]int{}
+	entries := make([]Entry, 0, len(obj.Items))
+	for _, item := range obj.Items {
+		key, err := keyString(item.KeyExpr)
+		if err != nil {
+			return nil, err
+		}
+		line := item.KeyExpr.Range().Start.Line
+		if first, dup := seen[key]; dup {
+			return nil, fmt.Errorf("%s: duplicate application_databases key %q (first at line %d)", rangeOf(item.KeyExpr.Range()), key, first)
+		}
+		seen[key] = line
+		e, err := readEntry(key, line, item.ValueExpr)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
+	e := Entry{Key: key, Line: line, AccessLevel: AccessOwner}
+	obj, ok := expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		return e, fmt.Errorf("%s: application_databases.%s must be an object { database_name = \"...\", username = \"...\" }", rangeOf(expr.Range()), key)
+	}
+	seen := map[string]bool{}
+	for _, item := range obj.Items {
+		name, err := keyString(item.KeyExpr)
+		if err != nil {
+			return e, err
+		}
+		if seen[name] {
+			return e, fmt.Errorf("%s: application_databases.%s: duplicate attribute %q", rangeOf(item.KeyExpr.Range()), key, name)
+		}
+		seen[name] = true
+		value, err := literalString(item.ValueExpr, "application_databases."+key+"."+name)
+		if err != nil {
+			return e, err
+		}
+		switch name {
+		case "database_name":
+			e.DatabaseName = value
+		case "username":
+			e.Username = value
+		case "access_level":
+			switch value {
+			case AccessOwner, AccessEditor, AccessReader:
+				e.AccessLevel = value
+			default:
+				return e, fmt.Errorf("%s: application_databases.%s.access_level is %q: want owner, editor or reader", rangeOf(item.ValueExpr.Range()), key, value)
+			}
+		case "secret_name":
+			e.SecretName = value
+		default:
+			return e, fmt.Errorf("%s: application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name)", rangeOf(item.KeyExpr.Range()), key, name)
+		}
+	}
+	for _, required := range []string{"database_name", "username"} {
+		if !seen[required] {
+			return e, fmt.Errorf("%s: application_databases.%s: missing required attribute %q", rangeOf(expr.Range()), key, required)
+		}
+	}
+	return e, nil
+}
+
+func keyString(expr hclsyntax.Expression) (string, error) {
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return "", fmt.Errorf("%s: map keys must be plain names or quoted strings", rangeOf(expr.Range()))
+	}
+	if v.Type() != cty.String || v.IsNull() || !v.IsKnown() {
+		return "", fmt.Errorf("%s: map keys must be plain names or quoted strings", rangeOf(expr.Range()))
+	}
+	return v.AsString(), nil
+}
+
+// literalString accepts only constant strings: a tfvars file cannot refer to
+// variables, and an interpolation here would be a mistake or an injection.
+func literalString(expr hclsyntax.Expression, what string) (string, error) {
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+		return "", fmt.Errorf("%s: %s must be a quoted string", rangeOf(expr.Range()), what)
+	}
+	return v.AsString(), nil
+}
+
+func topString(body *hclsyntax.Body, name string) (string, error) {
+	attr, ok := body.Attributes[name]
+	if !ok {
+		return "", nil
+	}
+	return literalString(attr.Expr, name)
+}
+
+func itemString(obj *hclsyntax.ObjectConsExpr, name string) (string, error) {
+	item, ok := findItem(obj, name)
+	if !ok {
+		return "", nil
+	}
+	return literalString(item.ValueExpr, "rds_config."+name)
+}
+
+func findItem(obj *hclsyntax.ObjectConsExpr, name string) (hclsyntax.ObjectConsItem, bool) {
+	for _, item := range obj.Items {
+		if key, err := keyString(item.KeyExpr); err == nil && key == name {
+			return item, true
+		}
+	}
+	return hclsyntax.ObjectConsItem{}, false
+}
+
+func rangeOf(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d,%d", r.Filename, r.Start.Line, r.Start.Column)
+}
