@@ -1,0 +1,68 @@
+# rds-provision: build, test, demo, and the runbook's provisioning targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BIN        := bin/rds-provision
+GO         ?= go
+GOFLAGS_BUILD := -trimpath -ldflags="-s -w"
+
+# Runbook variables (RB-0032).
+ENV                ?= dev
+RDS_MODE           ?= auto
+BUILD_ID           ?= manual
+RUN_ID             ?= local
+ALLOW_DB_PROVISION ?=
+INFRA_REPO         ?= .
+SECRET_PREFIX      ?= goldenpath
+AWS_REGION_FLAG    := $(if $(AWS_REGION),--region $(AWS_REGION),)
+SSLMODE            ?= verify-full
+SSLROOTCERT        ?=
+PROVISION_FLAGS    ?=
+
+.PHONY: help build test test-short lint bench demo clean \
+	rds-provision-auto rds-provision-auto-dry-run rds-apply
+
+help: ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-28s %s\n", $$1, $$2}'
+
+build: ## build bin/rds-provision (static)
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/rds-provision
+
+test: ## run every test (starts PostgreSQL and moto_server itself)
+	$(GO) test -count=1 ./...
+
+lint: ## gofmt, go vet, actionlint on workflows and examples
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool actionlint $$(ls .github/workflows/*.yml examples/*workflow*.yml 2>/dev/null)
+
+bench: ## provisioning and Secrets Manager benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+demo: build ## end to end on local parts: PostgreSQL, moto_server, testdata/infra
+	./scripts/demo.sh
+
+clean:
+	rm -rf bin .demo
+
+# --- Runbook targets (work on the infra repo given by INFRA_REPO) ---
+
+rds-provision-auto: build ## provision ENV from application_databases
+	ALLOW_DB_PROVISION=$(ALLOW_DB_PROVISION) $(BIN) provision --env $(ENV) \
+		--repo-root $(INFRA_REPO) --rds-mode $(RDS_MODE) \
+		--master-secret $(SECRET_PREFIX)/$(ENV)/rds/master --secret-prefix $(SECRET_PREFIX) \
+		--build-id $(BUILD_ID) --run-id $(RUN_ID) $(AWS_REGION_FLAG) \
+		--sslmode $(SSLMODE) $(if $(SSLROOTCERT),--sslrootcert $(SSLROOTCERT),) \
+		--require-approval $(PROVISION_FLAGS)
+
+rds-provision-auto-dry-run: build ## preview ENV without changes
+	$(BIN) provision --env $(ENV) \
+		--repo-root $(INFRA_REPO) --rds-mode $(RDS_MODE) \
+		--master-secret $(SECRET_PREFIX)/$(ENV)/rds/master --secret-prefix $(SECRET_PREFIX) \
+		--build-id $(BUILD_ID) --run-id $(RUN_ID) $(AWS_REGION_FLAG) \
+		--sslmode $(SSLMODE) $(if $(SSLROOTCERT),--sslrootcert $(SSLROOTCERT),) \
+		--dry-run $(PROVISION_FLAGS)
+
+rds-apply: ## terraform apply of envs/<ENV>-rds (creates the app secrets)
+	cd $(INFRA_REPO)/envs/$(ENV)-rds && terraform init -input=false && \
+		terraform apply -input=false -var-file=terraform.tfvars $(if $(filter-out dev,$(ENV)),,-auto-approve)
