@@ -119,7 +119,7 @@ func TestGetNotFound(t *testing.T) {
 func TestParseMaster(t *testing.T) {
 	for _, tc := range []struct {
 		name, raw, wantErr string
-		want              Master
+		want               Master
 	}{
 		{"port as number", `{"host":"h","port":5432,"username":"u","password":"p","dbname":"d","engine":"postgres"}`, "", Master{"h", 5432, "u", "p", "d"}},
 		{"port as string", `{"host":"h","port":"6543","username":"u","password":"p","dbname":"d"}`, "", Master{"h", 6543, "u", "p", "d"}},
