@@ -1,0 +1,311 @@
+// Package request turns a database request form into one reviewed change:
+// it validates the form against SPEC's rules and the infra repo, plans the
+// tfvars and catalog edits as pure values, and applies them as a diff
+// (dry run), to the working tree (local) or as one pull request.
+package request
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/goldenpath/rds-provision/internal/naming"
+)
+
+// Form is the request form of SPEC's "The form" table, one field per input.
+type Form struct {
+	DatabaseName  string // database_name
+	Username      string // username
+	Owner         string // owner (team)
+	User          string // user: the requesting GitHub login
+	Domain        string // domain
+	Environment   string // environment
+	Risk          string // risk
+	Size          string // size
+	InitialSchema string // initial_schema; empty means "none"
+	BaseBranch    string // base_branch; empty means "development"
+}
+
+// Defaults of the optional fields.
+const (
+	DefaultInitialSchema = "none"
+	DefaultBaseBranch    = "development"
+	DefaultSecretPrefix  = "goldenpath"
+)
+
+// WithDefaults returns f with the optional fields filled in.
+func (f Form) WithDefaults() Form {
+	if f.InitialSchema == "" {
+		f.InitialSchema = DefaultInitialSchema
+	}
+	if f.BaseBranch == "" {
+		f.BaseBranch = DefaultBaseBranch
+	}
+	return f
+}
+
+// Field names, as in the form, the action inputs and error messages.
+const (
+	FieldDatabaseName  = "database_name"
+	FieldUsername      = "username"
+	FieldOwner         = "owner"
+	FieldUser          = "user"
+	FieldDomain        = "domain"
+	FieldEnvironment   = "environment"
+	FieldRisk          = "risk"
+	FieldSize          = "size"
+	FieldInitialSchema = "initial_schema"
+	FieldBaseBranch    = "base_branch"
+	FieldSecretPrefix  = "secret_prefix"
+)
+
+// Fields lists the form's fields in SPEC order, with their values.
+func (f Form) Fields() [][2]string {
+	return [][2]string{
+		{FieldDatabaseName, f.DatabaseName},
+		{FieldUsername, f.Username},
+		{FieldOwner, f.Owner},
+		{FieldUser, f.User},
+		{FieldDomain, f.Domain},
+		{FieldEnvironment, f.Environment},
+		{FieldRisk, f.Risk},
+		{FieldSize, f.Size},
+		{FieldInitialSchema, f.InitialSchema},
+		{FieldBaseBranch, f.BaseBranch},
+	}
+}
+
+// FieldError is one problem with one field. Value is the offending value,
+// already quoted as a Go string literal with non-ASCII and control characters
+// escaped and long values truncated, so it is safe to print in logs,
+// annotations and Markdown code spans.
+type FieldError struct {
+	Field string
+	Value string
+	Rule  string
+}
+
+func (e FieldError) String() string {
+	return fmt.Sprintf("%s: %s %s", e.Field, e.Value, e.Rule)
+}
+
+// ValidationError carries every problem found with a form; nothing is
+// written when Run returns it.
+type ValidationError struct {
+	Problems []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	if len(e.Problems) == 1 {
+		return "invalid request: " + e.Problems[0].String()
+	}
+	return fmt.Sprintf("invalid request: %d problems (first: %s)", len(e.Problems), e.Problems[0].String())
+}
+
+// maxShownValue bounds how much of a value an error message repeats.
+const maxShownValue = 64
+
+// QuoteValue renders v for an error message: truncated to 64 runes and
+// quoted with every non-printable or non-ASCII rune escaped, so a hostile
+// value can neither forge log lines nor hide a look-alike character.
+func QuoteValue(v string) string {
+	if !utf8.ValidString(v) {
+		v = strings.ToValidUTF8(v, "\uFFFD")
+	}
+	suffix := ""
+	if utf8.RuneCountInString(v) > maxShownValue {
+		r := []rune(v)
+		v = string(r[:maxShownValue])
+		suffix = fmt.Sprintf("... (%d characters)", len(r))
+	}
+	q := strconv.QuoteToASCII(v)
+	// Backticks would end a Markdown code span; they are escaped above only
+	// when non-ASCII, so escape them here too.
+	q = strings.ReplaceAll(q, "`", `\x60`)
+	return q + suffix
+}
+
+var (
+	loginPattern  = regexp.MustCompile(`^[a-z0-9-]+$`)
+	branchPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`)
+	prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_+=.@-]{1,64}(/[A-Za-z0-9_+=.@-]{1,64}){0,3}$`)
+)
+
+// maxLogin is GitHub's limit on a login.
+const maxLogin = 39
+
+// CheckSecretPrefix returns why prefix cannot start a secret path, or nil.
+func CheckSecretPrefix(prefix string) error {
+	if !prefixPattern.MatchString(prefix) {
+		return fmt.Errorf("must be 1-4 segments of A-Z a-z 0-9 _ + = . @ - separated by /")
+	}
+	return nil
+}
+
+// checkBranch keeps a branch name to what git and the API path accept.
+func checkBranch(b string) string {
+	if !branchPattern.MatchString(b) || strings.Contains(b, "..") || strings.Contains(b, "//") ||
+		strings.HasSuffix(b, "/") || strings.HasSuffix(b, ".") || strings.HasSuffix(b, ".lock") || strings.Contains(b, "/.") {
+		return "must be a branch name of 1-100 characters A-Z a-z 0-9 . _ / -, starting with a letter or digit, without '..', '//', '/.', or a trailing '/', '.' or '.lock'"
+	}
+	return ""
+}
+
+// Facts is what validation needs to know about the infra repo: the enum
+// lists in force and what the environment's tfvars and catalog already hold.
+type Facts struct {
+	Enums Enums
+	// Instances are the instance's own database_name and master_username
+	// from each tfvars file that will be edited.
+	Instances []Instance
+	// Databases are the entries already present for the environment, from
+	// the tfvars files and the catalog.
+	Databases []ExistingDatabase
+}
+
+// Instance names the RDS instance's own database and master user.
+type Instance struct {
+	Source         string // file the values come from
+	DatabaseName   string
+	MasterUsername string
+}
+
+// ExistingDatabase is a database already present in the environment.
+type ExistingDatabase struct {
+	Source       string // file, and the entry key when it differs from the name
+	Key          string // application_databases key or catalog key
+	DatabaseName string
+	Username     string
+}
+
+// Validate checks every field of f (with defaults applied by the caller)
+// against SPEC's rules, the enum lists in facts and what the environment
+// already holds, and returns every problem found, in field order.
+func Validate(f Form, facts Facts) []FieldError {
+	var out []FieldError
+	add := func(field, value, rule string, args ...any) {
+		out = append(out, FieldError{Field: field, Value: QuoteValue(value), Rule: fmt.Sprintf(rule, args...)})
+	}
+	enums := facts.Enums
+	if enums.Owners == nil {
+		enums = DefaultEnums()
+	}
+
+	dbOK := false
+	switch {
+	case f.DatabaseName == "":
+		add(FieldDatabaseName, f.DatabaseName, "is required")
+	default:
+		if err := naming.CheckDatabase(f.DatabaseName); err != nil {
+			add(FieldDatabaseName, f.DatabaseName, "%v", err)
+		} else {
+			dbOK = true
+		}
+	}
+	userOK := false
+	switch {
+	case f.Username == "":
+		add(FieldUsername, f.Username, "is required")
+	default:
+		if err := naming.CheckUsername(f.Username); err != nil {
+			add(FieldUsername, f.Username, "%v", err)
+		} else {
+			userOK = true
+		}
+	}
+	for _, inst := range facts.Instances {
+		if dbOK && inst.DatabaseName != "" && f.DatabaseName == inst.DatabaseName {
+			add(FieldDatabaseName, f.DatabaseName, "is the RDS instance's own database (database_name in %s)", inst.Source)
+		}
+		if userOK && inst.MasterUsername != "" && f.Username == inst.MasterUsername {
+			add(FieldUsername, f.Username, "is the RDS instance's master user (master_username in %s)", inst.Source)
+		}
+	}
+	if dbOK && userOK {
+		seen := map[string]bool{}
+		for _, d := range facts.Databases {
+			var field, rule string
+			switch {
+			case d.DatabaseName == f.DatabaseName && d.Username != f.Username:
+				field = FieldDatabaseName
+				rule = fmt.Sprintf("already exists in %s with username %q; a database keeps its username", d.Source, d.Username)
+			case d.DatabaseName != f.DatabaseName && d.Username == f.Username:
+				field = FieldUsername
+				rule = fmt.Sprintf("is already used by database %q in %s; each database needs its own username", d.DatabaseName, d.Source)
+			case d.DatabaseName != f.DatabaseName && d.Key == f.DatabaseName:
+				field = FieldDatabaseName
+				rule = fmt.Sprintf("is already the key of database %q in %s (the key names the secret path)", d.DatabaseName, d.Source)
+			default:
+				continue
+			}
+			if !seen[field+rule] {
+				seen[field+rule] = true
+				out = append(out, FieldError{Field: field, Value: QuoteValue(valueOf(f, field)), Rule: rule})
+			}
+		}
+	}
+
+	checkEnum := func(field, value string, allowed []string, required bool) bool {
+		if value == "" {
+			if required {
+				add(field, value, "is required (one of %s)", strings.Join(allowed, ", "))
+			}
+			return false
+		}
+		for _, a := range allowed {
+			if value == a {
+				return true
+			}
+		}
+		add(field, value, "must be one of %s", strings.Join(allowed, ", "))
+		return false
+	}
+	checkEnum(FieldOwner, f.Owner, enums.Owners, true)
+	switch {
+	case f.User == "":
+		add(FieldUser, f.User, "is required (the requesting GitHub login)")
+	case len(f.User) > maxLogin || !loginPattern.MatchString(f.User):
+		add(FieldUser, f.User, "must be a GitHub login: ^[a-z0-9-]+$, at most %d characters", maxLogin)
+	}
+	checkEnum(FieldDomain, f.Domain, enums.Domains, true)
+	envOK := checkEnum(FieldEnvironment, f.Environment, enums.Environments, true)
+	checkEnum(FieldRisk, f.Risk, enums.Risks, true)
+	if checkEnum(FieldSize, f.Size, enums.Sizes, true) && envOK {
+		if allowed, limited := enums.SizesByEnvironment[f.Environment]; limited && !contains(allowed, f.Size) {
+			add(FieldSize, f.Size, "is not allowed in %s: %s allows only %s", f.Environment, f.Environment, strings.Join(allowed, ", "))
+		}
+	}
+	checkEnum(FieldInitialSchema, f.InitialSchema, enums.InitialSchemas, false)
+	if f.BaseBranch != "" {
+		if rule := checkBranch(f.BaseBranch); rule != "" {
+			add(FieldBaseBranch, f.BaseBranch, "%s", rule)
+		}
+	}
+	order := map[string]int{}
+	for i, kv := range f.Fields() {
+		order[kv[0]] = i
+	}
+	sort.SliceStable(out, func(i, j int) bool { return order[out[i].Field] < order[out[j].Field] })
+	return out
+}
+
+func valueOf(f Form, field string) string {
+	for _, kv := range f.Fields() {
+		if kv[0] == field {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}

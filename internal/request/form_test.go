@@ -1,0 +1,241 @@
+package request
+
+import (
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func validForm() Form {
+	return Form{
+		DatabaseName:  "test_inventory",
+		Username:      "test_inventory_user",
+		Owner:         "app-team",
+		User:          "daniel-deans",
+		Domain:        "catalog",
+		Environment:   "dev",
+		Risk:          "medium",
+		Size:          "small",
+		InitialSchema: "none",
+		BaseBranch:    "development",
+	}
+}
+
+func fields(problems []FieldError) []string {
+	var out []string
+	for _, p := range problems {
+		out = append(out, p.Field)
+	}
+	return out
+}
+
+func TestValidate(t *testing.T) {
+	facts := Facts{
+		Enums:     DefaultEnums(),
+		Instances: []Instance{{Source: "envs/dev-rds/terraform.tfvars", DatabaseName: "platform", MasterUsername: "platform_admin"}},
+		Databases: []ExistingDatabase{
+			{Source: "envs/dev-rds/terraform.tfvars", Key: "keycloak", DatabaseName: "keycloak", Username: "keycloak_user"},
+			{Source: "envs/dev-rds/terraform.tfvars", Key: "legacy", DatabaseName: "legacy_db", Username: "legacy_user"},
+		},
+	}
+	tests := []struct {
+		name   string
+		edit   func(*Form)
+		fields []string
+		rule   string // substring of the first problem's rule
+	}{
+		{"runbook example", func(*Form) {}, nil, ""},
+		{"optional fields empty", func(f *Form) { f.InitialSchema, f.BaseBranch = "", "" }, nil, ""},
+		{"same request again", func(f *Form) { f.DatabaseName, f.Username = "keycloak", "keycloak_user" }, nil, ""},
+		{"every field empty", func(f *Form) { *f = Form{} }, []string{"database_name", "username", "owner", "user", "domain", "environment", "risk", "size"}, "is required"},
+		{"reserved database", func(f *Form) { f.DatabaseName = "template1" }, []string{"database_name"}, "reserved"},
+		{"instance database", func(f *Form) { f.DatabaseName = "platform" }, []string{"database_name"}, "instance's own database"},
+		{"master user", func(f *Form) { f.Username = "platform_admin" }, []string{"username"}, "master user"},
+		{"reserved prefix", func(f *Form) { f.Username = "pg_reader" }, []string{"username"}, "reserved prefix"},
+		{"name exists with other username", func(f *Form) { f.DatabaseName = "keycloak" }, []string{"database_name"}, "keeps its username"},
+		{"username used by another database", func(f *Form) { f.Username = "keycloak_user" }, []string{"username"}, "already used by database"},
+		{"name is another entry's key", func(f *Form) { f.DatabaseName = "legacy" }, []string{"database_name"}, "already the key"},
+		{"too short", func(f *Form) { f.DatabaseName = "ab" }, []string{"database_name"}, "must match"},
+		{"username too long", func(f *Form) { f.Username = "a" + strings.Repeat("b", 31) }, []string{"username"}, "must match"},
+		{"dev allows only small", func(f *Form) { f.Size = "large" }, []string{"size"}, "allows only small"},
+		{"prod allows large", func(f *Form) { f.Size, f.Environment = "large", "prod" }, nil, ""},
+		{"unknown owner", func(f *Form) { f.Owner = "bob" }, []string{"owner"}, "must be one of"},
+		{"upper-case login", func(f *Form) { f.User = "Daniel" }, []string{"user"}, "GitHub login"},
+		{"login too long", func(f *Form) { f.User = strings.Repeat("a", 40) }, []string{"user"}, "at most 39"},
+		{"unknown schema", func(f *Form) { f.InitialSchema = "graph" }, []string{"initial_schema"}, "must be one of"},
+		{"branch with dots", func(f *Form) { f.BaseBranch = "main/../x" }, []string{"base_branch"}, "branch name"},
+		{"unknown environment skips size rule", func(f *Form) { f.Environment, f.Size = "qa", "large" }, []string{"environment"}, "must be one of"},
+		{"two problems in order", func(f *Form) { f.Risk, f.DatabaseName = "severe", "X" }, []string{"database_name", "risk"}, "must match"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := validForm()
+			tc.edit(&f)
+			got := Validate(f, facts)
+			if diff := cmp.Diff(tc.fields, fields(got)); diff != "" {
+				t.Fatalf("fields (-want +got):\n%s\nproblems: %v", diff, got)
+			}
+			if tc.rule != "" && !strings.Contains(got[0].Rule, tc.rule) {
+				t.Errorf("rule %q does not contain %q", got[0].Rule, tc.rule)
+			}
+		})
+	}
+}
+
+// TestValidateHostile is the acceptance list: each hostile value is rejected
+// in each free-text or enum field, naming the field.
+func TestValidateHostile(t *testing.T) {
+	hostile := map[string]string{
+		"newline":      "abc\ndef",
+		"quote":        `abc"def`,
+		"single quote": "abc'def",
+		"interp":       "abc${x}",
+		"hash":         "abc#def",
+		"colon":        "abc: def",
+		"markdown":     "[x](http://e)",
+		"backtick":     "abc`def",
+		"over-long":    strings.Repeat("a", 300),
+		"look-alike":   "tеst_inventory", // Cyrillic е
+		"fullwidth":    "ｔest",
+		"space":        "abc def",
+		"nul":          "abc\x00",
+		"crlf":         "abc\r\n",
+	}
+	setters := map[string]func(*Form, string){
+		FieldDatabaseName:  func(f *Form, v string) { f.DatabaseName = v },
+		FieldUsername:      func(f *Form, v string) { f.Username = v },
+		FieldOwner:         func(f *Form, v string) { f.Owner = v },
+		FieldUser:          func(f *Form, v string) { f.User = v },
+		FieldDomain:        func(f *Form, v string) { f.Domain = v },
+		FieldEnvironment:   func(f *Form, v string) { f.Environment = v },
+		FieldRisk:          func(f *Form, v string) { f.Risk = v },
+		FieldSize:          func(f *Form, v string) { f.Size = v },
+		FieldInitialSchema: func(f *Form, v string) { f.InitialSchema = v },
+		FieldBaseBranch:    func(f *Form, v string) { f.BaseBranch = v },
+	}
+	for field, set := range setters {
+		for name, v := range hostile {
+			if field == FieldBaseBranch && name == "over-long" {
+				v = strings.Repeat("a", 101)
+			}
+			t.Run(field+"/"+name, func(t *testing.T) {
+				f := validForm()
+				set(&f, v)
+				got := Validate(f, Facts{})
+				if len(got) == 0 {
+					t.Fatalf("%s = %q accepted", field, v)
+				}
+				if got[0].Field != field {
+					t.Errorf("problem names %q, want %q", got[0].Field, field)
+				}
+				assertSafeText(t, got[0].Value)
+			})
+		}
+	}
+}
+
+func assertSafeText(t *testing.T, s string) {
+	t.Helper()
+	for _, r := range s {
+		if r > unicode.MaxASCII || r < 0x20 || r == '`' {
+			t.Fatalf("unsafe rune %q in %q", r, s)
+		}
+	}
+	if len(s) > 10*maxShownValue+40 { // \U0010ffff is 10 bytes
+		t.Fatalf("value not truncated: %d bytes", len(s))
+	}
+}
+
+func TestQuoteValue(t *testing.T) {
+	tests := map[string]string{
+		"plain":     `"plain"`,
+		"a\nb":      `"a\nb"`,
+		"tеst":      `"t\u0435st"`,
+		"a`b":       `"a\x60b"`,
+		"\xff":      `"\ufffd"`,
+		"${x}":      `"${x}"`,
+		"say \"hi\"": `"say \"hi\""`,
+	}
+	for in, want := range tests {
+		if got := QuoteValue(in); got != want {
+			t.Errorf("QuoteValue(%q) = %s, want %s", in, got, want)
+		}
+	}
+	long := QuoteValue(strings.Repeat("x", 100))
+	if !strings.HasSuffix(long, "... (100 characters)") || strings.Count(long, "x") != 64 {
+		t.Errorf("long value: %s", long)
+	}
+}
+
+func TestParseEnums(t *testing.T) {
+	src := []byte(`version: 1
+domains: [payments, catalog]
+components: [infra]          # other lists of the platform file are ignored
+environments: [dev, prod, ephemeral]
+rds_size_tiers:
+  small: db.t4g.micro
+  huge: db.r6g.xlarge
+rds_size_by_environment:
+  ephemeral: [small]
+`)
+	e, err := ParseEnums(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultEnums()
+	want.Domains = []string{"payments", "catalog"}
+	want.Environments = []string{"dev", "prod", "ephemeral"}
+	want.Sizes = []string{"small", "huge"}
+	want.InstanceClass = map[string]string{"small": "db.t4g.micro", "huge": "db.r6g.xlarge"}
+	want.SizesByEnvironment = map[string][]string{"ephemeral": {"small"}}
+	if diff := cmp.Diff(want, e); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	f := validForm()
+	f.Environment, f.Size, f.Domain = "dev", "huge", "payments"
+	if got := Validate(f, Facts{Enums: e}); len(got) != 0 {
+		t.Errorf("dev may use every size once the override drops the dev rule: %v", got)
+	}
+
+	for name, bad := range map[string]string{
+		"hostile value": "owners: [\"a\\nb\"]\n",
+		"empty list":    "owners: []\n",
+		"duplicate":     "owners: [a, a]\n",
+		"bad class":     "rds_size_tiers: {small: \"x; drop\"}\n",
+		"unknown size":  "rds_size_by_environment: {dev: [huge]}\n",
+		"not yaml":      "owners: [\n",
+		"tiers a list":  "rds_size_tiers: [small]\n",
+	} {
+		if _, err := ParseEnums([]byte(bad)); err == nil {
+			t.Errorf("%s: accepted %q", name, bad)
+		}
+	}
+}
+
+func FuzzValidate(f *testing.F) {
+	for _, s := range []string{"test_inventory", "a\nb", "${x}", "tеst", "pg_x", ""} {
+		f.Add(s, s, s)
+	}
+	f.Fuzz(func(t *testing.T, db, user, login string) {
+		form := validForm()
+		form.DatabaseName, form.Username, form.User = db, user, login
+		problems := Validate(form, Facts{})
+		for _, p := range problems {
+			assertSafeText(t, p.Value)
+		}
+		if len(problems) > 0 {
+			return
+		}
+		// Whatever passes is plain lowercase ASCII: it cannot leave its
+		// field in HCL, YAML, Markdown or a branch name.
+		for _, v := range []string{db, user, login} {
+			for _, r := range v {
+				if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+					t.Fatalf("accepted %q", v)
+				}
+			}
+		}
+	})
+}
