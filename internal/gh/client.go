@@ -1,0 +1,172 @@
+// Package gh holds rds-provision's GitHub operations — read a branch and a
+// file, commit files, point a branch, open or reuse a pull request, find the
+// pull request of a merge commit, keep one comment per environment up to
+// date — over google/go-github, with retries for transient failures and rate
+// limits and errors a user can act on.
+package gh
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// DefaultBaseURL is GitHub.com's API, used when Options.BaseURL is empty.
+const DefaultBaseURL = "https://api.github.com"
+
+const (
+	defaultMaxRetries = 5
+	baseBackoff       = time.Second
+	maxBackoff        = 30 * time.Second
+	// maxRateLimitWait bounds one wait for a rate limit to lift; a longer
+	// wait fails instead of holding the job.
+	maxRateLimitWait = 5 * time.Minute
+	// secondaryDefaultWait is GitHub's advice when a secondary rate limit
+	// comes without Retry-After: wait at least a minute.
+	secondaryDefaultWait = time.Minute
+)
+
+var (
+	// ErrBranchNotFound is returned when a branch does not exist.
+	ErrBranchNotFound = errors.New("branch not found")
+	// ErrPermission is returned when GitHub refuses the token (401, 403
+	// that is not a rate limit, or 404 on a write).
+	ErrPermission = errors.New("permission denied: the GitHub token needs `contents: write` and `pull-requests: write` on the repository")
+)
+
+// Options configures a Client.
+type Options struct {
+	// BaseURL is the REST API root, as in GITHUB_API_URL
+	// ("https://api.github.com", "https://ghe.example.com/api/v3").
+	// Default DefaultBaseURL.
+	BaseURL string
+	// Token authenticates every request (GITHUB_TOKEN or an app token).
+	Token string
+	// Repository is "owner/repo", as in GITHUB_REPOSITORY.
+	Repository string
+	// HTTPClient carries the requests; default a new http.Client.
+	HTTPClient *http.Client
+	// MaxRetries is how many times a failed call is retried; 0 means the
+	// default (5), a negative value disables retries.
+	MaxRetries int
+	// Sleep waits between attempts; default time.Sleep. Tests inject a
+	// recorder so they do not wait.
+	Sleep func(time.Duration)
+	// Now gives the time, to compute how long a primary rate limit lasts;
+	// default time.Now.
+	Now func() time.Time
+}
+
+// OptionError reports an invalid Options field.
+type OptionError struct {
+	Field  string
+	Value  string
+	Reason string
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("gh: invalid %s %q: %s", e.Field, e.Value, e.Reason)
+}
+
+// Client performs rds-provision's GitHub operations on one repository.
+type Client struct {
+	owner, repo string
+	baseURL     *url.URL
+	token       string
+	httpClient  *http.Client
+	maxRetries  int
+	sleep       func(time.Duration)
+	now         func() time.Time
+
+	mu  sync.Mutex
+	api *github.Client
+}
+
+var (
+	ownerRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+	repoRE  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+)
+
+// New validates opts and returns a Client.
+func New(opts Options) (*Client, error) {
+	owner, repo, ok := strings.Cut(opts.Repository, "/")
+	if !ok || !ownerRE.MatchString(owner) || !repoRE.MatchString(repo) || repo == "." || repo == ".." {
+		return nil, &OptionError{Field: "Repository", Value: opts.Repository, Reason: `want "owner/repo"`}
+	}
+	raw := opts.BaseURL
+	if raw == "" {
+		raw = DefaultBaseURL
+	}
+	base, err := url.Parse(raw)
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" || base.User != nil {
+		return nil, &OptionError{Field: "BaseURL", Value: redactURL(raw), Reason: "want an http(s) URL such as https://api.github.com"}
+	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
+	}
+	c := &Client{
+		owner: owner, repo: repo, baseURL: base, token: opts.Token,
+		httpClient: opts.HTTPClient, maxRetries: opts.MaxRetries, sleep: opts.Sleep, now: opts.Now,
+	}
+	if c.httpClient == nil {
+		c.httpClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	switch {
+	case c.maxRetries == 0:
+		c.maxRetries = defaultMaxRetries
+	case c.maxRetries < 0:
+		c.maxRetries = 0
+	}
+	if c.sleep == nil {
+		c.sleep = time.Sleep
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.api = c.newAPI()
+	return c, nil
+}
+
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		u.User = url.User("redacted")
+		return u.String()
+	}
+	return raw
+}
+
+// newAPI builds a go-github client. A fresh one is used after a rate limit:
+// go-github remembers the limit and would refuse requests locally until it
+// passes, while this package does its own waiting through Sleep.
+func (c *Client) newAPI() *github.Client {
+	api := github.NewClient(c.httpClient)
+	if c.token != "" {
+		api = api.WithAuthToken(c.token)
+	}
+	u := *c.baseURL
+	api.BaseURL = &u
+	api.UserAgent = "rds-provision"
+	return api
+}
+
+func (c *Client) client() *github.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.api
+}
+
+func (c *Client) resetClient() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.api = c.newAPI()
+}
+
+// Repository is "owner/repo".
+func (c *Client) Repository() string { return c.owner + "/" + c.repo }
