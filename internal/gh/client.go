@@ -56,8 +56,8 @@ type Options struct {
 	// MaxRetries is how many times a failed call is retried; 0 means the
 	// default (5), a negative value disables retries.
 	MaxRetries int
-	// Sleep waits between attempts; default time.Sleep. Tests inject a
-	// recorder so they do not wait.
+	// Sleep waits between attempts; default a wait that ends early when the
+	// context is cancelled. Tests inject a recorder so they do not wait.
 	Sleep func(time.Duration)
 	// Now gives the time, to compute how long a primary rate limit lasts;
 	// default time.Now.
@@ -123,9 +123,6 @@ func New(opts Options) (*Client, error) {
 		c.maxRetries = defaultMaxRetries
 	case c.maxRetries < 0:
 		c.maxRetries = 0
-	}
-	if c.sleep == nil {
-		c.sleep = time.Sleep
 	}
 	if c.now == nil {
 		c.now = time.Now

@@ -640,3 +640,50 @@ func TestEnterpriseURL(t *testing.T) {
 		t.Fatalf("BranchHead = %q, %v; want %q", got, err, want)
 	}
 }
+
+func TestPrimaryRateLimit(t *testing.T) {
+	srv := ghtest.New(t, owner, repo)
+	want := srv.SeedBranch(base, baseFiles)
+	now := time.Now().Truncate(time.Second)
+	var sleeps []time.Duration
+	c, err := gh.New(gh.Options{
+		BaseURL: srv.URL(), Token: srv.Token(), Repository: srv.Repository(),
+		Sleep: func(d time.Duration) { sleeps = append(sleeps, d) },
+		Now:   func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.FailNext("GET", "/repos/goldenpath/infra/git/ref/", http.StatusForbidden, http.Header{
+		"X-RateLimit-Remaining": {"0"},
+		"X-RateLimit-Reset":     {fmt.Sprint(now.Add(10 * time.Second).Unix())},
+	})
+	got, err := c.BranchHead(context.Background(), base)
+	if err != nil || got != want {
+		t.Fatalf("BranchHead = %q, %v; want %q", got, err, want)
+	}
+	// Until the reset, plus a second of margin.
+	if diff := cmp.Diff([]time.Duration{11 * time.Second}, sleeps); diff != "" {
+		t.Errorf("sleeps (-want +got):\n%s", diff)
+	}
+}
+
+func TestDefaultWaitStopsOnCancel(t *testing.T) {
+	srv := ghtest.New(t, owner, repo)
+	srv.SeedBranch(base, baseFiles)
+	c, err := gh.New(gh.Options{BaseURL: srv.URL(), Token: srv.Token(), Repository: srv.Repository()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.FailNext("GET", "/repos/goldenpath/infra/git/ref/", http.StatusBadGateway, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = c.BranchHead(ctx, base)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the context's deadline", err)
+	}
+	if d := time.Since(start); d > 900*time.Millisecond {
+		t.Errorf("took %v: the backoff ignored the context", d)
+	}
+}

@@ -39,10 +39,26 @@ func (c *Client) call(ctx context.Context, write bool, fn callFunc) error {
 		if fresh {
 			c.resetClient()
 		}
-		c.sleep(wait)
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if err := c.wait(ctx, wait); err != nil {
+			return err
 		}
+	}
+}
+
+// wait sleeps d through Options.Sleep, or on a timer that the context can
+// cut short.
+func (c *Client) wait(ctx context.Context, d time.Duration) error {
+	if c.sleep != nil {
+		c.sleep(d)
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
