@@ -614,6 +614,7 @@ func TestPermission(t *testing.T) {
 			if !errors.Is(err, gh.ErrPermission) {
 				t.Fatalf("err = %v, want ErrPermission", err)
 			}
+			t.Logf("error: %v", err)
 			for _, want := range []string{"contents: write", "pull-requests: write"} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q does not say the token needs %s", err, want)
@@ -685,5 +686,17 @@ func TestDefaultWaitStopsOnCancel(t *testing.T) {
 	}
 	if d := time.Since(start); d > 900*time.Millisecond {
 		t.Errorf("took %v: the backoff ignored the context", d)
+	}
+}
+
+func TestUnrecognisedRateLimitIsRetried(t *testing.T) {
+	f := setup(t)
+	// A 429, which go-github v60 does not map to a rate limit error.
+	f.srv.FailNext("GET", "/repos/goldenpath/infra/git/ref/", http.StatusTooManyRequests, http.Header{"Retry-After": {"3"}})
+	if _, err := f.client.BranchHead(context.Background(), base); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]time.Duration{3 * time.Second}, *f.sleeps); diff != "" {
+		t.Errorf("sleeps (-want +got):\n%s", diff)
 	}
 }

@@ -95,7 +95,10 @@ func (c *Client) retryAfter(err error, attempt int) (wait time.Duration, retry, 
 			return 0, false, false
 		}
 		switch code := er.Response.StatusCode; {
-		case code == http.StatusTooManyRequests:
+		case code == http.StatusTooManyRequests,
+			code == http.StatusForbidden && strings.Contains(strings.ToLower(er.Message), "rate limit"):
+			// A rate limit go-github did not recognise (no documentation
+			// URL): wait as for a secondary one.
 			wait = secondaryDefaultWait
 			if s, convErr := strconv.Atoi(er.Response.Header.Get("Retry-After")); convErr == nil && s > 0 {
 				wait = time.Duration(s) * time.Second
@@ -149,7 +152,7 @@ func classify(err error, write bool) error {
 	case status == http.StatusUnauthorized:
 		hint = "the token is missing, invalid or expired"
 	case status == http.StatusForbidden:
-		hint = "the token lacks a permission"
+		hint = "grant it in the workflow's permissions: block or the GitHub App's settings"
 	case status == http.StatusNotFound && write:
 		hint = "GitHub answers 404 to a write when the token cannot see the repository or lacks write access"
 	default:
