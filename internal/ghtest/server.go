@@ -76,12 +76,6 @@ type fault struct {
 	used    bool
 }
 
-// Call is one request received by the fake.
-type Call struct {
-	Method string
-	Path   string
-}
-
 // New starts a fake for the repository owner/repo. It is closed, and Verify
 // runs, when the test ends.
 func New(t testing.TB, owner, repo string) *Server {
