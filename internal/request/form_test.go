@@ -150,12 +150,12 @@ func assertSafeText(t *testing.T, s string) {
 
 func TestQuoteValue(t *testing.T) {
 	tests := map[string]string{
-		"plain":     `"plain"`,
-		"a\nb":      `"a\nb"`,
-		"tеst":      `"t\u0435st"`,
-		"a`b":       `"a\x60b"`,
-		"\xff":      `"\ufffd"`,
-		"${x}":      `"${x}"`,
+		"plain":      `"plain"`,
+		"a\nb":       `"a\nb"`,
+		"tеst":       `"t\u0435st"`,
+		"a`b":        `"a\x60b"`,
+		"\xff":       `"\ufffd"`,
+		"${x}":       `"${x}"`,
 		"say \"hi\"": `"say \"hi\""`,
 	}
 	for in, want := range tests {

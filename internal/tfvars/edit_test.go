@@ -1,0 +1,208 @@
+package tfvars
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pmezard/go-difflib/difflib"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/edit")
+
+var inventory = NewEntry{Key: "inventory_service", DatabaseName: "inventory_service", Username: "inventory_user"}
+
+// big is a standalone file with 1,000 entries.
+func big() []byte {
+	var b strings.Builder
+	b.WriteString("aws_region = \"eu-west-2\"\n\napplication_databases = {\n")
+	for i := range 1000 {
+		fmt.Fprintf(&b, "  app_%04d = {\n    database_name = \"app_%04d\"\n    username      = \"app_%04d_user\"\n  }\n", i, i, i)
+	}
+	b.WriteString("}\n")
+	return []byte(b.String())
+}
+
+func unified(name string, a, b []byte) string {
+	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(string(a)), B: difflib.SplitLines(string(b)),
+		FromFile: "a/" + name, ToFile: "b/" + name, Context: 3,
+	})
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// TestInsertGolden inserts the same entry into each input under
+// testdata/edit, compares the unified diff with <input>.diff, checks that
+// a second insert changes nothing, and makes the real terraform CLI parse
+// and type-check the result.
+func TestInsertGolden(t *testing.T) {
+	inputs, err := filepath.Glob("testdata/edit/*.tfvars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]byte{"standalone_1000": big()}
+	for _, in := range inputs {
+		src, err := os.ReadFile(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases[strings.TrimSuffix(filepath.Base(in), ".tfvars")] = src
+	}
+	for name, src := range cases {
+		t.Run(name, func(t *testing.T) {
+			mode := ModeStandalone
+			if strings.HasPrefix(name, "coupled") {
+				mode = ModeCoupled
+			}
+			before, err := Parse(name, src, mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, changed, err := Insert(name+".tfvars", src, mode, inventory)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !changed {
+				t.Fatal("changed = false on first insert")
+			}
+			if !strings.HasPrefix(string(out), string(src[:commonPrefix(src, out)])) {
+				t.Fatal("unreachable")
+			}
+			diff := unified(name+".tfvars", src, out)
+			golden := filepath.Join("testdata", "edit", name+".diff")
+			if *update {
+				if err := os.WriteFile(golden, []byte(diff), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if diff != string(want) {
+				t.Errorf("diff differs from %s (run go test -update and review):\n%s", golden, diff)
+			}
+			again, changed, err := Insert(name+".tfvars", out, mode, inventory)
+			if err != nil || changed || string(again) != string(out) {
+				t.Errorf("second insert: changed=%v err=%v", changed, err)
+			}
+			if err := VerifyWithTerraform(context.Background(), "", out, mode, len(before.Entries)+1); err != nil {
+				t.Fatalf("terraform rejects the edited file: %v", err)
+			}
+		})
+	}
+}
+
+func commonPrefix(a, b []byte) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// TestInsertOnlyAdds checks that when the map closes on its own line the
+// edit adds lines and changes none.
+func TestInsertOnlyAdds(t *testing.T) {
+	for _, name := range []string{"standalone_spec", "standalone_quoted_keys", "standalone_trailing_commas", "standalone_tabs_crlf", "coupled_spec", "coupled_missing", "coupled_empty_map"} {
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(filepath.Join("testdata", "edit", name+".tfvars"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mode := ModeStandalone
+			if strings.HasPrefix(name, "coupled") {
+				mode = ModeCoupled
+			}
+			out, _, err := Insert(name, src, mode, inventory)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(unified(name, src, out), "\n") {
+				if strings.HasPrefix(line, "-") && !strings.HasPrefix(line, "---") {
+					t.Errorf("removed line %q", line)
+				}
+			}
+		})
+	}
+}
+
+func TestInsertConflicts(t *testing.T) {
+	src := []byte("application_databases = {\n  keycloak = { database_name = \"keycloak\", username = \"keycloak_user\" }\n}\n")
+	tests := []struct {
+		name    string
+		entry   NewEntry
+		changed bool
+		err     error
+	}{
+		{"same entry", NewEntry{"keycloak", "keycloak", "keycloak_user"}, false, nil},
+		{"same database under another key", NewEntry{"kc", "keycloak", "keycloak_user"}, false, nil},
+		{"same key, other user", NewEntry{"keycloak", "keycloak", "other_user"}, false, ErrConflict},
+		{"same database, other user", NewEntry{"kc", "keycloak", "other_user"}, false, ErrConflict},
+		{"same user, other database", NewEntry{"other", "other", "keycloak_user"}, false, ErrConflict},
+		{"new", NewEntry{"other", "other", "other_user"}, true, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, changed, err := Insert("t.tfvars", src, ModeStandalone, tc.entry)
+			if !errors.Is(err, tc.err) || changed != tc.changed {
+				t.Errorf("Insert = changed %v, err %v; want %v, %v", changed, err, tc.changed, tc.err)
+			}
+		})
+	}
+	if _, _, err := Insert("t.tfvars", []byte("application_databases = merge({}, {})\n"), ModeStandalone, inventory); err == nil {
+		t.Error("a non-literal map was edited")
+	}
+	if _, _, err := Insert("t.tfvars", []byte("aws_region = \"x\"\n"), ModeCoupled, inventory); err == nil {
+		t.Error("coupled edit without rds_config succeeded")
+	}
+}
+
+// FuzzInsert feeds arbitrary files and entries to Insert: it must never
+// panic, and whatever it returns must parse with exactly one more entry
+// whose values are the ones given (nothing escapes its string).
+func FuzzInsert(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/edit/*.tfvars")
+	for i, p := range seeds {
+		if i%3 != 0 { // keep the seed corpus small
+			continue
+		}
+		src, _ := os.ReadFile(p)
+		f.Add(src, strings.HasPrefix(filepath.Base(p), "coupled"), "inventory", "inventory_user")
+	}
+	f.Add([]byte("application_databases = {}\n"), false, "a\"b", "${x}\n#")
+	f.Fuzz(func(t *testing.T, src []byte, coupled bool, db, user string) {
+		mode := ModeStandalone
+		if coupled {
+			mode = ModeCoupled
+		}
+		e := NewEntry{Key: db, DatabaseName: db, Username: user}
+		before, err := Parse("f.tfvars", src, mode)
+		out, changed, ierr := Insert("f.tfvars", src, mode, e)
+		if err != nil || ierr != nil || !changed {
+			return
+		}
+		after, err := Parse("f.tfvars", out, mode)
+		if err != nil {
+			t.Fatalf("edited file does not parse: %v\n%s", err, out)
+		}
+		if len(after.Entries) != len(before.Entries)+1 {
+			t.Fatalf("entries %d -> %d", len(before.Entries), len(after.Entries))
+		}
+		last := after.Entries[len(after.Entries)-1]
+		if last.Key != db || last.DatabaseName != db || last.Username != user {
+			t.Fatalf("inserted %+v, want %q/%q", last, db, user)
+		}
+		if !strings.HasPrefix(string(out), string(src[:commonPrefix(src, out)])) {
+			t.Fatal("prefix changed")
+		}
+	})
+}

@@ -1,0 +1,6 @@
+rds_config = {
+  enabled = true
+  application_databases = {
+    # none yet
+  }
+}

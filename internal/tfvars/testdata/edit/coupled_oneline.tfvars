@@ -1,0 +1,1 @@
+rds_config = { enabled = true, instance_class = "db.t3.micro" }

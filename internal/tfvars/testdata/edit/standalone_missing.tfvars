@@ -1,0 +1,2 @@
+aws_region = "eu-west-2"
+# no databases yet

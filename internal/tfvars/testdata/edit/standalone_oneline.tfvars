@@ -1,0 +1,1 @@
+application_databases = { keycloak = { database_name = "keycloak", username = "keycloak_user" } }

@@ -1,0 +1,7 @@
+application_databases = {
+  "keycloak" = {
+    "database_name" = "keycloak"
+    "username"      = "keycloak_user"
+  }
+  "backstage" = { database_name = "backstage", username = "backstage_user", access_level = "reader" }
+}

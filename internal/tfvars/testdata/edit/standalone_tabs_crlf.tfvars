@@ -1,0 +1,7 @@
+aws_region = "eu-west-2"
+application_databases = {
+	keycloak = {
+		database_name = "keycloak"
+		username = "keycloak_user"
+	}
+}
