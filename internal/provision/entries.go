@@ -1,0 +1,178 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/naming"
+	"github.com/goldenpath/rds-provision/internal/secrets"
+	"github.com/goldenpath/rds-provision/internal/tfvars"
+)
+
+// entry is one application_databases item with what this run learnt of it.
+type entry struct {
+	tfvars.Entry
+	SecretPath string
+	invalid    string // why the entry is refused before any I/O
+	password   string
+	secretErr  error
+}
+
+// prepare validates names and computes secret paths, without I/O.
+func (r *run) prepare(in []tfvars.Entry) []*entry {
+	out := make([]*entry, 0, len(in))
+	secretOf := map[string]string{} // username -> secret path of its first entry
+	seen := map[[2]string]string{}  // database+username -> key
+	for _, te := range in {
+		e := &entry{Entry: te, SecretPath: te.SecretName}
+		if e.SecretPath == "" {
+			e.SecretPath = fmt.Sprintf("%s/%s/%s/postgres", r.opts.SecretPrefix, r.opts.Env, te.Key)
+		}
+		e.invalid = r.invalidReason(te)
+		if e.invalid == "" {
+			pair := [2]string{te.DatabaseName, te.Username}
+			if first, dup := seen[pair]; dup {
+				e.invalid = fmt.Sprintf("application_databases.%s repeats database %s and username %s of entry %s: remove one", te.Key, te.DatabaseName, te.Username, first)
+			} else if path, ok := secretOf[te.Username]; ok && path != e.SecretPath {
+				e.invalid = fmt.Sprintf("username %s is already provisioned from secret %s; application_databases.%s would set another password from %s: give it its own username", te.Username, path, te.Key, e.SecretPath)
+			}
+			seen[pair] = te.Key
+			if _, ok := secretOf[te.Username]; !ok {
+				secretOf[te.Username] = e.SecretPath
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func (r *run) invalidReason(te tfvars.Entry) string {
+	at := fmt.Sprintf("application_databases.%s (line %d)", te.Key, te.Line)
+	if err := naming.CheckKey(te.Key); err != nil {
+		return fmt.Sprintf("%s: key %s", at, err)
+	}
+	if err := naming.CheckDatabase(te.DatabaseName); err != nil {
+		return fmt.Sprintf("%s: database_name %s", at, err)
+	}
+	if err := naming.CheckUsername(te.Username); err != nil {
+		return fmt.Sprintf("Refusing to manage role %s: %s: username %s", te.Username, at, err)
+	}
+	if te.SecretName != "" {
+		if err := naming.CheckSecretName(te.SecretName); err != nil {
+			return fmt.Sprintf("%s: secret_name %s", at, err)
+		}
+	}
+	return ""
+}
+
+// fetchSecrets reads the master and every app secret in as few calls as
+// Secrets Manager allows, masks every value, and validates the JSON.
+func (r *run) fetchSecrets(ctx context.Context, entries []*entry) error {
+	started := r.opts.Now()
+	paths := []string{r.opts.MasterSecret}
+	for _, e := range entries {
+		if e.invalid == "" {
+			paths = append(paths, e.SecretPath)
+		}
+	}
+	got, err := r.opts.Secrets.GetMany(ctx, paths)
+	if err != nil {
+		r.record(nil, audit.ActionFetchSecret, audit.Error, started, "Failed to read secrets from Secrets Manager: %v", err)
+		return ErrActionsFailed
+	}
+	for _, res := range got {
+		r.hide(res.Value)
+	}
+	master := got[r.opts.MasterSecret]
+	if master.Err != nil {
+		r.record(nil, audit.ActionFetchSecret, audit.Error, started, "%v: the master secret is needed to connect (create it, or pass --master-secret)", master.Err)
+		return ErrActionsFailed
+	}
+	if r.master, err = secrets.ParseMaster(r.opts.MasterSecret, master.Value); err != nil {
+		r.record(nil, audit.ActionFetchSecret, audit.Error, started, "%v", err)
+		return ErrActionsFailed
+	}
+	r.hide(r.master.Password)
+	for _, e := range entries {
+		if e.invalid != "" {
+			continue
+		}
+		res := got[e.SecretPath]
+		if res.Err != nil {
+			if errors.Is(res.Err, secrets.ErrNotFound) {
+				e.secretErr = fmt.Errorf("%w: create it with make rds-apply ENV=%s (Terraform creates the app secrets)", res.Err, r.opts.Env)
+			} else {
+				e.secretErr = res.Err
+			}
+			continue
+		}
+		app, err := secrets.ParseApp(e.SecretPath, res.Value, e.Username)
+		if err != nil {
+			e.secretErr = err
+			continue
+		}
+		e.password = app.Password
+		r.hide(app.Password)
+	}
+	return nil
+}
+
+// hide registers a secret value with the audit scrubber and the caller's
+// mask (add-mask in GitHub Actions).
+func (r *run) hide(value string) {
+	if value == "" {
+		return
+	}
+	r.audit.Redact(value)
+	r.opts.Mask(value)
+}
+
+// dryRun prints the runbook's preview lines. It continues past failures so
+// one preview shows every problem.
+func (r *run) dryRun(entries []*entry) {
+	for _, e := range entries {
+		if !r.checkEntry(e) {
+			continue
+		}
+		now := r.opts.Now()
+		r.record(e, audit.ActionCreateRole, audit.DryRun, now, "Would create/update role: %s", e.Username)
+		if e.AccessLevel == tfvars.AccessOwner {
+			r.record(e, audit.ActionCreateDatabase, audit.DryRun, now, "Would create database: %s with owner %s", e.DatabaseName, e.Username)
+		} else {
+			r.record(e, audit.ActionCreateDatabase, audit.DryRun, now, "Would use existing database: %s (access_level %s)", e.DatabaseName, e.AccessLevel)
+		}
+		r.record(e, audit.ActionApplyGrants, audit.DryRun, now, "Would grant %s on %s to %s", grantLabel(e.AccessLevel), e.DatabaseName, e.Username)
+	}
+}
+
+// checkEntry records an error row for an entry refused before any database
+// work and reports whether the entry may go on.
+func (r *run) checkEntry(e *entry) bool {
+	switch {
+	case e.invalid != "":
+		r.record(e, "validate", audit.Error, time.Time{}, "%s", e.invalid)
+		return false
+	case e.secretErr != nil:
+		r.record(e, audit.ActionFetchSecret, audit.Error, time.Time{}, "%v", e.secretErr)
+		return false
+	}
+	return true
+}
+
+// pgMessage renders a PostgreSQL error with the remedy the runbook gives.
+func pgMessage(err error) string {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err.Error()
+	}
+	msg := pgErr.Message
+	if pgErr.Code == "42501" { // insufficient_privilege
+		msg += ": verify the master user has CREATEROLE and CREATEDB (SELECT rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user) and is a member of the roles it manages"
+	}
+	return msg
+}

@@ -1,0 +1,208 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/testenv"
+)
+
+// The package's tests share one PostgreSQL server and one moto_server; each
+// test uses its own environment name, secrets and roles.
+var (
+	pg   *testenv.Postgres
+	moto *testenv.Moto
+	sm   *secretsmanager.Client
+)
+
+const masterUser = "platform_admin"
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var err error
+	if pg, err = testenv.StartPostgres(ctx, masterUser); err != nil {
+		fmt.Fprintln(os.Stderr, "provision tests need PostgreSQL:", err)
+		return 1
+	}
+	defer pg.Stop()
+	if moto, err = testenv.StartMoto(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "provision tests need moto_server:", err)
+		return 1
+	}
+	defer moto.Stop()
+	moto.SetEnv()
+	sm = secretsmanager.NewFromConfig(mustAWSConfig(ctx))
+	return m.Run()
+}
+
+// fixture is one test's environment: its tfvars, secrets and names.
+type fixture struct {
+	t      *testing.T
+	env    string // unique per test, used in secret paths
+	dir    string
+	tfvars string
+}
+
+func newFixture(t *testing.T, env string) *fixture {
+	t.Helper()
+	f := &fixture{t: t, env: env, dir: t.TempDir()}
+	f.putSecret("goldenpath/"+env+"/rds/master", map[string]any{
+		"host": pg.Host, "port": pg.Port, "username": pg.MasterUser,
+		"password": pg.MasterPassword, "dbname": pg.MasterDB, "engine": "postgres",
+	})
+	return f
+}
+
+// app is one application_databases entry of a test.
+type app struct{ key, db, user, password, access string }
+
+func (f *fixture) writeTfvars(apps ...app) {
+	f.t.Helper()
+	var b strings.Builder
+	b.WriteString("aws_region = \"eu-west-2\"\nmaster_username = \"platform_admin\"\n\napplication_databases = {\n")
+	for _, a := range apps {
+		fmt.Fprintf(&b, "  %s = {\n    database_name = %q\n    username      = %q\n", a.key, a.db, a.user)
+		if a.access != "" {
+			fmt.Fprintf(&b, "    access_level  = %q\n", a.access)
+		}
+		b.WriteString("  }\n")
+	}
+	b.WriteString("}\n")
+	f.tfvars = filepath.Join(f.dir, "terraform.tfvars")
+	if err := os.WriteFile(f.tfvars, []byte(b.String()), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// seedApps writes the tfvars and the app secrets.
+func (f *fixture) seedApps(apps ...app) {
+	f.t.Helper()
+	f.writeTfvars(apps...)
+	for _, a := range apps {
+		if a.password != "" {
+			f.putSecret(f.appSecret(a.key), map[string]any{"username": a.user, "password": a.password})
+		}
+	}
+}
+
+func (f *fixture) appSecret(key string) string { return "goldenpath/" + f.env + "/" + key + "/postgres" }
+
+func (f *fixture) putSecret(name string, value map[string]any) {
+	f.t.Helper()
+	raw, _ := json.Marshal(value)
+	ctx := context.Background()
+	_, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(raw))})
+	if err != nil && strings.Contains(err.Error(), "ResourceExists") {
+		_, err = sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(string(raw))})
+	}
+	if err != nil {
+		f.t.Fatalf("seed secret %s: %v", name, err)
+	}
+}
+
+// outcome is what one run produced.
+type outcome struct {
+	res    Result
+	err    error
+	csv    string
+	log    string
+	masked []string
+}
+
+func (f *fixture) options() Options {
+	return Options{
+		Env:        f.env,
+		TfvarsPath: f.tfvars,
+		SSLMode:    "disable",
+		Getenv:     func(string) string { return "" },
+	}
+}
+
+func (f *fixture) run(mutate ...func(*Options)) outcome {
+	f.t.Helper()
+	opts := f.options()
+	for _, m := range mutate {
+		m(&opts)
+	}
+	return runWith(f.t, opts)
+}
+
+func runWith(t *testing.T, opts Options) outcome {
+	t.Helper()
+	var out outcome
+	var csvBuf, logBuf bytes.Buffer
+	opts.Audit = audit.NewLog()
+	if err := opts.Audit.AddSink(&csvBuf, true); err != nil {
+		t.Fatal(err)
+	}
+	opts.Log = &logBuf
+	opts.Mask = func(s string) { out.masked = append(out.masked, s) }
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out.res, out.err = Run(ctx, opts)
+	out.csv, out.log = csvBuf.String(), logBuf.String()
+	return out
+}
+
+// statuses lists "action:status" per row for one username.
+func (o outcome) statuses(user string) []string {
+	var s []string
+	for _, r := range o.res.Rows {
+		if r.Username == user {
+			s = append(s, r.Action+":"+string(r.Status))
+		}
+	}
+	return s
+}
+
+func (o outcome) message(user, action string) string {
+	for _, r := range o.res.Rows {
+		if r.Username == user && r.Action == action {
+			return r.Message
+		}
+	}
+	return ""
+}
+
+func adminConn(t *testing.T, db string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), adminURL(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+func adminURL(db string) string {
+	return strings.Replace(pg.AdminURL, "/postgres?", "/"+db+"?", 1)
+}
+
+func adminExec(t *testing.T, sql string) {
+	t.Helper()
+	if _, err := adminConn(t, "postgres").Exec(context.Background(), sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// login connects as user with password to db.
+func login(user, password, db string) (*pgx.Conn, error) {
+	return pgx.Connect(context.Background(), pg.URL(user, password, db))
+}

@@ -1,0 +1,273 @@
+// Package provision creates the PostgreSQL roles, databases and grants that
+// an environment's application_databases lists, idempotently, as an RDS
+// master user, and records every action in the audit log.
+package provision
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/secrets"
+	"github.com/goldenpath/rds-provision/internal/tfvars"
+)
+
+// ErrApproval is returned when --require-approval blocks a non-dev run.
+var ErrApproval = errors.New("approval required")
+
+// ErrActionsFailed means the run recorded error rows; each was already
+// logged, so callers need not print this error again.
+var ErrActionsFailed = errors.New("one or more actions failed")
+
+// SecretSource reads secrets; *secrets.Client is the real one.
+type SecretSource interface {
+	Get(ctx context.Context, path string) (string, error)
+	GetMany(ctx context.Context, paths []string) (map[string]secrets.Result, error)
+}
+
+// Options configure one run. Zero values mean the defaults of SPEC.
+type Options struct {
+	Env string
+	// TfvarsPath names the tfvars file; when empty it is located under
+	// RepoRoot for Env with Mode (auto, coupled, standalone).
+	TfvarsPath string
+	RepoRoot   string
+	Mode       tfvars.Mode
+
+	MasterSecret string // default <prefix>/<env>/rds/master
+	SecretPrefix string // default goldenpath
+	Region       string // default: tfvars aws_region, then eu-west-2
+	BuildID      string // default manual
+	RunID        string // default local
+
+	DryRun          bool
+	RequireApproval bool
+	NoFailFast      bool
+	SkipPreflight   bool
+	SSLMode         string // default verify-full
+	SSLRootCert     string
+
+	Getenv func(string) string
+	Now    func() time.Time
+	Random io.Reader // SCRAM salts; default crypto/rand
+
+	// Audit receives every row; callers attach stdout and file sinks.
+	Audit *audit.Log
+	// Log receives the human [SUCCESS]/[ERROR] lines.
+	Log io.Writer
+	// Mask is called with every secret value as soon as it is read, so the
+	// Actions runtime can register it with add-mask.
+	Mask func(secret string)
+
+	// Secrets defaults to AWS Secrets Manager in Region.
+	Secrets SecretSource
+	// Tracer observes every PostgreSQL query (benchmarks count round trips).
+	Tracer pgx.QueryTracer
+}
+
+// Result is what a run did.
+type Result struct {
+	TfvarsPath string
+	Mode       tfvars.Mode
+	Region     string
+	Rows       []audit.Row
+}
+
+// Run provisions every entry of the environment's application_databases.
+// It returns ErrActionsFailed when any row is an error.
+func Run(ctx context.Context, opts Options) (Result, error) {
+	r, err := newRun(opts)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := r.execute(ctx)
+	res.Rows = r.audit.Rows()
+	r.summary()
+	return res, err
+}
+
+type run struct {
+	opts   Options
+	audit  *audit.Log
+	log    io.Writer
+	master secrets.Master
+	failed bool
+}
+
+func newRun(opts Options) (*run, error) {
+	if opts.Env == "" {
+		return nil, errors.New("--env is required (dev, test, staging, prod)")
+	}
+	if opts.SecretPrefix == "" {
+		opts.SecretPrefix = "goldenpath"
+	}
+	if opts.MasterSecret == "" {
+		opts.MasterSecret = opts.SecretPrefix + "/" + opts.Env + "/rds/master"
+	}
+	if opts.BuildID == "" {
+		opts.BuildID = "manual"
+	}
+	if opts.RunID == "" {
+		opts.RunID = "local"
+	}
+	if opts.SSLMode == "" {
+		opts.SSLMode = "verify-full"
+	}
+	if err := CheckSSLMode(opts.SSLMode); err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Random == nil {
+		opts.Random = rand.Reader
+	}
+	if opts.Audit == nil {
+		opts.Audit = audit.NewLog()
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	if opts.Mask == nil {
+		opts.Mask = func(string) {}
+	}
+	if opts.RepoRoot == "" {
+		opts.RepoRoot = "."
+	}
+	return &run{opts: opts, audit: opts.Audit, log: opts.Log}, nil
+}
+
+func (r *run) execute(ctx context.Context) (Result, error) {
+	var res Result
+	// The approval gate comes before any file, network or database access.
+	if r.opts.RequireApproval && r.opts.Env != "dev" && r.getenv("ALLOW_DB_PROVISION") != "true" {
+		return res, fmt.Errorf("%w: ALLOW_DB_PROVISION=true required for %s environment", ErrApproval, r.opts.Env)
+	}
+
+	file, err := r.loadTfvars()
+	if err != nil {
+		return res, err
+	}
+	res.TfvarsPath, res.Mode = file.Path, file.Mode
+	res.Region = firstNonEmpty(r.opts.Region, file.Region, tfvars.DefaultRegion)
+	r.infof("Environment %s: %d database(s) from %s (%s mode), region %s", r.opts.Env, len(file.Entries), file.Path, file.Mode, res.Region)
+	if len(file.Entries) == 0 {
+		r.infof("application_databases is empty: nothing to provision")
+		return res, nil
+	}
+
+	if r.opts.Secrets == nil {
+		client, err := secrets.NewAWS(ctx, res.Region)
+		if err != nil {
+			return res, err
+		}
+		r.opts.Secrets = client
+	}
+	entries := r.prepare(file.Entries)
+	if err := r.fetchSecrets(ctx, entries); err != nil {
+		return res, err
+	}
+
+	if r.opts.DryRun {
+		r.dryRun(entries)
+	} else if err := r.apply(ctx, entries); err != nil {
+		return res, err
+	}
+	if r.failed {
+		return res, ErrActionsFailed
+	}
+	return res, nil
+}
+
+func (r *run) loadTfvars() (*tfvars.File, error) {
+	if r.opts.TfvarsPath != "" {
+		return tfvars.Load(r.opts.TfvarsPath, r.opts.Mode)
+	}
+	path, mode, err := tfvars.Locate(r.opts.RepoRoot, r.opts.Env, r.opts.Mode)
+	if err != nil {
+		return nil, err
+	}
+	return tfvars.Load(path, mode)
+}
+
+// record adds an audit row and logs the matching human line.
+func (r *run) record(e *entry, action string, status audit.Status, started time.Time, format string, args ...any) {
+	msg := r.audit.Scrub(fmt.Sprintf(format, args...))
+	row := audit.Row{
+		Time:        r.opts.Now().UTC(),
+		Environment: r.opts.Env,
+		BuildID:     r.opts.BuildID,
+		RunID:       r.opts.RunID,
+		Action:      action,
+		Status:      status,
+		Message:     msg,
+	}
+	if e != nil {
+		row.Database, row.Username = e.DatabaseName, e.Username
+	}
+	if !started.IsZero() {
+		row.Duration = r.opts.Now().Sub(started)
+	}
+	if status == audit.Error {
+		r.failed = true
+	}
+	if err := r.audit.Add(row); err != nil {
+		fmt.Fprintf(r.log, "[ERROR] %v\n", err)
+		r.failed = true
+	}
+	fmt.Fprintf(r.log, "%s %s\n", logPrefix(status), msg)
+}
+
+func logPrefix(s audit.Status) string {
+	switch s {
+	case audit.Success:
+		return "[SUCCESS]"
+	case audit.NoChange:
+		return "[NO_CHANGE]"
+	case audit.Warning:
+		return "[WARNING]"
+	case audit.DryRun:
+		return "[DRY-RUN]"
+	}
+	return "[ERROR]"
+}
+
+func (r *run) infof(format string, args ...any) {
+	fmt.Fprintf(r.log, "[INFO] %s\n", r.audit.Scrub(fmt.Sprintf(format, args...)))
+}
+
+// stop reports whether fail-fast ends the run now.
+func (r *run) stop(remaining int) bool {
+	if !r.failed || r.opts.NoFailFast {
+		return false
+	}
+	if remaining > 0 {
+		r.infof("Stopping at the first failure (fail-fast): %d later database(s) not processed; use --no-fail-fast to continue past failures", remaining)
+	}
+	return true
+}
+
+func (r *run) summary() {
+	c := r.audit.Counts()
+	parts := make([]string, 0, len(audit.Statuses))
+	for _, s := range audit.Statuses {
+		parts = append(parts, fmt.Sprintf("%d %s", c[s], s))
+	}
+	fmt.Fprintf(r.log, "[INFO] Summary: %s\n", strings.Join(parts, ", "))
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
