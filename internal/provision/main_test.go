@@ -102,7 +102,9 @@ func (f *fixture) seedApps(apps ...app) {
 	}
 }
 
-func (f *fixture) appSecret(key string) string { return "goldenpath/" + f.env + "/" + key + "/postgres" }
+func (f *fixture) appSecret(key string) string {
+	return "goldenpath/" + f.env + "/" + key + "/postgres"
+}
 
 func (f *fixture) putSecret(name string, value map[string]any) {
 	f.t.Helper()
