@@ -1,0 +1,165 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/goldenpath/rds-provision/internal/secrets"
+)
+
+// queryCounter counts statements sent to PostgreSQL, and catalog reads
+// among them.
+type queryCounter struct {
+	all, catalog, batches, connects atomic.Int64
+}
+
+func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.batches.Add(1)
+	return ctx
+}
+
+func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+func (c *queryCounter) TraceConnectStart(ctx context.Context, _ pgx.TraceConnectStartData) context.Context {
+	c.connects.Add(1)
+	return ctx
+}
+
+func (c *queryCounter) TraceConnectEnd(context.Context, pgx.TraceConnectEndData) {}
+
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	c.all.Add(1)
+	if strings.Contains(data.SQL, "FROM pg_roles r") || strings.Contains(data.SQL, "FROM pg_database d") {
+		c.catalog.Add(1)
+	}
+	return ctx
+}
+
+func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// smCounter counts Secrets Manager calls of the real SDK client.
+type smCounter struct {
+	*secretsmanager.Client
+	calls atomic.Int64
+}
+
+func (c *smCounter) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	c.calls.Add(1)
+	return c.Client.GetSecretValue(ctx, in, opts...)
+}
+
+func (c *smCounter) BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error) {
+	c.calls.Add(1)
+	return c.Client.BatchGetSecretValue(ctx, in, opts...)
+}
+
+func manyApps(prefix string, n int) []app {
+	apps := make([]app, n)
+	for i := range apps {
+		name := fmt.Sprintf("%s_%02d", prefix, i)
+		apps[i] = app{key: name, db: name + "_db", user: name + "_user", password: "pw-" + name}
+	}
+	return apps
+}
+
+// counted runs once with fresh counters and returns them.
+func (f *fixture) counted() (outcome, *queryCounter, *smCounter) {
+	f.t.Helper()
+	qc := &queryCounter{}
+	smc := &smCounter{Client: sm}
+	out := f.run(func(o *Options) {
+		o.Tracer = qc
+		o.Secrets = secrets.New(smc)
+	})
+	if out.err != nil {
+		f.t.Fatalf("%v\n%s", out.err, out.log)
+	}
+	return out, qc, smc
+}
+
+func TestRepeatedRunCostIsConstant(t *testing.T) {
+	for _, n := range []int{10, 50} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			prefix := fmt.Sprintf("many%d", n)
+			f := newFixture(t, prefix)
+			f.seedApps(manyApps(prefix, n)...)
+			f.counted()
+			out, qc, smc := f.counted()
+			if got := len(out.res.Rows); got != 3*n {
+				t.Fatalf("rows = %d, want %d", got, 3*n)
+			}
+			t.Logf("%d entries, repeated run: %d catalog queries, %d statements in all, %d Secrets Manager calls", n, qc.catalog.Load(), qc.all.Load(), smc.calls.Load())
+			if qc.catalog.Load() != 2 {
+				t.Errorf("catalog queries = %d, want 2 whatever the number of entries", qc.catalog.Load())
+			}
+			if smc.calls.Load() > 4 {
+				t.Errorf("Secrets Manager calls = %d, want at most 4", smc.calls.Load())
+			}
+		})
+	}
+}
+
+// BenchmarkRepeatedRun50 measures a no-change run over 50 databases: the
+// everyday cost of the job after each merge.
+func BenchmarkRepeatedRun50(b *testing.B) {
+	t := &testing.T{}
+	f := &fixture{t: t, env: "bench50", dir: b.TempDir()}
+	f.putSecret("goldenpath/bench50/rds/master", map[string]any{
+		"host": pg.Host, "port": pg.Port, "username": pg.MasterUser,
+		"password": pg.MasterPassword, "dbname": pg.MasterDB,
+	})
+	f.seedApps(manyApps("bench50", 50)...)
+	f.run()
+	var queries, catalog, calls, batches, connects int64
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		out, qc, smc := f.counted()
+		if out.err != nil {
+			b.Fatal(out.err)
+		}
+		queries += qc.all.Load()
+		catalog += qc.catalog.Load()
+		calls += smc.calls.Load()
+		batches += qc.batches.Load()
+		connects += qc.connects.Load()
+	}
+	elapsed := time.Since(start)
+	b.ReportMetric(float64(elapsed.Milliseconds())/float64(b.N*50), "ms/database")
+	b.ReportMetric(float64(queries)/float64(b.N), "statements/op")
+	b.ReportMetric(float64(catalog)/float64(b.N), "catalog-queries/op")
+	b.ReportMetric(float64(calls)/float64(b.N), "secrets-calls/op")
+	b.ReportMetric(float64(batches)/float64(b.N), "batches/op")
+	b.ReportMetric(float64(connects)/float64(b.N), "connections/op")
+}
+
+// BenchmarkFirstRun measures creating role, database and grants.
+func BenchmarkFirstRun(b *testing.B) {
+	t := &testing.T{}
+	var created int
+	var elapsed time.Duration
+	for i := range b.N {
+		env := fmt.Sprintf("benchfirst%d", i)
+		f := &fixture{t: t, env: env, dir: b.TempDir()}
+		f.putSecret("goldenpath/"+env+"/rds/master", map[string]any{
+			"host": pg.Host, "port": pg.Port, "username": pg.MasterUser,
+			"password": pg.MasterPassword, "dbname": pg.MasterDB,
+		})
+		f.seedApps(manyApps(env, 5)...)
+		start := time.Now()
+		if out := f.run(); out.err != nil {
+			b.Fatal(out.err, out.log)
+		}
+		elapsed += time.Since(start)
+		created += 5
+	}
+	b.ReportMetric(float64(elapsed.Milliseconds())/float64(created), "ms/database")
+}
