@@ -1,0 +1,188 @@
+package tfvars
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseLayouts(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		mode      Mode
+		want      File
+	}{
+		{
+			name: "standalone with commas, quoted key, comments, optional attributes",
+			src: `# header
+aws_region = "eu-west-1"
+master_username = "platform_admin"
+database_name = "platform"
+application_databases = {
+  # keycloak first
+  "keycloak" = {
+    database_name = "keycloak" // trailing
+    username      = "keycloak_user"
+  },
+  backstage = { database_name = "backstage", username = "backstage_user", access_level = "editor" }
+  /* block comment */
+  reports = {
+    database_name = "backstage"
+    username      = "reports_user"
+    access_level  = "reader"
+    secret_name   = "custom/reports"
+  }
+}
+`,
+			mode: ModeAuto,
+			want: File{Mode: ModeStandalone, Region: "eu-west-1", MasterUsername: "platform_admin", DatabaseName: "platform", HasAttribute: true, Entries: []Entry{
+				{Key: "keycloak", DatabaseName: "keycloak", Username: "keycloak_user", AccessLevel: "owner", Line: 7},
+				{Key: "backstage", DatabaseName: "backstage", Username: "backstage_user", AccessLevel: "editor", Line: 11},
+				{Key: "reports", DatabaseName: "backstage", Username: "reports_user", AccessLevel: "reader", SecretName: "custom/reports", Line: 13},
+			}},
+		},
+		{
+			name: "coupled detected from rds_config.enabled",
+			src: `rds_config = {
+  enabled = true
+  master_username = "admin"
+  application_databases = {
+    app = { database_name = "app_db", username = "app_user" }
+  }
+}
+`,
+			mode: ModeAuto,
+			want: File{Mode: ModeCoupled, MasterUsername: "admin", HasAttribute: true, Entries: []Entry{
+				{Key: "app", DatabaseName: "app_db", Username: "app_user", AccessLevel: "owner", Line: 5},
+			}},
+		},
+		{
+			name: "coupled disabled reads as standalone",
+			src:  "rds_config = { enabled = false }\n",
+			mode: ModeAuto,
+			want: File{Mode: ModeStandalone},
+		},
+		{
+			name: "empty map",
+			src:  "application_databases = {}\n",
+			mode: ModeStandalone,
+			want: File{Mode: ModeStandalone, HasAttribute: true, Entries: []Entry{}},
+		},
+		{
+			name: "no attribute",
+			src:  "aws_region = \"us-east-1\"\n",
+			mode: ModeStandalone,
+			want: File{Mode: ModeStandalone, Region: "us-east-1"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse("terraform.tfvars", []byte(tc.src), tc.mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.want.Path = "terraform.tfvars"
+			if diff := cmp.Diff(&tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseMalformed(t *testing.T) {
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		{"unclosed brace", "application_databases = {\n  a = { database_name = \"a\", username = \"b\" }\n", "terraform.tfvars:"},
+		{"missing username", "application_databases = {\n  a = { database_name = \"a\" }\n}\n", `terraform.tfvars:2,7: application_databases.a: missing required attribute "username"`},
+		{"unknown attribute", "application_databases = {\n  a = { database_name = \"a\", username = \"b\", usrname = \"c\" }\n}\n", `unknown attribute "usrname"`},
+		{"duplicate key", "application_databases = {\n  a = { database_name = \"a\", username = \"b\" }\n  a = { database_name = \"c\", username = \"d\" }\n}\n", `terraform.tfvars:3,3: duplicate application_databases key "a" (first at line 2)`},
+		{"interpolation", "application_databases = {\n  a = { database_name = \"${var.x}\", username = \"b\" }\n}\n", "application_databases.a.database_name must be a quoted string"},
+		{"number value", "application_databases = {\n  a = { database_name = 5, username = \"b\" }\n}\n", "must be a quoted string"},
+		{"list instead of map", "application_databases = [\"a\"]\n", "application_databases must be a map"},
+		{"entry not an object", "application_databases = { a = \"b\" }\n", "application_databases.a must be an object"},
+		{"bad access level", "application_databases = {\n  a = { database_name = \"a\", username = \"b\", access_level = \"admin\" }\n}\n", `access_level is "admin": want owner, editor or reader`},
+		{"block", "resource \"x\" \"y\" {}\n", "blocks such as \"resource\" are not allowed"},
+		{"enabled not bool", "rds_config = { enabled = \"yes\" }\n", "rds_config.enabled must be true or false"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("terraform.tfvars", []byte(tc.src), ModeAuto)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLocate(t *testing.T) {
+	write := func(t *testing.T, root, rel, src string) {
+		t.Helper()
+		p := filepath.Join(root, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("coupled wins when enabled", func(t *testing.T) {
+		root := t.TempDir()
+		write(t, root, "envs/dev/terraform.tfvars", "rds_config = { enabled = true }\n")
+		write(t, root, "envs/dev-rds/terraform.tfvars", "application_databases = {}\n")
+		path, mode, err := Locate(root, "dev", ModeAuto)
+		if err != nil || mode != ModeCoupled || path != CoupledPath(root, "dev") {
+			t.Fatalf("got %s %s %v", path, mode, err)
+		}
+	})
+	t.Run("standalone when coupled is disabled", func(t *testing.T) {
+		root := t.TempDir()
+		write(t, root, "envs/dev/terraform.tfvars", "rds_config = { enabled = false }\n")
+		write(t, root, "envs/dev-rds/terraform.tfvars", "application_databases = {}\n")
+		path, mode, err := Locate(root, "dev", ModeAuto)
+		if err != nil || mode != ModeStandalone || path != StandalonePath(root, "dev") {
+			t.Fatalf("got %s %s %v", path, mode, err)
+		}
+	})
+	t.Run("neither", func(t *testing.T) {
+		_, _, err := Locate(t.TempDir(), "dev", ModeAuto)
+		if !errors.Is(err, ErrModeUndetected) || err.Error() != "Unable to detect RDS mode. Set RDS_MODE=coupled|standalone." {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("forced mode", func(t *testing.T) {
+		path, mode, err := Locate("/repo", "prod", ModeStandalone)
+		if err != nil || mode != ModeStandalone || path != "/repo/envs/prod-rds/terraform.tfvars" {
+			t.Fatalf("got %s %s %v", path, mode, err)
+		}
+	})
+}
+
+func TestParseSampleInfraRepo(t *testing.T) {
+	for _, env := range []string{"dev", "test"} {
+		path, mode, err := Locate("../../testdata/infra", env, ModeAuto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := Load(path, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Entries) != 2 || f.MasterUsername != "platform_admin" {
+			t.Errorf("%s: %+v", env, f)
+		}
+	}
+}
+
+// FuzzParse: any input either parses or returns an error; never a panic.
+func FuzzParse(f *testing.F) {
+	f.Add("application_databases = {\n  a = { database_name = \"a\", username = \"b\" }\n}\n")
+	f.Add("rds_config = { enabled = true, application_databases = { \"x\" = { database_name = \"y\", username = \"z\" } } }\n")
+	f.Add("application_databases = { a = { database_name = \"${x}\" } }")
+	f.Fuzz(func(t *testing.T, src string) {
+		file, err := Parse("f.tfvars", []byte(src), ModeAuto)
+		if err == nil && file == nil {
+			t.Fatal("nil file without error")
+		}
+	})
+}
