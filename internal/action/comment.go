@@ -1,0 +1,84 @@
+package action
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// eventPullRequest returns the pull request number the triggering event
+// names (pull_request, pull_request_target, issue_comment on a pull
+// request), or 0.
+func eventPullRequest(path string) int {
+	if path == "" {
+		return 0
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	var ev struct {
+		Number      int `json:"number"`
+		PullRequest *struct {
+			Number int `json:"number"`
+		} `json:"pull_request"`
+		Issue *struct {
+			Number      int             `json:"number"`
+			PullRequest json.RawMessage `json:"pull_request"`
+		} `json:"issue"`
+	}
+	if json.Unmarshal(raw, &ev) != nil {
+		return 0
+	}
+	switch {
+	case ev.PullRequest != nil && ev.PullRequest.Number > 0:
+		return ev.PullRequest.Number
+	case ev.Issue != nil && len(ev.Issue.PullRequest) > 0 && ev.Issue.Number > 0:
+		return ev.Issue.Number
+	}
+	return 0
+}
+
+// commentOnPullRequest keeps the audit comment of one environment on the
+// pull request behind this run: the one the event names, else, for a push,
+// the merged pull request whose commit was pushed. It returns the comment's
+// URL, or "" when there is no pull request or commenting failed — which is
+// a warning, never a failure of the provisioning.
+func (rt *runtime) commentOnPullRequest(ctx context.Context, env, body string) string {
+	warn := func(format string, args ...any) string {
+		rt.annotate("warning", annotation{Title: "rds-provision: pull request comment", Message: fmt.Sprintf(format, args...)})
+		return ""
+	}
+	number := eventPullRequest(rt.opts.Getenv("GITHUB_EVENT_PATH"))
+	event, sha := rt.opts.Getenv("GITHUB_EVENT_NAME"), rt.opts.Getenv("GITHUB_SHA")
+	if number == 0 && (event != "push" || sha == "") {
+		rt.gha.Infof("No pull request to comment on for a %s event; the audit is in the job summary.", event)
+		return ""
+	}
+	client, err := rt.github()
+	if err != nil {
+		return warn("Not commenting on the pull request: %v", err)
+	}
+	if number == 0 {
+		pr, found, err := client.PullRequestForCommit(ctx, sha)
+		switch {
+		case err != nil:
+			return warn("Could not find the pull request of commit %s: %v", sha, err)
+		case !found || !pr.Merged:
+			rt.gha.Infof("Commit %s did not come from a merged pull request; the audit is in the job summary.", sha)
+			return ""
+		}
+		number = pr.Number
+	}
+	url, updated, err := client.UpsertComment(ctx, number, CommentMarker(env), body)
+	if err != nil {
+		return warn("Could not comment on pull request #%d: %v", number, err)
+	}
+	verb := "Posted"
+	if updated {
+		verb = "Updated"
+	}
+	rt.gha.Infof("%s the %s audit on pull request #%d: %s", verb, env, number, url)
+	return url
+}

@@ -1,0 +1,199 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+
+	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/provision"
+	"github.com/goldenpath/rds-provision/internal/tfvars"
+)
+
+// DefaultSSLRootCert is where the image keeps the AWS RDS global CA bundle.
+const DefaultSSLRootCert = "/etc/ssl/certs/rds-global-bundle.pem"
+
+// envRE bounds environment names: they end up in file names, comment
+// markers and secret paths.
+var envRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
+
+// provisionInputs are the provision mode's inputs, parsed.
+type provisionInputs struct {
+	env, repoRoot, masterSecret, secretPrefix, region, buildID, runID string
+	mode                                                              tfvars.Mode
+	sslMode, sslRootCert, auditOutput                                 string
+	dryRun, requireApproval, failFast, commentOnPR                    bool
+}
+
+func (rt *runtime) provisionInputs() (provisionInputs, error) {
+	in := provisionInputs{
+		env:          rt.input("environment"),
+		repoRoot:     rt.input("repo_root"),
+		masterSecret: rt.input("master_secret"),
+		secretPrefix: rt.input("secret_prefix"),
+		region:       rt.input("region"),
+		buildID:      rt.input("build_id"),
+		runID:        rt.input("run_id"),
+		sslMode:      rt.input("sslmode"),
+		sslRootCert:  rt.input("sslrootcert"),
+		auditOutput:  rt.input("audit_output"),
+	}
+	var errs []error
+	if !envRE.MatchString(in.env) {
+		errs = append(errs, rt.inputError("environment", fmt.Sprintf("is %q: want an environment name such as dev, test, staging or prod", in.env)))
+	}
+	mode, err := tfvars.ParseMode(rt.input("rds_mode"))
+	if err != nil {
+		errs = append(errs, rt.inputError("rds_mode", err.Error()))
+	}
+	in.mode = mode
+	if in.repoRoot == "" {
+		in.repoRoot = "."
+	}
+	if in.buildID == "" {
+		in.buildID = rt.opts.Getenv("GITHUB_RUN_NUMBER")
+	}
+	if in.runID == "" {
+		in.runID = rt.opts.Getenv("GITHUB_RUN_ID")
+	}
+	for _, b := range []struct {
+		name string
+		def  bool
+		dst  *bool
+	}{
+		{"dry_run", false, &in.dryRun},
+		{"require_approval", true, &in.requireApproval},
+		{"fail_fast", true, &in.failFast},
+		{"comment_on_pr", true, &in.commentOnPR},
+	} {
+		v, err := rt.boolInput(b.name, b.def)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		*b.dst = v
+	}
+	if in.auditOutput == "" && in.env != "" {
+		in.auditOutput = "rds-provision-audit-" + in.env + ".csv"
+	}
+	// The image's CA bundle is the default; outside the image (a runner
+	// without it) the system roots apply instead.
+	if in.sslRootCert == DefaultSSLRootCert {
+		if _, err := os.Stat(in.sslRootCert); err != nil {
+			in.sslRootCert = ""
+		}
+	}
+	return in, errors.Join(errs...)
+}
+
+// provision runs provision mode and reports it.
+func (rt *runtime) provision(ctx context.Context) error {
+	in, err := rt.provisionInputs()
+	if err != nil {
+		return err
+	}
+
+	log := audit.NewLog()
+	rt.scrub = log.Scrub
+	auditPath := rt.workspacePath(in.auditOutput)
+	f, header, err := audit.OpenAppend(auditPath)
+	if err != nil {
+		rt.annotate("error", annotation{Title: "rds-provision: audit_output", Message: err.Error()})
+		return err
+	}
+	defer f.Close()
+	if err := log.AddSink(f, header); err != nil {
+		return err
+	}
+
+	res, runErr := provision.Run(ctx, provision.Options{
+		Env:             in.env,
+		RepoRoot:        rt.workspacePath(in.repoRoot),
+		Mode:            in.mode,
+		MasterSecret:    in.masterSecret,
+		SecretPrefix:    in.secretPrefix,
+		Region:          in.region,
+		BuildID:         in.buildID,
+		RunID:           in.runID,
+		DryRun:          in.dryRun,
+		RequireApproval: in.requireApproval,
+		NoFailFast:      !in.failFast,
+		SSLMode:         in.sslMode,
+		SSLRootCert:     in.sslRootCert,
+		Getenv:          rt.opts.Getenv,
+		Now:             rt.opts.Now,
+		Audit:           log,
+		Log:             rt.opts.Stdout,
+		Mask: func(secret string) {
+			log.Redact(secret)
+			rt.mask(secret)
+		},
+		Secrets: rt.opts.Secrets,
+	})
+	rows := log.Rows()
+
+	report := ProvisionReport{
+		Environment: in.env,
+		DryRun:      in.dryRun,
+		Rows:        rows,
+		TfvarsPath:  rt.relToWorkspace(res.TfvarsPath),
+		Mode:        string(res.Mode),
+		BuildID:     in.buildID,
+		RunID:       in.runID,
+		RunURL:      rt.runURL(),
+	}
+	if res.TfvarsPath == "" {
+		report.TfvarsPath = ""
+	}
+	if runErr != nil && !errors.Is(runErr, provision.ErrActionsFailed) {
+		report.Err = log.Scrub(runErr.Error())
+		rt.annotate("error", rt.errorAnnotation("rds-provision "+in.env, errors.New(report.Err)))
+	}
+	rt.annotateRows(res, rows)
+
+	rt.addSummary(ProvisionSummary(report))
+	counts := audit.Count(rows)
+	commentURL := ""
+	if in.commentOnPR && !in.dryRun {
+		commentURL = rt.commentOnPullRequest(ctx, in.env, ProvisionComment(report))
+	}
+	rt.setOutputs(
+		"audit_csv", rt.relToWorkspace(auditPath),
+		"success_count", strconv.Itoa(counts[audit.Success]),
+		"no_change_count", strconv.Itoa(counts[audit.NoChange]),
+		"warning_count", strconv.Itoa(counts[audit.Warning]),
+		"error_count", strconv.Itoa(counts[audit.Error]),
+		"dry_run_count", strconv.Itoa(counts[audit.DryRun]),
+		"pr_comment_url", commentURL,
+	)
+	if runErr != nil {
+		return fmt.Errorf("provision %s: %w", in.env, runErr)
+	}
+	return nil
+}
+
+// annotateRows puts each error and warning row on the line of its entry in
+// the tfvars, where the fix usually goes.
+func (rt *runtime) annotateRows(res provision.Result, rows []audit.Row) {
+	lines := map[string]int{}
+	if res.TfvarsPath != "" {
+		if f, err := tfvars.Load(res.TfvarsPath, res.Mode); err == nil {
+			for _, e := range f.Entries {
+				lines[e.DatabaseName+"\x00"+e.Username] = e.Line
+			}
+		}
+	}
+	for _, r := range rows {
+		level := map[audit.Status]string{audit.Error: "error", audit.Warning: "warning"}[r.Status]
+		if level == "" {
+			continue
+		}
+		a := annotation{Title: fmt.Sprintf("%s %s: %s", r.Environment, r.Action, r.Database), Message: r.Message}
+		if line := lines[r.Database+"\x00"+r.Username]; line > 0 {
+			a.File, a.Line = rt.relToWorkspace(res.TfvarsPath), line
+		}
+		rt.annotate(level, a)
+	}
+}
