@@ -39,8 +39,8 @@ lint: ## gofmt, go vet, actionlint on workflows and examples
 bench: ## provisioning and Secrets Manager benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-demo: build ## end to end on local parts: PostgreSQL, moto_server, testdata/infra
-	./scripts/demo.sh
+demo: build ## end to end on local parts: PostgreSQL, moto_server, testdata/infra (DEMO_KEEP=1 keeps them up)
+	$(GO) run ./scripts/demo
 
 clean:
 	rm -rf bin .demo

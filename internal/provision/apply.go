@@ -189,7 +189,7 @@ func (r *run) ensureRole(ctx context.Context, conn *pgx.Conn, st *state, e *entr
 			return false
 		}
 		st.roles[e.Username] = &role{canLogin: true, masterIsMember: true}
-		r.record(e, audit.ActionCreateRole, audit.Success, started, "Role created: %s", e.Username)
+		r.recordAs(e, audit.ActionCreateRole, audit.Success, started, "Role created", "Role created: "+e.Username)
 		return true
 	}
 	stmt := alterRoleSQL(e.Username, verifier)

@@ -199,7 +199,14 @@ func (r *run) loadTfvars() (*tfvars.File, error) {
 
 // record adds an audit row and logs the matching human line.
 func (r *run) record(e *entry, action string, status audit.Status, started time.Time, format string, args ...any) {
-	msg := r.audit.Scrub(fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	r.recordAs(e, action, status, started, msg, msg)
+}
+
+// recordAs is record with a log line that may say more than the CSV
+// message, where the runbook fixes the message ("Role created").
+func (r *run) recordAs(e *entry, action string, status audit.Status, started time.Time, msg, line string) {
+	msg, line = r.audit.Scrub(msg), r.audit.Scrub(line)
 	row := audit.Row{
 		Time:        r.opts.Now().UTC(),
 		Environment: r.opts.Env,
@@ -222,7 +229,7 @@ func (r *run) record(e *entry, action string, status audit.Status, started time.
 		fmt.Fprintf(r.log, "[ERROR] %v\n", err)
 		r.failed = true
 	}
-	fmt.Fprintf(r.log, "%s %s\n", logPrefix(status), msg)
+	fmt.Fprintf(r.log, "%s %s\n", logPrefix(status), line)
 }
 
 func logPrefix(s audit.Status) string {
