@@ -102,3 +102,33 @@ func usage(w io.Writer) {
 func usageErrorf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrUsage, fmt.Sprintf(format, args...))
 }
+
+// printFlags lists a command's flags with the double dash users type.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		fmt.Fprintf(w, "%s\n      %s", line, usage)
+		if f.DefValue != "" && f.DefValue != "false" {
+			fmt.Fprintf(w, " (default %q)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// helpOutput sends --help to standard output, where users page it, and
+// usage after a mistake to standard error.
+func helpOutput(args []string, env Env) io.Writer {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help":
+			return env.Stdout
+		case "--":
+			return env.Stderr
+		}
+	}
+	return env.Stderr
+}

@@ -39,7 +39,7 @@ Flags:
 
 func runProvision(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("provision", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	fs.SetOutput(helpOutput(args, env))
 	var (
 		opts        provision.Options
 		mode        string
@@ -63,7 +63,7 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	fs.StringVar(&auditOutput, "audit-output", "", "also append the CSV rows to FILE (header written when the file is new)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), provisionUsage)
-		fs.PrintDefaults()
+		printFlags(fs.Output(), fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

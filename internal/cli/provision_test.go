@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/testenv"
+)
+
+var (
+	pg   *testenv.Postgres
+	moto *testenv.Moto
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var err error
+	if pg, err = testenv.StartPostgres(ctx, "platform_admin"); err != nil {
+		fmt.Fprintln(os.Stderr, "cli tests need PostgreSQL:", err)
+		return 1
+	}
+	defer pg.Stop()
+	if moto, err = testenv.StartMoto(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "cli tests need moto_server:", err)
+		return 1
+	}
+	defer moto.Stop()
+	moto.SetEnv()
+	return m.Run()
+}
+
+func putSecret(t *testing.T, name string, value map[string]any) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("eu-west-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(value)
+	_, err = secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(raw))})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cliRun runs the whole command line in-process.
+func cliRun(t *testing.T, getenv map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), args, Env{
+		Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return getenv[k] },
+		Now:    time.Now,
+	})
+	return code, out.String(), errb.String()
+}
+
+func TestProvisionCommandWritesOnlyCSVOnStdout(t *testing.T) {
+	putSecret(t, "goldenpath/dev/rds/master", map[string]any{"host": pg.Host, "port": fmt.Sprint(pg.Port), "username": pg.MasterUser, "password": pg.MasterPassword, "dbname": pg.MasterDB})
+	putSecret(t, "goldenpath/dev/keycloak/postgres", map[string]any{"username": "keycloak_user", "password": "kc-pw"})
+	putSecret(t, "goldenpath/dev/backstage/postgres", map[string]any{"password": "bs-pw"})
+	auditFile := filepath.Join(t.TempDir(), "audit.csv")
+	args := []string{"provision", "--env", "dev", "--tfvars", "../../testdata/infra/envs/dev-rds/terraform.tfvars",
+		"--master-secret", "goldenpath/dev/rds/master", "--sslmode", "disable",
+		"--build-id", "16-01-26-01", "--run-id", "12345678", "--audit-output", auditFile}
+
+	for i, wantStatus := range []audit.Status{audit.Success, audit.NoChange} {
+		code, stdout, stderr := cliRun(t, nil, args...)
+		if code != ExitOK {
+			t.Fatalf("run %d: exit %d\n%s", i, code, stderr)
+		}
+		records, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+		if err != nil {
+			t.Fatalf("stdout is not CSV: %v\n%s", err, stdout)
+		}
+		if diff := cmp.Diff(audit.Header, records[0]); diff != "" {
+			t.Fatalf("header (-want +got):\n%s", diff)
+		}
+		if len(records) != 7 {
+			t.Fatalf("want header + 6 rows, got %d records:\n%s", len(records), stdout)
+		}
+		for _, rec := range records[1:] {
+			if rec[1] != "dev" || rec[2] != "16-01-26-01" || rec[3] != "12345678" || rec[7] != string(wantStatus) {
+				t.Errorf("run %d row: %v", i, rec)
+			}
+		}
+		if !strings.Contains(stderr, "[INFO] Summary:") {
+			t.Errorf("stderr lacks the summary:\n%s", stderr)
+		}
+	}
+	b, _ := os.ReadFile(auditFile)
+	if got := strings.Count(string(b), "timestamp_utc,"); got != 1 {
+		t.Errorf("--audit-output has %d header lines, want 1", got)
+	}
+	if got := strings.Count(string(b), "\n"); got != 13 {
+		t.Errorf("--audit-output has %d lines, want 13", got)
+	}
+}
+
+func TestProvisionExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		getenv map[string]string
+		code   int
+		stderr string
+	}{
+		{"no env", []string{"provision"}, nil, ExitUsage, "--env is required"},
+		{"bad flag", []string{"provision", "--env", "dev", "--bogus"}, nil, ExitUsage, "flag provided but not defined: -bogus"},
+		{"bad mode", []string{"provision", "--env", "dev", "--rds-mode", "x"}, nil, ExitUsage, "--rds-mode"},
+		{"bad sslmode", []string{"provision", "--env", "dev", "--sslmode", "none"}, nil, ExitUsage, "invalid --sslmode"},
+		{"approval", []string{"provision", "--env", "prod", "--require-approval"}, nil, ExitError, "ALLOW_DB_PROVISION=true required for prod environment"},
+		{"undetected mode", []string{"provision", "--env", "qa", "--repo-root", "../../testdata/infra"}, nil, ExitError, "Unable to detect RDS mode. Set RDS_MODE=coupled|standalone."},
+		{"help", []string{"provision", "--help"}, nil, ExitOK, "--require-approval"},
+		{"unknown command", []string{"deploy"}, nil, ExitUsage, `unknown command "deploy"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := cliRun(t, tc.getenv, tc.args...)
+			if code != tc.code || !strings.Contains(stderr+stdout, tc.stderr) {
+				t.Fatalf("exit %d, want %d; output lacks %q:\n%s%s", code, tc.code, tc.stderr, stdout, stderr)
+			}
+			// Standard output is always a CSV document: empty after a usage
+			// error, the header alone after a failure before any action.
+			want := map[int]string{ExitUsage: "", ExitError: strings.Join(audit.Header, ",") + "\n"}
+			if w, ok := want[tc.code]; ok && stdout != w {
+				t.Errorf("stdout = %q, want %q", stdout, w)
+			}
+		})
+	}
+}
+
+func TestProvisionCoupledModeFromRepoRoot(t *testing.T) {
+	putSecret(t, "goldenpath/test/rds/master", map[string]any{"host": pg.Host, "port": pg.Port, "username": pg.MasterUser, "password": pg.MasterPassword, "dbname": pg.MasterDB})
+	code, stdout, stderr := cliRun(t, nil, "provision", "--env", "test", "--repo-root", "../../testdata/infra", "--dry-run", "--sslmode", "disable")
+	// The test env's app secrets are missing: dry run reports them, coupled mode was picked.
+	if code != ExitError || !strings.Contains(stderr, "(coupled mode)") || !strings.Contains(stdout, "Secret not found: goldenpath/test/keycloak/postgres") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
