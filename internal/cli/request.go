@@ -1,8 +1,152 @@
 package cli
 
-import "context"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
 
-// runRequest is the request mode's command line (owned by the request work).
+	"github.com/goldenpath/rds-provision/internal/gh"
+	"github.com/goldenpath/rds-provision/internal/request"
+	"github.com/goldenpath/rds-provision/internal/tfvars"
+)
+
+// errInvalidRequest is returned after each field problem was printed.
+var errInvalidRequest = errors.New("the request is invalid; nothing was changed")
+
+// runRequest validates a database request, edits the catalog and tfvars,
+// and opens a pull request (or prints the diff, or writes locally).
 func runRequest(ctx context.Context, args []string, env Env) error {
-	return usageErrorf("request mode is not built yet")
+	var form request.Form
+	var repoRoot, mode, prefix string
+	var dryRun, local bool
+	fs := flag.NewFlagSet("request", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&form.DatabaseName, "database-name", "", "PostgreSQL database name: ^[a-z][a-z0-9_]{2,62}$, not reserved nor the instance's own (required)")
+	fs.StringVar(&form.Username, "username", "", "PostgreSQL role: ^[a-z][a-z0-9_]{2,30}$, not postgres/rdsadmin/rdstopmgr/rds_*/pg_* nor the master user (required)")
+	fs.StringVar(&form.Owner, "owner", "", "owning team, e.g. app-team, platform-team (required)")
+	fs.StringVar(&form.User, "user", "", "requesting GitHub login, e.g. daniel-deans (required)")
+	fs.StringVar(&form.Domain, "domain", "", "business domain, e.g. catalog, platform-core (required)")
+	fs.StringVar(&form.Environment, "environment", "", "target environment: dev, test, staging or prod (required)")
+	fs.StringVar(&form.Risk, "risk", "", "data sensitivity: none, low, medium, high or access (required)")
+	fs.StringVar(&form.Size, "size", "", "size tier: small, medium, large or xlarge; dev allows only small (required)")
+	fs.StringVar(&form.InitialSchema, "initial-schema", request.DefaultInitialSchema, "schema template: none, basic-app or event-sourcing")
+	fs.StringVar(&form.BaseBranch, "base-branch", request.DefaultBaseBranch, "branch the pull request targets and the files are read from")
+	fs.StringVar(&repoRoot, "repo-root", ".", "infra repo working tree, for --local and --dry-run without GitHub")
+	fs.StringVar(&mode, "rds-mode", "auto", "tfvars layout: auto, coupled (envs/<env>) or standalone (envs/<env>-rds); also RDS_MODE")
+	fs.StringVar(&prefix, "secret-prefix", request.DefaultSecretPrefix, "first segment of secret paths: <prefix>/<env>/<database>/postgres")
+	fs.BoolVar(&dryRun, "dry-run", false, "print the unified diff and the pull request body; change nothing")
+	fs.BoolVar(&local, "local", false, "write the edits into --repo-root; no GitHub call, no pull request")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			requestUsage(env.Stdout, fs)
+			return err
+		}
+		return usageErrorf("request: %v (see rds-provision request --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("request: unexpected argument %q (see rds-provision request --help)", fs.Arg(0))
+	}
+	if dryRun && local {
+		return usageErrorf("request: --dry-run and --local exclude each other")
+	}
+	if !isSet(fs, "rds-mode") && env.Getenv != nil && env.Getenv("RDS_MODE") != "" {
+		mode = env.Getenv("RDS_MODE")
+	}
+	m, err := tfvars.ParseMode(mode)
+	if err != nil {
+		return usageErrorf("request: --rds-mode: %v", err)
+	}
+
+	opts := request.Options{
+		Form: form, RepoRoot: repoRoot, Mode: m, SecretPrefix: prefix,
+		DryRun: dryRun, Local: local, Now: env.Now, Stdout: env.Stdout, Stderr: env.Stderr,
+	}
+	getenv := env.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if !local && (!dryRun || getenv("GITHUB_TOKEN") != "") {
+		repo := getenv("GITHUB_REPOSITORY")
+		if repo == "" || getenv("GITHUB_TOKEN") == "" {
+			return usageErrorf("request: opening a pull request needs GITHUB_TOKEN and GITHUB_REPOSITORY (owner/repo); use --local or --dry-run to work on --repo-root")
+		}
+		client, err := gh.New(gh.Options{BaseURL: getenv("GITHUB_API_URL"), Token: getenv("GITHUB_TOKEN"), Repository: repo})
+		if err != nil {
+			return usageErrorf("request: %v", err)
+		}
+		opts.GitHub = client
+	}
+
+	res, err := request.Run(ctx, opts)
+	if v, ok := request.IsValidation(err); ok {
+		for _, p := range v.Problems {
+			fmt.Fprintf(env.Stderr, "[ERROR] %s: %s %s\n", p.Field, p.Value, p.Rule)
+		}
+		return errInvalidRequest
+	}
+	if err != nil {
+		return err
+	}
+	f := res.Plan.Form
+	switch {
+	case !res.Changed:
+		fmt.Fprintf(env.Stderr, "[INFO] %s already holds database %s (user %s) in %s; nothing to do\n", where(local, dryRun, f.BaseBranch), f.DatabaseName, f.Username, f.Environment)
+	case dryRun:
+		fmt.Fprintf(env.Stderr, "[DRY-RUN] Would change %s and open %q\n", strings.Join(res.FilesChanged, ", "), res.Plan.Title)
+	case local:
+		fmt.Fprintf(env.Stderr, "[INFO] Added database %s (user %s, %s) to %s\n", f.DatabaseName, f.Username, f.Environment, strings.Join(res.FilesChanged, ", "))
+	default:
+		verb := "Updated"
+		if res.PRCreated {
+			verb = "Opened"
+		}
+		fmt.Fprintf(env.Stderr, "[INFO] %s pull request #%d from %s: %s\n", verb, res.PRNumber, res.Branch, res.Plan.Title)
+		fmt.Fprintln(env.Stdout, res.PRURL)
+	}
+	return nil
+}
+
+func where(local, dryRun bool, base string) string {
+	if local {
+		return "the working tree"
+	}
+	return "branch " + base
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func requestUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `Usage: rds-provision request --database-name NAME --username USER --owner TEAM --user LOGIN
+         --domain DOMAIN --environment ENV --risk RISK --size SIZE [flags]
+
+Validates a database request, adds it to the environment's tfvars
+(application_databases) and RDS catalog, and opens one pull request on
+--base-branch. Every invalid field is reported; nothing changes then.
+
+Modes:
+  default    read the files at the head of --base-branch through the GitHub API,
+             commit both edits on it and open or update the pull request
+             (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL)
+  --dry-run  print the diff and the pull request body (reads --repo-root, or
+             GitHub when GITHUB_TOKEN is set)
+  --local    write the edits into --repo-root
+
+Enum lists can be replaced by schemas/metadata/enums.yaml in the infra repo.
+
+Flags:
+`)
+	fs.VisitAll(func(f *flag.Flag) {
+		def := ""
+		if f.DefValue != "" && f.DefValue != "false" {
+			def = fmt.Sprintf(" (default %q)", f.DefValue)
+		}
+		fmt.Fprintf(w, "  --%-15s %s%s\n", f.Name, f.Usage, def)
+	})
 }

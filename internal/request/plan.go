@@ -85,13 +85,19 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 		}
 	}
 	// Static checks first: a hostile environment never becomes a path.
-	if problems := Validate(form, Facts{Enums: enums}); len(problems) > 0 {
-		return nil, &ValidationError{Problems: problems}
+	static := Validate(form, Facts{Enums: enums})
+	for _, p := range static {
+		if p.Field == FieldEnvironment {
+			return nil, &ValidationError{Problems: static}
+		}
 	}
 	env := form.Environment
 
 	targets, err := resolveTargets(snap, env, s.Mode)
 	if err != nil {
+		if len(static) > 0 {
+			return nil, &ValidationError{Problems: static}
+		}
 		return nil, err
 	}
 	facts := Facts{Enums: enums}
@@ -107,6 +113,9 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 	if catFound {
 		entries, err := catalog.Entries(catSrc)
 		if err != nil {
+			if len(static) > 0 {
+				return nil, &ValidationError{Problems: static}
+			}
 			return nil, fmt.Errorf("%s: %w", catPath, err)
 		}
 		for _, e := range entries {

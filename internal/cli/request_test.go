@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func runCLI(t *testing.T, getenv map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, Env{
+		Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return getenv[k] },
+		Now:    func() time.Time { return time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC) },
+	})
+	return code, out.String(), errb.String()
+}
+
+func requestArgs(root string, extra ...string) []string {
+	return append([]string{"request", "--repo-root", root, "--database-name", "test_inventory", "--username", "test_inventory_user",
+		"--owner", "app-team", "--user", "daniel-deans", "--domain", "catalog", "--environment", "dev", "--risk", "medium", "--size", "small"}, extra...)
+}
+
+func infraDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "envs", "dev-rds", "terraform.tfvars")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := "master_username = \"platform_admin\"\napplication_databases = {\n  keycloak = {\n    database_name = \"keycloak\"\n    username      = \"keycloak_user\"\n  }\n}\n"
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestRequestCLI(t *testing.T) {
+	t.Run("help", func(t *testing.T) {
+		code, out, _ := runCLI(t, nil, "request", "--help")
+		for _, flag := range []string{"--database-name", "--username", "--owner", "--user", "--domain", "--environment", "--risk", "--size", "--initial-schema", "--base-branch", "--repo-root", "--rds-mode", "--dry-run", "--local", "--secret-prefix"} {
+			if !strings.Contains(out, flag+" ") {
+				t.Errorf("help lacks %s", flag)
+			}
+		}
+		if code != ExitOK {
+			t.Errorf("exit %d", code)
+		}
+	})
+	t.Run("unknown flag", func(t *testing.T) {
+		if code, _, _ := runCLI(t, nil, "request", "--nope"); code != ExitUsage {
+			t.Errorf("exit %d", code)
+		}
+	})
+	t.Run("no token in PR mode", func(t *testing.T) {
+		code, _, errOut := runCLI(t, nil, requestArgs(infraDir(t))...)
+		if code != ExitUsage || !strings.Contains(errOut, "GITHUB_TOKEN") {
+			t.Errorf("exit %d: %s", code, errOut)
+		}
+	})
+	t.Run("every invalid field on stderr", func(t *testing.T) {
+		dir := infraDir(t)
+		code, _, errOut := runCLI(t, nil, requestArgs(dir, "--local", "--username", "platform_admin", "--owner", "x\ny", "--size", "xlarge")...)
+		for _, want := range []string{`[ERROR] username: "platform_admin" is the RDS instance's master user`, `[ERROR] owner: "x\ny" must be one of`, `[ERROR] size: "xlarge" is not allowed in dev`} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, errOut)
+			}
+		}
+		if code != ExitError {
+			t.Errorf("exit %d", code)
+		}
+	})
+	t.Run("local then again", func(t *testing.T) {
+		dir := infraDir(t)
+		code, _, errOut := runCLI(t, nil, requestArgs(dir, "--local")...)
+		if code != ExitOK || !strings.Contains(errOut, "Added database test_inventory") {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "docs/20-contracts/resource-catalogs/rds-catalog.yaml")); err != nil {
+			t.Error(err)
+		}
+		code, _, errOut = runCLI(t, nil, requestArgs(dir, "--local")...)
+		if code != ExitOK || !strings.Contains(errOut, "nothing to do") {
+			t.Errorf("exit %d: %s", code, errOut)
+		}
+	})
+	t.Run("dry run", func(t *testing.T) {
+		dir := infraDir(t)
+		code, out, _ := runCLI(t, nil, requestArgs(dir, "--dry-run")...)
+		if code != ExitOK || !strings.Contains(out, "+  test_inventory = {") || !strings.Contains(out, "Create RDS Database: test_inventory (dev)") {
+			t.Errorf("exit %d:\n%s", code, out)
+		}
+	})
+}
