@@ -52,7 +52,7 @@ type Plan struct {
 // Changed reports whether the plan writes anything.
 func (p *Plan) Changed() bool { return len(p.Files) > 0 }
 
-// Paths returns the files a plan paths list of snapshot reads for env: the
+// Paths returns the files a Snapshot must hold for env: the
 // enum override and, when env is a usable name, both tfvars layouts and the
 // catalog.
 func Paths(env string) []string {
