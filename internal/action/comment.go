@@ -53,7 +53,7 @@ func (rt *runtime) commentOnPullRequest(ctx context.Context, env, body string) s
 	number := eventPullRequest(rt.opts.Getenv("GITHUB_EVENT_PATH"))
 	event, sha := rt.opts.Getenv("GITHUB_EVENT_NAME"), rt.opts.Getenv("GITHUB_SHA")
 	if number == 0 && (event != "push" || sha == "") {
-		rt.gha.Infof("No pull request to comment on for a %s event; the audit is in the job summary.", event)
+		rt.gha.Infof("No pull request to comment on (event %q); the audit is in the job summary.", event)
 		return ""
 	}
 	client, err := rt.github()

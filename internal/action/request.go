@@ -1,8 +1,169 @@
 package action
 
-import "context"
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/goldenpath/rds-provision/internal/request"
+	"github.com/goldenpath/rds-provision/internal/tfvars"
+)
+
+// formInputs lists the form's fields in the runbook's order; each is an
+// action input of the same name.
+var formInputs = []string{
+	request.FieldBaseBranch, request.FieldDatabaseName, request.FieldUsername, request.FieldOwner,
+	request.FieldUser, request.FieldDomain, request.FieldEnvironment, request.FieldRisk,
+	request.FieldSize, request.FieldInitialSchema,
+}
 
 // request runs request mode and reports it.
 func (rt *runtime) request(ctx context.Context) error {
-	return rt.inputError("mode", "request is not wired yet")
+	form := request.Form{
+		DatabaseName:  rt.input(request.FieldDatabaseName),
+		Username:      rt.input(request.FieldUsername),
+		Owner:         rt.input(request.FieldOwner),
+		User:          asciiLower(rt.input(request.FieldUser)), // logins are case-insensitive; github.actor keeps case
+		Domain:        rt.input(request.FieldDomain),
+		Environment:   rt.input(request.FieldEnvironment),
+		Risk:          rt.input(request.FieldRisk),
+		Size:          rt.input(request.FieldSize),
+		InitialSchema: rt.input(request.FieldInitialSchema),
+		BaseBranch:    rt.input(request.FieldBaseBranch),
+	}
+	dryRun, err := rt.boolInput("dry_run", false)
+	if err != nil {
+		return err
+	}
+	mode, err := tfvars.ParseMode(rt.input("rds_mode"))
+	if err != nil {
+		return rt.inputError("rds_mode", err.Error())
+	}
+	shown := form.WithDefaults()
+	report := RequestReport{DryRun: dryRun, Fields: []Field{
+		{request.FieldBaseBranch, shown.BaseBranch},
+		{request.FieldDatabaseName, shown.DatabaseName},
+		{request.FieldUsername, shown.Username},
+		{request.FieldOwner, shown.Owner},
+		{request.FieldUser, shown.User},
+		{request.FieldDomain, shown.Domain},
+		{request.FieldEnvironment, shown.Environment},
+		{request.FieldRisk, shown.Risk},
+		{request.FieldSize, shown.Size},
+		{request.FieldInitialSchema, shown.InitialSchema},
+	}}
+
+	opts := request.Options{
+		Form:         form,
+		RepoRoot:     rt.workspacePath(firstNonEmpty(rt.input("repo_root"), ".")),
+		Mode:         mode,
+		SecretPrefix: rt.input("secret_prefix"),
+		DryRun:       dryRun,
+		Now:          rt.opts.Now,
+		Stdout:       rt.opts.Stdout,
+		Stderr:       rt.opts.Stdout,
+	}
+	// The files are read from the head of base_branch through the API, so
+	// a dry run previews exactly what a real run would propose.
+	client, err := rt.github()
+	if err != nil {
+		report.Err = err.Error()
+		rt.annotate("error", annotation{Title: "rds-provision: github_token", Message: err.Error()})
+		rt.addSummary(RequestSummary(report))
+		return err
+	}
+	opts.GitHub = client
+
+	res, runErr := request.Run(ctx, opts)
+	report.Changed, report.Branch = res.Changed, res.Branch
+	report.PRNumber, report.PRURL = res.PRNumber, res.PRURL
+	report.Diff, report.Body = res.Diff, res.Body
+
+	var invalid *request.ValidationError
+	switch {
+	case errors.As(runErr, &invalid):
+		for _, p := range invalid.Problems {
+			report.Problems = append(report.Problems, Problem{Field: p.Field, Value: p.Value, Rule: p.Rule})
+			a := annotation{Title: "Invalid " + p.Field, Message: p.String()}
+			a.File, a.Line = rt.workflowInputLine(p.Field)
+			rt.annotate("error", a)
+		}
+	case runErr != nil:
+		report.Err = rt.scrub(runErr.Error())
+		rt.annotate("error", rt.errorAnnotation("rds-provision request", runErr))
+	}
+	rt.addSummary(RequestSummary(report))
+
+	number := ""
+	if res.PRNumber > 0 {
+		number = strconv.Itoa(res.PRNumber)
+	}
+	rt.setOutputs(
+		"pr_number", number,
+		"pr_url", res.PRURL,
+		"branch", res.Branch,
+		"changed", strconv.FormatBool(res.Changed && runErr == nil),
+	)
+	switch {
+	case runErr != nil:
+		return fmt.Errorf("request: %w", runErr)
+	case dryRun:
+		rt.gha.Infof("Dry run: nothing written, no pull request opened.")
+	case res.PRURL != "":
+		rt.gha.Infof("Pull request #%d: %s", res.PRNumber, res.PRURL)
+	default:
+		rt.gha.Infof("No change: %s already holds %s in %s.", shown.BaseBranch, shown.DatabaseName, shown.Environment)
+	}
+	return nil
+}
+
+// workflowInputLine finds where the running workflow declares input field,
+// so a validation annotation lands on the form field in the workflow file.
+// It returns the workflow's path (relative to the repository) and the line,
+// or a zero line when the file is not checked out; "" when unknown.
+func (rt *runtime) workflowInputLine(field string) (string, int) {
+	ref := rt.opts.Getenv("GITHUB_WORKFLOW_REF") // owner/repo/.github/workflows/x.yml@refs/heads/main
+	repo := rt.opts.Getenv("GITHUB_REPOSITORY")
+	if ref == "" || repo == "" || !strings.HasPrefix(ref, repo+"/") {
+		return "", 0
+	}
+	path, _, _ := strings.Cut(strings.TrimPrefix(ref, repo+"/"), "@")
+	f, err := os.Open(rt.workspacePath(path))
+	if err != nil {
+		return path, 0
+	}
+	defer f.Close()
+	re := regexp.MustCompile(`^\s+` + regexp.QuoteMeta(field) + `:\s*$`)
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		if re.MatchString(sc.Text()) {
+			return path, n
+		}
+	}
+	return path, 0
+}
+
+// asciiLower lower-cases A-Z only, so no other character can turn into a
+// valid one (the Kelvin sign lower-cases to k).
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + ('a' - 'A')
+		}
+		return r
+	}, s)
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

@@ -1,0 +1,172 @@
+package action
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/goldenpath/rds-provision/internal/ghtest"
+)
+
+// sampleInfra returns the files of testdata/infra, keyed by their path in
+// the repository.
+func sampleInfra(t *testing.T) map[string]string {
+	t.Helper()
+	root := filepath.Join("..", "..", "testdata", "infra")
+	files := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(root, p)
+		files[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// requestRunner is the create-rds-database workflow's step with the
+// runbook's example form.
+func requestRunner(t *testing.T, srv *ghtest.Server) *runner {
+	r := newRunner(t, t.TempDir()).
+		input("mode", "request").
+		input("github_token", srv.Token()).
+		input("base_branch", "development").
+		input("database_name", "test_inventory").
+		input("username", "test_inventory_user").
+		input("owner", "app-team").
+		input("user", "Daniel-Deans"). // github.actor keeps case; logins do not care
+		input("domain", "catalog").
+		input("environment", "dev").
+		input("risk", "medium").
+		input("size", "small").
+		input("initial_schema", "none").
+		event("workflow_dispatch", map[string]any{"ref": "refs/heads/main", "inputs": map[string]any{"database_name": "test_inventory"}})
+	r.env["GITHUB_API_URL"] = srv.URL()
+	r.env["GITHUB_REPOSITORY"] = srv.Repository()
+	return r
+}
+
+func TestRequestOpensOnePullRequest(t *testing.T) {
+	srv := ghtest.New(t, "goldenpath", "infra")
+	srv.SeedBranch("development", sampleInfra(t))
+	r := requestRunner(t, srv)
+
+	first := r.run()
+	if first.err != nil {
+		t.Fatalf("request: %v\n%s", first.err, first.log)
+	}
+	prs := srv.PullRequests()
+	if len(prs) != 1 {
+		t.Fatalf("%d pull requests, want 1", len(prs))
+	}
+	want := map[string]string{
+		"pr_number": "1",
+		"pr_url":    first.outputs["pr_url"],
+		"branch":    "database/create-dev-test_inventory",
+		"changed":   "true",
+	}
+	if diff := cmp.Diff(want, first.outputs); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	if !strings.HasSuffix(first.outputs["pr_url"], "/pull/1") {
+		t.Errorf("pr_url = %q", first.outputs["pr_url"])
+	}
+	for _, w := range []string{
+		"## RDS database request: test\\_inventory (dev)\n",
+		"Pull request [\\#1](<" + first.outputs["pr_url"] + ">) on branch database/create-dev-test\\_inventory.",
+		"| user | daniel-deans |",
+		"| initial\\_schema | none |",
+		"### Changes\n\n```diff\n",
+		"+    database_name = \"test_inventory\"",
+	} {
+		if !strings.Contains(first.summary, w) {
+			t.Errorf("summary lacks %q:\n%s", w, first.summary)
+		}
+	}
+	if !strings.Contains(first.log, "::add-mask::"+srv.Token()+"\n") {
+		t.Error("the token was not masked")
+	}
+
+	second := r.run()
+	if second.err != nil {
+		t.Fatalf("second request: %v\n%s", second.err, second.log)
+	}
+	if n := len(srv.PullRequests()); n != 1 {
+		t.Errorf("%d pull requests after the same request again, want 1", n)
+	}
+	if second.outputs["pr_number"] != "1" {
+		t.Errorf("second run outputs: %v", second.outputs)
+	}
+}
+
+func TestRequestValidationAnnotatesEveryField(t *testing.T) {
+	srv := ghtest.New(t, "goldenpath", "infra")
+	srv.SeedBranch("development", sampleInfra(t))
+	r := requestRunner(t, srv).
+		input("database_name", "Bad-Name").
+		input("size", "xlarge").
+		input("owner", "nobody")
+	// The workflow file is checked out: annotations land on its input lines.
+	r.env["GITHUB_WORKFLOW_REF"] = "goldenpath/infra/.github/workflows/create-rds-database.yml@refs/heads/main"
+	wf, err := os.ReadFile(filepath.Join("..", "..", ".github", "workflows", "create-rds-database.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(r.workspace, ".github", "workflows"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(r.workspace, ".github", "workflows", "create-rds-database.yml"), wf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	res := r.run()
+	if res.err == nil {
+		t.Fatal("want a validation error")
+	}
+	if n := len(srv.PullRequests()); n != 0 {
+		t.Errorf("%d pull requests opened for an invalid form", n)
+	}
+	for _, field := range []string{"database_name", "owner", "size"} {
+		want := "::error file=.github/workflows/create-rds-database.yml,line="
+		found := false
+		for _, l := range strings.Split(res.log, "\n") {
+			if strings.HasPrefix(l, want) && strings.Contains(l, "title=Invalid "+field+"::"+field+": ") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no annotation for %s on the workflow file:\n%s", field, res.log)
+		}
+	}
+	if !strings.Contains(res.summary, "**Rejected:** 3 problem(s)") {
+		t.Errorf("summary:\n%s", res.summary)
+	}
+	if res.outputs["changed"] != "false" || res.outputs["pr_number"] != "" {
+		t.Errorf("outputs: %v", res.outputs)
+	}
+}
+
+func TestRequestDryRunOpensNothing(t *testing.T) {
+	srv := ghtest.New(t, "goldenpath", "infra")
+	srv.SeedBranch("development", sampleInfra(t))
+	res := requestRunner(t, srv).input("dry_run", "true").run()
+	if res.err != nil {
+		t.Fatalf("dry run: %v\n%s", res.err, res.log)
+	}
+	if n := len(srv.PullRequests()); n != 0 {
+		t.Errorf("a dry run opened %d pull requests", n)
+	}
+	for _, w := range []string{"**Dry run:**", "```diff\n", "<details><summary>Pull request body</summary>"} {
+		if !strings.Contains(res.summary, w) {
+			t.Errorf("summary lacks %q:\n%s", w, res.summary)
+		}
+	}
+}
