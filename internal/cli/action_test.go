@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goldenpath/rds-provision/internal/action"
+)
+
+func TestRunActionReadsInputMode(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr error
+		wantLog string
+	}{
+		{"no mode", nil, map[string]string{"GITHUB_ACTIONS": "true"}, action.ErrInput, "::error title=rds-provision%3A input mode::input mode is required"},
+		{"stray argument", []string{"provision"}, map[string]string{}, ErrUsage, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := runAction(context.Background(), tt.args, Env{
+				Stdout: &stdout, Stderr: &stderr,
+				Getenv: func(k string) string { return tt.env[k] },
+				Now:    time.Now,
+			})
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if !strings.Contains(stdout.String(), tt.wantLog) {
+				t.Errorf("stdout lacks %q:\n%s", tt.wantLog, stdout.String())
+			}
+		})
+	}
+}
