@@ -95,9 +95,13 @@ func (l *Log) AddSink(w io.Writer, header bool) error {
 	return nil
 }
 
+// minRedactLength keeps one- to three-character values, which no real
+// secret is, from shredding every message that happens to contain them.
+const minRedactLength = 4
+
 // Redact registers a secret value that must never appear in a message.
 func (l *Log) Redact(secret string) {
-	if secret == "" {
+	if len(secret) < minRedactLength {
 		return
 	}
 	l.mu.Lock()
