@@ -18,6 +18,7 @@ AWS_REGION_FLAG    := $(if $(AWS_REGION),--region $(AWS_REGION),)
 SSLMODE            ?= verify-full
 SSLROOTCERT        ?=
 PROVISION_FLAGS    ?=
+TF_APPLY_FLAGS     ?=
 
 .PHONY: help build test test-short lint bench demo clean \
 	rds-provision-auto rds-provision-auto-dry-run rds-apply
@@ -63,6 +64,6 @@ rds-provision-auto-dry-run: build ## preview ENV without changes
 		--sslmode $(SSLMODE) $(if $(SSLROOTCERT),--sslrootcert $(SSLROOTCERT),) \
 		--dry-run $(PROVISION_FLAGS)
 
-rds-apply: ## terraform apply of envs/<ENV>-rds (creates the app secrets)
+rds-apply: ## terraform apply of envs/<ENV>-rds (creates the app secrets); TF_APPLY_FLAGS=-auto-approve in CI
 	cd $(INFRA_REPO)/envs/$(ENV)-rds && terraform init -input=false && \
-		terraform apply -input=false -var-file=terraform.tfvars $(if $(filter-out dev,$(ENV)),,-auto-approve)
+		terraform apply -var-file=terraform.tfvars $(TF_APPLY_FLAGS)
