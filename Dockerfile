@@ -21,11 +21,10 @@ RUN curl -fsSL --retry 3 -o /rds-global-bundle.pem \
  && grep -q 'BEGIN CERTIFICATE' /rds-global-bundle.pem \
  && chmod 0644 /rds-global-bundle.pem
 COPY go.mod go.sum ./
-RUN --mount=type=cache,target=/go/pkg/mod go mod download
+RUN go mod download
 COPY cmd/ cmd/
 COPY internal/ internal/
-RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/rds-provision ./cmd/rds-provision
+RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/rds-provision ./cmd/rds-provision
 
 FROM ${BASE_IMAGE}
 LABEL org.opencontainers.image.title="rds-provision" \
