@@ -39,3 +39,22 @@ func TestRunActionReadsInputMode(t *testing.T) {
 		})
 	}
 }
+
+func TestNoArgumentsUnderActionsRunsTheAction(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		code int
+		want string
+	}{
+		{"actions runner", map[string]string{"GITHUB_ACTIONS": "true", "INPUT_MODE": "bogus"}, ExitError, "::error title=rds-provision%3A input mode::"},
+		{"terminal", map[string]string{}, ExitUsage, "Usage: rds-provision <command>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := cliRun(t, tc.env)
+			if code != tc.code || !strings.Contains(stdout+stderr, tc.want) {
+				t.Fatalf("exit %d (want %d), output lacks %q:\n%s%s", code, tc.code, tc.want, stdout, stderr)
+			}
+		})
+	}
+}

@@ -40,12 +40,18 @@ func commands() []command {
 	return []command{
 		{"provision", "create roles, databases and grants from application_databases", runProvision},
 		{"request", "validate a database request, edit catalog and tfvars, open a pull request", runRequest},
+		{"action", "run as a GitHub Action step (inputs from INPUT_*, see action.yml)", runAction},
 	}
 }
 
 // Run executes args (without the program name) and returns the exit code.
 func Run(ctx context.Context, args []string, env Env) int {
 	if len(args) == 0 {
+		// A container started by the Actions runner without arguments is the
+		// action; anywhere else, no command is a usage error.
+		if env.Getenv != nil && env.Getenv("GITHUB_ACTIONS") == "true" && env.Getenv("INPUT_MODE") != "" {
+			return exitCode(env, runAction(ctx, nil, env))
+		}
 		usage(env.Stderr)
 		return ExitUsage
 	}
