@@ -48,10 +48,7 @@ func newInfra(t *testing.T, env string, apps []app, skipSecret ...string) *infra
 	}
 	b.WriteString("}\n")
 	in.write(in.tfvars, b.String())
-	putSecret(t, "goldenpath/"+env+"/rds/master", map[string]any{
-		"host": pg.Host, "port": pg.Port, "username": pg.MasterUser,
-		"password": pg.MasterPassword, "dbname": pg.MasterDB, "engine": "postgres",
-	})
+	putSecret(t, "goldenpath/"+env+"/rds/master", pg.MasterSecret())
 	skip := strings.Join(skipSecret, ",")
 	for _, a := range apps {
 		if strings.Contains(","+skip+",", ","+a.key+",") {

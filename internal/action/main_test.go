@@ -4,16 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/goldenpath/rds-provision/internal/testenv"
 )
@@ -22,51 +17,20 @@ import (
 // master, never a superuser) and one moto_server; each test uses its own
 // environment name, secrets, databases and roles.
 var (
-	pg   *testenv.Postgres
-	moto *testenv.Moto
-	sm   *secretsmanager.Client
+	servers *testenv.Servers
+	pg      *testenv.Postgres
 )
 
-const masterUser = "platform_admin"
+const masterUser = testenv.MasterUser
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var err error
-	if pg, err = testenv.StartPostgres(ctx, masterUser); err != nil {
-		fmt.Fprintln(os.Stderr, "action tests need PostgreSQL:", err)
-		return 1
-	}
-	defer pg.Stop()
-	if moto, err = testenv.StartMoto(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "action tests need moto_server:", err)
-		return 1
-	}
-	defer moto.Stop()
-	moto.SetEnv() // the AWS SDK reads its configuration from the process
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("eu-west-2"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "AWS config:", err)
-		return 1
-	}
-	sm = secretsmanager.NewFromConfig(cfg)
-	return m.Run()
+	os.Exit(testenv.RunMain(m, func(s *testenv.Servers) { servers, pg = s, s.Postgres }))
 }
 
 func putSecret(t *testing.T, name string, value map[string]any) {
 	t.Helper()
-	raw, _ := json.Marshal(value)
-	ctx := context.Background()
-	_, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(raw))})
-	if err != nil && strings.Contains(err.Error(), "ResourceExists") {
-		_, err = sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(string(raw))})
-	}
-	if err != nil {
-		t.Fatalf("seed secret %s: %v", name, err)
+	if err := servers.PutSecret(context.Background(), name, value); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,9 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
@@ -22,42 +18,17 @@ import (
 )
 
 var (
-	pg   *testenv.Postgres
-	moto *testenv.Moto
+	servers *testenv.Servers
+	pg      *testenv.Postgres
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var err error
-	if pg, err = testenv.StartPostgres(ctx, "platform_admin"); err != nil {
-		fmt.Fprintln(os.Stderr, "cli tests need PostgreSQL:", err)
-		return 1
-	}
-	defer pg.Stop()
-	if moto, err = testenv.StartMoto(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "cli tests need moto_server:", err)
-		return 1
-	}
-	defer moto.Stop()
-	moto.SetEnv()
-	return m.Run()
+	os.Exit(testenv.RunMain(m, func(s *testenv.Servers) { servers, pg = s, s.Postgres }))
 }
 
 func putSecret(t *testing.T, name string, value map[string]any) {
 	t.Helper()
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("eu-west-2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := json.Marshal(value)
-	_, err = secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(raw))})
-	if err != nil {
+	if err := servers.PutSecret(context.Background(), name, value); err != nil {
 		t.Fatal(err)
 	}
 }

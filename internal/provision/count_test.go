@@ -74,7 +74,7 @@ func manyApps(prefix string, n int) []app {
 func (f *fixture) counted() (outcome, *queryCounter, *smCounter) {
 	f.t.Helper()
 	qc := &queryCounter{}
-	smc := &smCounter{Client: sm}
+	smc := &smCounter{Client: servers.Secrets}
 	out := f.run(func(o *Options) {
 		o.Tracer = qc
 		o.Secrets = secrets.New(smc)
@@ -112,10 +112,7 @@ func TestRepeatedRunCostIsConstant(t *testing.T) {
 func BenchmarkRepeatedRun50(b *testing.B) {
 	t := &testing.T{}
 	f := &fixture{t: t, env: "bench50", dir: b.TempDir()}
-	f.putSecret("goldenpath/bench50/rds/master", map[string]any{
-		"host": pg.Host, "port": pg.Port, "username": pg.MasterUser,
-		"password": pg.MasterPassword, "dbname": pg.MasterDB,
-	})
+	f.putSecret("goldenpath/bench50/rds/master", pg.MasterSecret())
 	f.seedApps(manyApps("bench50", 50)...)
 	f.run()
 	var queries, catalog, calls, batches, connects int64
@@ -149,10 +146,7 @@ func BenchmarkFirstRun(b *testing.B) {
 	for i := range b.N {
 		env := fmt.Sprintf("benchfirst%d", i)
 		f := &fixture{t: t, env: env, dir: b.TempDir()}
-		f.putSecret("goldenpath/"+env+"/rds/master", map[string]any{
-			"host": pg.Host, "port": pg.Port, "username": pg.MasterUser,
-			"password": pg.MasterPassword, "dbname": pg.MasterDB,
-		})
+		f.putSecret("goldenpath/"+env+"/rds/master", pg.MasterSecret())
 		f.seedApps(manyApps(env, 5)...)
 		start := time.Now()
 		if out := f.run(); out.err != nil {

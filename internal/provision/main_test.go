@@ -3,7 +3,6 @@ package provision
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
@@ -22,34 +19,14 @@ import (
 // The package's tests share one PostgreSQL server and one moto_server; each
 // test uses its own environment name, secrets and roles.
 var (
-	pg   *testenv.Postgres
-	moto *testenv.Moto
-	sm   *secretsmanager.Client
+	servers *testenv.Servers
+	pg      *testenv.Postgres
 )
 
-const masterUser = "platform_admin"
+const masterUser = testenv.MasterUser
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var err error
-	if pg, err = testenv.StartPostgres(ctx, masterUser); err != nil {
-		fmt.Fprintln(os.Stderr, "provision tests need PostgreSQL:", err)
-		return 1
-	}
-	defer pg.Stop()
-	if moto, err = testenv.StartMoto(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "provision tests need moto_server:", err)
-		return 1
-	}
-	defer moto.Stop()
-	moto.SetEnv()
-	sm = secretsmanager.NewFromConfig(mustAWSConfig(ctx))
-	return m.Run()
+	os.Exit(testenv.RunMain(m, func(s *testenv.Servers) { servers, pg = s, s.Postgres }))
 }
 
 // fixture is one test's environment: its tfvars, secrets and names.
@@ -63,10 +40,7 @@ type fixture struct {
 func newFixture(t *testing.T, env string) *fixture {
 	t.Helper()
 	f := &fixture{t: t, env: env, dir: t.TempDir()}
-	f.putSecret("goldenpath/"+env+"/rds/master", map[string]any{
-		"host": pg.Host, "port": pg.Port, "username": pg.MasterUser,
-		"password": pg.MasterPassword, "dbname": pg.MasterDB, "engine": "postgres",
-	})
+	f.putSecret("goldenpath/"+env+"/rds/master", pg.MasterSecret())
 	return f
 }
 
@@ -108,14 +82,8 @@ func (f *fixture) appSecret(key string) string {
 
 func (f *fixture) putSecret(name string, value map[string]any) {
 	f.t.Helper()
-	raw, _ := json.Marshal(value)
-	ctx := context.Background()
-	_, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(raw))})
-	if err != nil && strings.Contains(err.Error(), "ResourceExists") {
-		_, err = sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(string(raw))})
-	}
-	if err != nil {
-		f.t.Fatalf("seed secret %s: %v", name, err)
+	if err := servers.PutSecret(context.Background(), name, value); err != nil {
+		f.t.Fatal(err)
 	}
 }
 

@@ -11,17 +11,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/goldenpath/rds-provision/internal/testenv"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
@@ -40,25 +35,17 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	step("Starting a throwaway PostgreSQL with an RDS-like master (platform_admin: CREATEROLE, CREATEDB, not superuser)")
-	pg, err := testenv.StartPostgres(ctx, "platform_admin")
+	step("Starting a throwaway PostgreSQL with an RDS-like master (platform_admin: CREATEROLE, CREATEDB, not superuser) and moto_server as AWS Secrets Manager")
+	servers, err := testenv.Start(ctx)
 	if err != nil {
 		return err
 	}
-	defer pg.Stop()
-	fmt.Printf("    PostgreSQL on %s:%d\n", pg.Host, pg.Port)
-
-	step("Starting moto_server as AWS Secrets Manager")
-	moto, err := testenv.StartMoto(ctx)
-	if err != nil {
-		return err
-	}
-	defer moto.Stop()
-	moto.SetEnv()
-	fmt.Printf("    AWS_ENDPOINT_URL_SECRETS_MANAGER=%s\n", moto.URL)
+	defer servers.Stop()
+	fmt.Printf("    PostgreSQL on %s:%d\n", servers.Postgres.Host, servers.Postgres.Port)
+	fmt.Printf("    AWS_ENDPOINT_URL_SECRETS_MANAGER=%s\n", servers.Moto.URL)
 
 	step("Seeding secrets for " + infraRepo + " (what make rds-apply would create)")
-	if err := seed(ctx, pg); err != nil {
+	if err := seed(ctx, servers); err != nil {
 		return err
 	}
 
@@ -84,7 +71,7 @@ func run() error {
 
 	if os.Getenv("DEMO_KEEP") == "1" {
 		step("DEMO_KEEP=1: servers stay up until Ctrl-C. In another shell:")
-		for k, v := range moto.Env() {
+		for k, v := range servers.Moto.Env() {
 			fmt.Printf("export %s=%s\n", k, v)
 		}
 		fmt.Printf("bin/rds-provision provision --env dev --tfvars %s --master-secret goldenpath/dev/rds/master --sslmode disable\n", tfvars.StandalonePath(infraRepo, "dev"))
@@ -109,12 +96,7 @@ func runMake(args []string) (string, error) {
 	return out.String(), nil
 }
 
-func seed(ctx context.Context, pg *testenv.Postgres) error {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(tfvars.DefaultRegion))
-	if err != nil {
-		return err
-	}
-	sm := secretsmanager.NewFromConfig(cfg)
+func seed(ctx context.Context, servers *testenv.Servers) error {
 	path, mode, err := tfvars.Locate(infraRepo, "dev", tfvars.ModeAuto)
 	if err != nil {
 		return err
@@ -123,25 +105,18 @@ func seed(ctx context.Context, pg *testenv.Postgres) error {
 	if err != nil {
 		return err
 	}
-	put := func(name string, value map[string]any) error {
-		raw, _ := json.Marshal(value)
-		_, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(raw))})
-		if err != nil {
-			return fmt.Errorf("create secret %s: %w", name, err)
-		}
-		fmt.Printf("    %s\n", name)
-		return nil
-	}
-	if err := put("goldenpath/dev/rds/master", map[string]any{
-		"host": pg.Host, "port": pg.Port, "username": pg.MasterUser,
-		"password": pg.MasterPassword, "dbname": pg.MasterDB, "engine": "postgres",
-	}); err != nil {
-		return err
-	}
+	secrets := map[string]any{"goldenpath/dev/rds/master": servers.Postgres.MasterSecret()}
+	names := []string{"goldenpath/dev/rds/master"}
 	for _, e := range file.Entries {
-		if err := put("goldenpath/dev/"+e.Key+"/postgres", map[string]any{"username": e.Username, "password": randomPassword()}); err != nil {
+		name := "goldenpath/dev/" + e.Key + "/postgres"
+		secrets[name] = map[string]any{"username": e.Username, "password": randomPassword()}
+		names = append(names, name)
+	}
+	for _, name := range names {
+		if err := servers.PutSecret(ctx, name, secrets[name]); err != nil {
 			return err
 		}
+		fmt.Printf("    %s\n", name)
 	}
 	return nil
 }
