@@ -1,0 +1,60 @@
+package action
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
+)
+
+// runbookFields are the -f fields of the runbook's
+// `gh workflow run create-rds-database.yml` example, in its order.
+var runbookFields = []string{"base_branch", "database_name", "username", "owner", "user", "domain", "environment", "risk", "size", "initial_schema"}
+
+// TestDispatchFormIsTheRunbooksForm keeps the workflow_dispatch form one to
+// one with the runbook, and its choices with SPEC's enums.
+func TestDispatchFormIsTheRunbooksForm(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", ".github", "workflows", "create-rds-database.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		On struct {
+			Dispatch struct {
+				Inputs yaml.Node `yaml:"inputs"`
+			} `yaml:"workflow_dispatch"`
+		} `yaml:"on"`
+	}
+	if err := yaml.Unmarshal(raw, &wf); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	options := map[string][]string{}
+	inputs := wf.On.Dispatch.Inputs.Content
+	for i := 0; i+1 < len(inputs); i += 2 {
+		names = append(names, inputs[i].Value)
+		var in struct {
+			Options []string `yaml:"options"`
+		}
+		if err := inputs[i+1].Decode(&in); err != nil {
+			t.Fatal(err)
+		}
+		options[inputs[i].Value] = in.Options
+	}
+	if diff := cmp.Diff(runbookFields, names); diff != "" {
+		t.Errorf("dispatch inputs (-runbook +workflow):\n%s", diff)
+	}
+	want := map[string][]string{
+		"environment":    {"dev", "test", "staging", "prod"},
+		"risk":           {"none", "low", "medium", "high", "access"},
+		"size":           {"small", "medium", "large", "xlarge"},
+		"initial_schema": {"none", "basic-app", "event-sourcing"},
+	}
+	for field, opts := range want {
+		if diff := cmp.Diff(opts, options[field]); diff != "" {
+			t.Errorf("%s choices (-SPEC +workflow):\n%s", field, diff)
+		}
+	}
+}
