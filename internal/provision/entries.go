@@ -24,7 +24,8 @@ type entry struct {
 }
 
 // prepare validates names and computes secret paths, without I/O.
-func (r *run) prepare(in []tfvars.Entry) []*entry {
+// masterUsername is the tfvars master_username, refused as an app role.
+func (r *run) prepare(in []tfvars.Entry, masterUsername string) []*entry {
 	out := make([]*entry, 0, len(in))
 	secretOf := map[string]string{} // username -> secret path of its first entry
 	seen := map[[2]string]string{}  // database+username -> key
@@ -34,6 +35,9 @@ func (r *run) prepare(in []tfvars.Entry) []*entry {
 			e.SecretPath = fmt.Sprintf("%s/%s/%s/postgres", r.opts.SecretPrefix, r.opts.Env, te.Key)
 		}
 		e.invalid = r.invalidReason(te)
+		if e.invalid == "" && masterUsername != "" && te.Username == masterUsername {
+			e.invalid = fmt.Sprintf("Refusing to manage role %s: it is the RDS master user (master_username in the tfvars); choose another username for application_databases.%s", te.Username, te.Key)
+		}
 		if e.invalid == "" {
 			pair := [2]string{te.DatabaseName, te.Username}
 			if first, dup := seen[pair]; dup {

@@ -170,7 +170,7 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 		}
 		r.opts.Secrets = client
 	}
-	entries := r.prepare(file.Entries)
+	entries := r.prepare(file.Entries, file.MasterUsername)
 	if err := r.fetchSecrets(ctx, entries); err != nil {
 		return res, err
 	}
