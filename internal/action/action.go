@@ -18,7 +18,6 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 
 	"github.com/goldenpath/rds-provision/internal/gh"
 	"github.com/goldenpath/rds-provision/internal/provision"
+	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
 // Modes of the action's "mode" input.
@@ -267,18 +267,13 @@ func (rt *runtime) github() (*gh.Client, error) {
 	})
 }
 
-// posRE finds "path.tfvars:line,col" in an error from the tfvars reader or
-// the HCL parser.
-var posRE = regexp.MustCompile(`([^\s:"]+\.tfvars):(\d+),(\d+)`)
-
-// errorAnnotation turns an error into an annotation on the tfvars line it
-// names, if any.
-func (rt *runtime) errorAnnotation(title string, err error) annotation {
-	a := annotation{Title: title, Message: err.Error()}
-	if m := posRE.FindStringSubmatch(a.Message); m != nil {
-		a.File = rt.relToWorkspace(m[1])
-		fmt.Sscan(m[2], &a.Line)
-		fmt.Sscan(m[3], &a.Col)
+// errorAnnotation turns an error into an annotation with message, on the
+// tfvars line the error names, if any.
+func (rt *runtime) errorAnnotation(title string, err error, message string) annotation {
+	a := annotation{Title: title, Message: message}
+	var pos *tfvars.Error
+	if errors.As(err, &pos) && pos.File != "" {
+		a.File, a.Line, a.Col = rt.relToWorkspace(pos.File), pos.Line, pos.Column
 	}
 	return a
 }

@@ -149,7 +149,7 @@ func (rt *runtime) provision(ctx context.Context) error {
 	}
 	if runErr != nil && !errors.Is(runErr, provision.ErrActionsFailed) {
 		report.Err = log.Scrub(runErr.Error())
-		rt.annotate("error", rt.errorAnnotation("rds-provision "+in.env, errors.New(report.Err)))
+		rt.annotate("error", rt.errorAnnotation("rds-provision "+in.env, runErr, report.Err))
 	}
 	rt.annotateRows(res, rows)
 

@@ -95,7 +95,7 @@ func (rt *runtime) request(ctx context.Context) error {
 		}
 	case runErr != nil:
 		report.Err = rt.scrub(runErr.Error())
-		rt.annotate("error", rt.errorAnnotation("rds-provision request", runErr))
+		rt.annotate("error", rt.errorAnnotation("rds-provision request", runErr, report.Err))
 	}
 	rt.addSummary(RequestSummary(report))
 

@@ -140,10 +140,10 @@ func CoupledEnabled(path string, src []byte) (bool, error) {
 	}
 	v, diags := item.ValueExpr.Value(nil)
 	if diags.HasErrors() {
-		return false, fmt.Errorf("read tfvars: %s", diags.Error())
+		return false, diagError("read tfvars: ", diags)
 	}
 	if v.Type() != cty.Bool || !v.IsKnown() || v.IsNull() {
-		return false, fmt.Errorf("read tfvars: %s: rds_config.enabled must be true or false", rangeOf(item.ValueExpr.Range()))
+		return false, errorAt(item.ValueExpr.Range(), "rds_config.enabled must be true or false")
 	}
 	return v.True(), nil
 }
@@ -188,7 +188,7 @@ func Parse(path string, src []byte, mode Mode) (*File, error) {
 		}
 		cfg, ok := attr.Expr.(*hclsyntax.ObjectConsExpr)
 		if !ok {
-			return nil, fmt.Errorf("%s: rds_config must be an object { ... }", rangeOf(attr.Expr.Range()))
+			return nil, errorAt(attr.Expr.Range(), "rds_config must be an object { ... }")
 		}
 		if f.MasterUsername, err = itemString(cfg, "master_username"); err != nil {
 			return nil, err
@@ -216,7 +216,7 @@ func Parse(path string, src []byte, mode Mode) (*File, error) {
 func parseBody(path string, src []byte) (*hclsyntax.Body, error) {
 	file, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("parse tfvars: %s", diags.Error())
+		return nil, diagError("parse tfvars: ", diags)
 	}
 	body, ok := file.Body.(*hclsyntax.Body)
 	if !ok {
@@ -224,7 +224,7 @@ func parseBody(path string, src []byte) (*hclsyntax.Body, error) {
 	}
 	if len(body.Blocks) > 0 {
 		b := body.Blocks[0]
-		return nil, fmt.Errorf("%s: blocks such as %q are not allowed in a tfvars file", rangeOf(b.TypeRange), b.Type)
+		return nil, errorAt(b.TypeRange, "blocks such as %q are not allowed in a tfvars file", b.Type)
 	}
 	return body, nil
 }
@@ -232,7 +232,7 @@ func parseBody(path string, src []byte) (*hclsyntax.Body, error) {
 func readEntries(expr hclsyntax.Expression) ([]Entry, error) {
 	obj, ok := expr.(*hclsyntax.ObjectConsExpr)
 	if !ok {
-		return nil, fmt.Errorf("%s: application_databases must be a map { key = { database_name = \"...\", username = \"...\" } }", rangeOf(expr.Range()))
+		return nil, errorAt(expr.Range(), "application_databases must be a map { key = { database_name = \"...\", username = \"...\" } }")
 	}
 	seen := map[string]int{}
 	entries := make([]Entry, 0, len(obj.Items))
@@ -243,7 +243,7 @@ func readEntries(expr hclsyntax.Expression) ([]Entry, error) {
 		}
 		line := item.KeyExpr.Range().Start.Line
 		if first, dup := seen[key]; dup {
-			return nil, fmt.Errorf("%s: duplicate application_databases key %q (first at line %d)", rangeOf(item.KeyExpr.Range()), key, first)
+			return nil, errorAt(item.KeyExpr.Range(), "duplicate application_databases key %q (first at line %d)", key, first)
 		}
 		seen[key] = line
 		e, err := readEntry(key, line, item.ValueExpr)
@@ -259,7 +259,7 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 	e := Entry{Key: key, Line: line, AccessLevel: AccessOwner}
 	obj, ok := expr.(*hclsyntax.ObjectConsExpr)
 	if !ok {
-		return e, fmt.Errorf("%s: application_databases.%s must be an object { database_name = \"...\", username = \"...\" }", rangeOf(expr.Range()), key)
+		return e, errorAt(expr.Range(), "application_databases.%s must be an object { database_name = \"...\", username = \"...\" }", key)
 	}
 	seen := map[string]bool{}
 	for _, item := range obj.Items {
@@ -268,7 +268,7 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 			return e, err
 		}
 		if seen[name] {
-			return e, fmt.Errorf("%s: application_databases.%s: duplicate attribute %q", rangeOf(item.KeyExpr.Range()), key, name)
+			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: duplicate attribute %q", key, name)
 		}
 		seen[name] = true
 		value, err := literalString(item.ValueExpr, "application_databases."+key+"."+name)
@@ -285,17 +285,17 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 			case AccessOwner, AccessEditor, AccessReader:
 				e.AccessLevel = value
 			default:
-				return e, fmt.Errorf("%s: application_databases.%s.access_level is %q: want owner, editor or reader", rangeOf(item.ValueExpr.Range()), key, value)
+				return e, errorAt(item.ValueExpr.Range(), "application_databases.%s.access_level is %q: want owner, editor or reader", key, value)
 			}
 		case "secret_name":
 			e.SecretName = value
 		default:
-			return e, fmt.Errorf("%s: application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name)", rangeOf(item.KeyExpr.Range()), key, name)
+			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name)", key, name)
 		}
 	}
 	for _, required := range []string{"database_name", "username"} {
 		if !seen[required] {
-			return e, fmt.Errorf("%s: application_databases.%s: missing required attribute %q", rangeOf(expr.Range()), key, required)
+			return e, errorAt(expr.Range(), "application_databases.%s: missing required attribute %q", key, required)
 		}
 	}
 	return e, nil
@@ -304,10 +304,10 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 func keyString(expr hclsyntax.Expression) (string, error) {
 	v, diags := expr.Value(nil)
 	if diags.HasErrors() {
-		return "", fmt.Errorf("%s: map keys must be plain names or quoted strings", rangeOf(expr.Range()))
+		return "", errorAt(expr.Range(), "map keys must be plain names or quoted strings")
 	}
 	if v.Type() != cty.String || v.IsNull() || !v.IsKnown() {
-		return "", fmt.Errorf("%s: map keys must be plain names or quoted strings", rangeOf(expr.Range()))
+		return "", errorAt(expr.Range(), "map keys must be plain names or quoted strings")
 	}
 	return v.AsString(), nil
 }
@@ -317,7 +317,7 @@ func keyString(expr hclsyntax.Expression) (string, error) {
 func literalString(expr hclsyntax.Expression, what string) (string, error) {
 	v, diags := expr.Value(nil)
 	if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
-		return "", fmt.Errorf("%s: %s must be a quoted string", rangeOf(expr.Range()), what)
+		return "", errorAt(expr.Range(), "%s must be a quoted string", what)
 	}
 	return v.AsString(), nil
 }
@@ -345,6 +345,33 @@ func findItem(obj *hclsyntax.ObjectConsExpr, name string) (hclsyntax.ObjectConsI
 		}
 	}
 	return hclsyntax.ObjectConsItem{}, false
+}
+
+// Error is a problem at a place in a tfvars file. Its text starts with
+// file:line,column; the fields let the Actions runtime annotate that line.
+type Error struct {
+	File         string
+	Line, Column int
+	msg          string
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// errorAt reports a problem at r.
+func errorAt(r hcl.Range, format string, args ...any) error {
+	return &Error{File: r.Filename, Line: r.Start.Line, Column: r.Start.Column, msg: rangeOf(r) + ": " + fmt.Sprintf(format, args...)}
+}
+
+// diagError keeps the HCL parser's own words and the place of its first error.
+func diagError(prefix string, diags hcl.Diagnostics) error {
+	e := &Error{msg: prefix + diags.Error()}
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError && d.Subject != nil {
+			e.File, e.Line, e.Column = d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column
+			break
+		}
+	}
+	return e
 }
 
 func rangeOf(r hcl.Range) string {
