@@ -3,7 +3,6 @@ package request
 import (
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -58,13 +57,10 @@ func (p *Plan) Changed() bool { return len(p.Files) > 0 }
 func Paths(env string) []string {
 	out := []string{EnumsPath}
 	if enumValuePattern.MatchString(env) {
-		out = append(out, standalonePath(env), coupledPath(env), catalog.Path(env))
+		out = append(out, tfvars.StandaloneFile(env), tfvars.CoupledFile(env), catalog.Path(env))
 	}
 	return out
 }
-
-func standalonePath(env string) string { return path.Join("envs", env+"-rds", "terraform.tfvars") }
-func coupledPath(env string) string    { return path.Join("envs", env, "terraform.tfvars") }
 
 // MakePlan validates form against snap and computes the new tfvars and
 // catalog bytes. It returns *ValidationError when any field is invalid,
@@ -180,27 +176,21 @@ type target struct {
 // mode the standalone file, when present, is edited too so the two cannot
 // drift.
 func resolveTargets(snap Snapshot, env string, mode tfvars.Mode) ([]target, error) {
-	sp, cp := standalonePath(env), coupledPath(env)
+	sp, cp := tfvars.StandaloneFile(env), tfvars.CoupledFile(env)
 	sSrc, sOK := snap[sp]
 	cSrc, cOK := snap[cp]
 	switch mode {
 	case tfvars.ModeAuto, "":
-		mode = ""
-		if cOK {
-			enabled, err := tfvars.CoupledEnabled(cp, cSrc)
-			if err != nil {
-				return nil, err
-			}
-			if enabled {
-				mode = tfvars.ModeCoupled
-			}
+		if !cOK {
+			cSrc = nil
+		} else if cSrc == nil {
+			cSrc = []byte{} // present but empty: not coupled
 		}
-		if mode == "" && sOK {
-			mode = tfvars.ModeStandalone
+		detected, err := tfvars.Detect(cp, cSrc, sOK)
+		if err != nil {
+			return nil, fmt.Errorf("environment %s: %w", env, err)
 		}
-		if mode == "" {
-			return nil, fmt.Errorf("environment %s: %w", env, tfvars.ErrModeUndetected)
-		}
+		mode = detected
 	case tfvars.ModeCoupled:
 		if !cOK {
 			return nil, fmt.Errorf("coupled mode: %s does not exist", cp)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
@@ -71,43 +72,69 @@ type File struct {
 	HasAttribute bool
 }
 
-// StandalonePath and CoupledPath are the SPEC's per-environment files.
+// StandaloneFile and CoupledFile are SPEC's per-environment files, relative
+// to the infra repo root in slash form (also the GitHub API's paths).
+func StandaloneFile(env string) string { return path.Join("envs", env+"-rds", "terraform.tfvars") }
+
+// CoupledFile is envs/<env>/terraform.tfvars.
+func CoupledFile(env string) string { return path.Join("envs", env, "terraform.tfvars") }
+
+// StandalonePath is StandaloneFile under repoRoot.
 func StandalonePath(repoRoot, env string) string {
-	return filepath.Join(repoRoot, "envs", env+"-rds", "terraform.tfvars")
+	return filepath.Join(repoRoot, filepath.FromSlash(StandaloneFile(env)))
 }
 
-// CoupledPath is envs/<env>/terraform.tfvars.
+// CoupledPath is CoupledFile under repoRoot.
 func CoupledPath(repoRoot, env string) string {
-	return filepath.Join(repoRoot, "envs", env, "terraform.tfvars")
+	return filepath.Join(repoRoot, filepath.FromSlash(CoupledFile(env)))
 }
 
-// Locate resolves the tfvars file and mode of an environment as SPEC says:
-// coupled if rds_config.enabled is true in the coupled file, else standalone
-// if its file exists, else ErrModeUndetected.
-func Locate(repoRoot, env string, mode Mode) (string, Mode, error) {
-	switch mode {
-	case ModeCoupled:
-		return CoupledPath(repoRoot, env), ModeCoupled, nil
-	case ModeStandalone:
-		return StandalonePath(repoRoot, env), ModeStandalone, nil
-	}
-	coupled := CoupledPath(repoRoot, env)
-	if src, err := os.ReadFile(coupled); err == nil {
-		enabled, err := CoupledEnabled(coupled, src)
+// Detect applies SPEC's auto rule to what an environment has: coupled when
+// the coupled file (coupledSrc, nil when absent) sets rds_config.enabled =
+// true, else standalone when its file exists, else ErrModeUndetected.
+// coupledName names the coupled file in errors.
+func Detect(coupledName string, coupledSrc []byte, standaloneExists bool) (Mode, error) {
+	if coupledSrc != nil {
+		enabled, err := CoupledEnabled(coupledName, coupledSrc)
 		if err != nil {
-			return "", "", err
+			return "", err
 		}
 		if enabled {
-			return coupled, ModeCoupled, nil
+			return ModeCoupled, nil
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", "", fmt.Errorf("read tfvars %s: %w", coupled, err)
 	}
-	standalone := StandalonePath(repoRoot, env)
-	if _, err := os.Stat(standalone); err == nil {
+	if standaloneExists {
+		return ModeStandalone, nil
+	}
+	return "", ErrModeUndetected
+}
+
+// Locate resolves the tfvars file and mode of an environment in a working
+// tree: a forced mode as given, auto by Detect.
+func Locate(repoRoot, env string, mode Mode) (string, Mode, error) {
+	coupled, standalone := CoupledPath(repoRoot, env), StandalonePath(repoRoot, env)
+	switch mode {
+	case ModeCoupled:
+		return coupled, ModeCoupled, nil
+	case ModeStandalone:
 		return standalone, ModeStandalone, nil
 	}
-	return "", "", ErrModeUndetected
+	src, err := os.ReadFile(coupled)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", "", fmt.Errorf("read tfvars %s: %w", coupled, err)
+	}
+	if err != nil {
+		src = nil
+	}
+	_, statErr := os.Stat(standalone)
+	mode, err = Detect(coupled, src, statErr == nil)
+	if err != nil {
+		return "", "", err
+	}
+	if mode == ModeCoupled {
+		return coupled, mode, nil
+	}
+	return standalone, mode, nil
 }
 
 // Load reads the file at path. With ModeAuto the layout follows the content:
