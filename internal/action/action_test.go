@@ -48,7 +48,7 @@ func newInfra(t *testing.T, env string, apps []app, skipSecret ...string) *infra
 	}
 	b.WriteString("}\n")
 	in.write(in.tfvars, b.String())
-	putSecret(t, "goldenpath/"+env+"/rds/master", pg.MasterSecret())
+	servers.MustPutSecret(t, "goldenpath/"+env+"/rds/master", pg.MasterSecret())
 	skip := strings.Join(skipSecret, ",")
 	for _, a := range apps {
 		if strings.Contains(","+skip+",", ","+a.key+",") {
@@ -56,7 +56,7 @@ func newInfra(t *testing.T, env string, apps []app, skipSecret ...string) *infra
 		}
 		pw := randomPassword(t)
 		in.passwords[a.key] = pw
-		putSecret(t, "goldenpath/"+env+"/"+a.key+"/postgres", map[string]any{"username": a.user, "password": pw})
+		servers.MustPutSecret(t, "goldenpath/"+env+"/"+a.key+"/postgres", map[string]any{"username": a.user, "password": pw})
 	}
 	return in
 }

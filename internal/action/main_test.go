@@ -27,13 +27,6 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.RunMain(m, func(s *testenv.Servers) { servers, pg = s, s.Postgres }))
 }
 
-func putSecret(t *testing.T, name string, value map[string]any) {
-	t.Helper()
-	if err := servers.PutSecret(context.Background(), name, value); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // runner is one step of a workflow job as the GitHub runner sets it up for
 // a Docker action: INPUT_* and GITHUB_* variables, and the files behind
 // GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and GITHUB_EVENT_PATH.

@@ -26,13 +26,6 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.RunMain(m, func(s *testenv.Servers) { servers, pg = s, s.Postgres }))
 }
 
-func putSecret(t *testing.T, name string, value map[string]any) {
-	t.Helper()
-	if err := servers.PutSecret(context.Background(), name, value); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // cliRun runs the whole command line in-process.
 func cliRun(t *testing.T, getenv map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -46,9 +39,9 @@ func cliRun(t *testing.T, getenv map[string]string, args ...string) (code int, s
 }
 
 func TestProvisionCommandWritesOnlyCSVOnStdout(t *testing.T) {
-	putSecret(t, "goldenpath/dev/rds/master", map[string]any{"host": pg.Host, "port": fmt.Sprint(pg.Port), "username": pg.MasterUser, "password": pg.MasterPassword, "dbname": pg.MasterDB})
-	putSecret(t, "goldenpath/dev/keycloak/postgres", map[string]any{"username": "keycloak_user", "password": "kc-pw"})
-	putSecret(t, "goldenpath/dev/backstage/postgres", map[string]any{"password": "bs-pw"})
+	servers.MustPutSecret(t, "goldenpath/dev/rds/master", map[string]any{"host": pg.Host, "port": fmt.Sprint(pg.Port), "username": pg.MasterUser, "password": pg.MasterPassword, "dbname": pg.MasterDB})
+	servers.MustPutSecret(t, "goldenpath/dev/keycloak/postgres", map[string]any{"username": "keycloak_user", "password": "kc-pw"})
+	servers.MustPutSecret(t, "goldenpath/dev/backstage/postgres", map[string]any{"password": "bs-pw"})
 	auditFile := filepath.Join(t.TempDir(), "audit.csv")
 	args := []string{"provision", "--env", "dev", "--tfvars", "../../testdata/infra/envs/dev-rds/terraform.tfvars",
 		"--master-secret", "goldenpath/dev/rds/master", "--sslmode", "disable",
@@ -120,7 +113,7 @@ func TestProvisionExitCodes(t *testing.T) {
 }
 
 func TestProvisionCoupledModeFromRepoRoot(t *testing.T) {
-	putSecret(t, "goldenpath/test/rds/master", map[string]any{"host": pg.Host, "port": pg.Port, "username": pg.MasterUser, "password": pg.MasterPassword, "dbname": pg.MasterDB})
+	servers.MustPutSecret(t, "goldenpath/test/rds/master", map[string]any{"host": pg.Host, "port": pg.Port, "username": pg.MasterUser, "password": pg.MasterPassword, "dbname": pg.MasterDB})
 	code, stdout, stderr := cliRun(t, nil, "provision", "--env", "test", "--repo-root", "../../testdata/infra", "--dry-run", "--sslmode", "disable")
 	// The test env's app secrets are missing: dry run reports them, coupled mode was picked.
 	if code != ExitError || !strings.Contains(stderr, "(coupled mode)") || !strings.Contains(stdout, "Secret not found: goldenpath/test/keycloak/postgres") {

@@ -82,9 +82,7 @@ func (f *fixture) appSecret(key string) string {
 
 func (f *fixture) putSecret(name string, value map[string]any) {
 	f.t.Helper()
-	if err := servers.PutSecret(context.Background(), name, value); err != nil {
-		f.t.Fatal(err)
-	}
+	servers.MustPutSecret(f.t, name, value)
 }
 
 // outcome is what one run produced.

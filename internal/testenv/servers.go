@@ -93,3 +93,11 @@ func (p *Postgres) MasterSecret() map[string]any {
 		"password": p.MasterPassword, "dbname": p.MasterDB, "engine": "postgres",
 	}
 }
+
+// MustPutSecret is PutSecret for tests: a failure ends the test.
+func (s *Servers) MustPutSecret(t testing.TB, name string, value any) {
+	t.Helper()
+	if err := s.PutSecret(context.Background(), name, value); err != nil {
+		t.Fatal(err)
+	}
+}
