@@ -178,12 +178,8 @@ func (rt *runtime) provision(ctx context.Context) error {
 // the tfvars, where the fix usually goes.
 func (rt *runtime) annotateRows(res provision.Result, rows []audit.Row) {
 	lines := map[string]int{}
-	if res.TfvarsPath != "" {
-		if f, err := tfvars.Load(res.TfvarsPath, res.Mode); err == nil {
-			for _, e := range f.Entries {
-				lines[e.DatabaseName+"\x00"+e.Username] = e.Line
-			}
-		}
+	for _, e := range res.Entries {
+		lines[e.DatabaseName+"\x00"+e.Username] = e.Line
 	}
 	for _, r := range rows {
 		level := map[audit.Status]string{audit.Error: "error", audit.Warning: "warning"}[r.Status]

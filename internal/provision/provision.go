@@ -77,6 +77,7 @@ type Result struct {
 	TfvarsPath string
 	Mode       tfvars.Mode
 	Region     string
+	Entries    []tfvars.Entry // as read, with their lines for annotations
 	Rows       []audit.Row
 }
 
@@ -155,7 +156,7 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	res.TfvarsPath, res.Mode = file.Path, file.Mode
+	res.TfvarsPath, res.Mode, res.Entries = file.Path, file.Mode, file.Entries
 	res.Region = firstNonEmpty(r.opts.Region, file.Region, tfvars.DefaultRegion)
 	r.infof("Environment %s: %d database(s) from %s (%s mode), region %s", r.opts.Env, len(file.Entries), file.Path, file.Mode, res.Region)
 	if len(file.Entries) == 0 {
