@@ -143,12 +143,12 @@ func TestInsertConflicts(t *testing.T) {
 		changed bool
 		err     error
 	}{
-		{"same entry", NewEntry{"keycloak", "keycloak", "keycloak_user"}, false, nil},
-		{"same database under another key", NewEntry{"kc", "keycloak", "keycloak_user"}, false, nil},
-		{"same key, other user", NewEntry{"keycloak", "keycloak", "other_user"}, false, ErrConflict},
-		{"same database, other user", NewEntry{"kc", "keycloak", "other_user"}, false, ErrConflict},
-		{"same user, other database", NewEntry{"other", "other", "keycloak_user"}, false, ErrConflict},
-		{"new", NewEntry{"other", "other", "other_user"}, true, nil},
+		{"same entry", NewEntry{Key: "keycloak", DatabaseName: "keycloak", Username: "keycloak_user"}, false, nil},
+		{"same database under another key", NewEntry{Key: "kc", DatabaseName: "keycloak", Username: "keycloak_user"}, false, nil},
+		{"same key, other user", NewEntry{Key: "keycloak", DatabaseName: "keycloak", Username: "other_user"}, false, ErrConflict},
+		{"same database, other user", NewEntry{Key: "kc", DatabaseName: "keycloak", Username: "other_user"}, false, ErrConflict},
+		{"same user, other database", NewEntry{Key: "other", DatabaseName: "other", Username: "keycloak_user"}, false, ErrConflict},
+		{"new", NewEntry{Key: "other", DatabaseName: "other", Username: "other_user"}, true, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
