@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/goldenpath/rds-provision/internal/audit"
 )
 
 // Applied is one row of the marker table: a template file that ran.
@@ -119,4 +121,21 @@ func (d Decision) Done(db string) string {
 		return fmt.Sprintf("Upgraded schema template %s from v%d to v%d in %s", d.Template, d.From, d.To, db)
 	}
 	return fmt.Sprintf("Applied schema template %s (v%d) to %s", d.Template, d.To, db)
+}
+
+// Row is the audit status and message of an apply_schema step for db:
+// in a dry run (dryRun true) an ActionApply decision is audit.DryRun with
+// Plan's line; after Apply it is audit.Success with Done's; NoChange and
+// Warning keep their Message.
+func (d Decision) Row(db string, dryRun bool) (audit.Status, string) {
+	switch d.Action {
+	case ActionApply:
+		if dryRun {
+			return audit.DryRun, d.Plan(db)
+		}
+		return audit.Success, d.Done(db)
+	case ActionNoChange:
+		return audit.NoChange, d.Message
+	}
+	return audit.Warning, d.Message
 }

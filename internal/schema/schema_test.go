@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/goldenpath/rds-provision/internal/audit"
 )
 
 func mustLookup(t *testing.T, name string) Template {
@@ -153,6 +155,23 @@ func TestDecisionMessages(t *testing.T) {
 	}
 	if got, want := d.Done("orders"), "Applied schema template event-sourcing (v1) to orders"; got != want {
 		t.Errorf("Done = %q, want %q", got, want)
+	}
+	for _, tc := range []struct {
+		d      Decision
+		dryRun bool
+		status audit.Status
+		msg    string
+	}{
+		{d, true, audit.DryRun, "Would apply schema template event-sourcing (v1) to orders"},
+		{d, false, audit.Success, "Applied schema template event-sourcing (v1) to orders"},
+		{Decision{Action: ActionNoChange, Message: "m"}, true, audit.NoChange, "m"},
+		{Decision{Action: ActionNoChange, Message: "m"}, false, audit.NoChange, "m"},
+		{Decision{Action: ActionWarning, Message: "w"}, false, audit.Warning, "w"},
+	} {
+		status, msg := tc.d.Row("orders", tc.dryRun)
+		if status != tc.status || msg != tc.msg {
+			t.Errorf("Row(%s, dryRun %v) = %s %q, want %s %q", tc.d.Action, tc.dryRun, status, msg, tc.status, tc.msg)
+		}
 	}
 	up := Decision{Action: ActionApply, Template: "event-sourcing", From: 1, To: 2}
 	if got, want := up.Plan("orders"), "Would upgrade schema template event-sourcing from v1 to v2 in orders"; got != want {
