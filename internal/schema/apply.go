@@ -44,7 +44,13 @@ const createMarkerSQL = `CREATE TABLE IF NOT EXISTS public.` + MarkerTable + ` (
     applied_by text        NOT NULL DEFAULT session_user,
     CONSTRAINT ` + MarkerTable + `_pkey PRIMARY KEY (template, version)
 );
-COMMENT ON TABLE public.` + MarkerTable + ` IS 'Schema template files applied by rds-provision (initial_schema), one row per file. rds-provision never re-runs a file listed here; keep the table.'`
+COMMENT ON TABLE public.` + MarkerTable + ` IS 'Schema template files applied by rds-provision (initial_schema), one row per file. rds-provision never re-runs a file listed here; keep the table.';
+COMMENT ON COLUMN public.` + MarkerTable + `.template IS 'Template name: basic-app or event-sourcing.';
+COMMENT ON COLUMN public.` + MarkerTable + `.version IS 'Number of the applied file: 0001_init.sql is 1. The template''s version is the highest.';
+COMMENT ON COLUMN public.` + MarkerTable + `.file_name IS 'The applied file, e.g. 0001_init.sql.';
+COMMENT ON COLUMN public.` + MarkerTable + `.sha256 IS 'SHA-256 of the file as applied, hex.';
+COMMENT ON COLUMN public.` + MarkerTable + `.applied_at IS 'When the file was applied.';
+COMMENT ON COLUMN public.` + MarkerTable + `.applied_by IS 'The session user that applied it (the RDS master); objects belong to the owner role.'`
 
 const insertMarkerSQL = `INSERT INTO public.` + MarkerTable + ` (template, version, file_name, sha256) VALUES ($1, $2, $3, $4)`
 

@@ -147,14 +147,14 @@ ORDER BY 1`)
 	return out
 }
 
-// uncommented lists the template's tables, columns, standalone indexes,
-// functions and triggers in public that have no COMMENT.
+// uncommented lists the tables, columns, standalone indexes, functions and
+// triggers in public that have no COMMENT.
 func uncommented(t *testing.T, conn *pgx.Conn) []string {
 	t.Helper()
 	rows, err := conn.Query(context.Background(), `
 WITH rel AS (
   SELECT c.oid, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE n.nspname = 'public' AND c.relname NOT LIKE 'rds_provision_schema%'
+   WHERE n.nspname = 'public'
 )
 SELECT 'table ' || relname FROM rel WHERE relkind = 'r' AND obj_description(oid, 'pg_class') IS NULL
 UNION ALL
