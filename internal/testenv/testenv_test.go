@@ -2,6 +2,10 @@ package testenv
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +32,29 @@ func TestPostgresMasterIsRDSLike(t *testing.T) {
 	}
 	if super || !createrole || !createdb {
 		t.Fatalf("master: super=%v createrole=%v createdb=%v, want false true true", super, createrole, createdb)
+	}
+	var version string
+	if err := conn.QueryRow(ctx, `SHOW server_version`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("PostgreSQL %s", version)
+	if dir := os.Getenv(PGBinEnv); dir != "" {
+		// The server must be the one PG_BIN names, not one found on PATH.
+		out, err := exec.Command(filepath.Join(dir, "postgres"), "--version").Output()
+		if err != nil {
+			t.Fatalf("%s/postgres --version: %v", dir, err)
+		}
+		if want := strings.Fields(string(out)); len(want) == 0 || want[len(want)-1] != version {
+			t.Errorf("server_version %q, want the version of %s/postgres: %q", version, dir, out)
+		}
+	}
+}
+
+func TestPGBinMissingBinaryNamesTheVariable(t *testing.T) {
+	t.Setenv(PGBinEnv, t.TempDir())
+	_, err := findPGBinary("initdb")
+	if err == nil || !strings.Contains(err.Error(), PGBinEnv+"=") {
+		t.Fatalf("findPGBinary with an empty %s: %v, want an error naming %s", PGBinEnv, err, PGBinEnv)
 	}
 }
 
