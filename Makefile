@@ -32,9 +32,10 @@ build: ## build bin/rds-provision (static)
 test: ## run every test (starts PostgreSQL and moto_server itself)
 	$(GO) test -count=1 ./...
 
-lint: ## gofmt, go vet, actionlint on workflows and examples
+lint: ## gofmt, go vet, staticcheck (staticcheck.conf), actionlint on workflows and examples
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 	$(GO) tool actionlint $$(ls .github/workflows/*.yml examples/*workflow*.yml 2>/dev/null)
 
 # The packages whose tests start PostgreSQL, run once per major version RDS
@@ -50,6 +51,9 @@ test-pg-matrix: ## PostgreSQL tests on each of PG_VERSIONS (15 16 17 18; server 
 	done; \
 	if [ -n "$$failed" ]; then echo "test-pg-matrix: failed on PostgreSQL$$failed"; exit 1; fi; \
 	echo "test-pg-matrix: passed on PostgreSQL $(PG_VERSIONS)"
+
+vulncheck: ## govulncheck: known vulnerabilities in the code's dependencies (needs vuln.go.dev)
+	$(GO) tool govulncheck ./...
 
 bench: ## provisioning and Secrets Manager benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
