@@ -65,3 +65,43 @@ func TestMotoAnswers(t *testing.T) {
 	}
 	m.Stop()
 }
+
+func TestDropOnCleanupLeavesNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pg, err := StartPostgres(ctx, "platform_admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Stop()
+	conn, err := pgx.Connect(ctx, pg.MasterURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var other *pgx.Conn
+	defer func() {
+		if other != nil {
+			other.Close(context.Background())
+		}
+	}()
+	t.Run("creates", func(t *testing.T) {
+		pg.DropOnCleanup(t, []string{"cleanup_db", "never_made_db"}, []string{"cleanup_user", "never_made_user"})
+		for _, s := range []string{`CREATE ROLE cleanup_user LOGIN`, `CREATE DATABASE cleanup_db`} {
+			if _, err := conn.Exec(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A session still connected to the database (closed only after the
+		// cleanup) must not keep it.
+		if other, err = pgx.Connect(ctx, pg.URL(pg.MasterUser, pg.MasterPassword, "cleanup_db")); err != nil {
+			t.Fatal(err)
+		}
+		if !pg.RoleExists(t, "cleanup_user") || !pg.DatabaseExists(t, "cleanup_db") {
+			t.Fatal("RoleExists/DatabaseExists do not see what was just created")
+		}
+	})
+	if pg.RoleExists(t, "cleanup_user") || pg.DatabaseExists(t, "cleanup_db") {
+		t.Error("the role or database outlived the test that registered its cleanup")
+	}
+}
