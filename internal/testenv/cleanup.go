@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -64,4 +65,28 @@ func (p *Postgres) exists(t testing.TB, query, name string) bool {
 		t.Fatalf("query the catalog for %s: %v", name, err)
 	}
 	return ok
+}
+
+// leftovers lists the roles and databases still on the server besides the
+// ones StartPostgres made, "" when there are none.
+func (p *Postgres) leftovers() string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, p.AdminURL)
+	if err != nil {
+		return "(cannot connect to check: " + err.Error() + ")"
+	}
+	defer conn.Close(ctx)
+	var roles, dbs []string
+	err = conn.QueryRow(ctx, `SELECT
+		ARRAY(SELECT rolname::text FROM pg_roles WHERE rolname NOT LIKE 'pg\_%' AND rolname <> ALL($1) ORDER BY 1),
+		ARRAY(SELECT datname::text FROM pg_database WHERE datname <> ALL($2) ORDER BY 1)`,
+		[]string{"postgres", "rds_superuser", p.MasterUser}, []string{"postgres", "template0", "template1", p.MasterDB}).Scan(&roles, &dbs)
+	if err != nil {
+		return "(cannot check: " + err.Error() + ")"
+	}
+	if len(roles) == 0 && len(dbs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("roles %v, databases %v", roles, dbs)
 }
