@@ -88,5 +88,12 @@ func (p *Postgres) leftovers() string {
 	if len(roles) == 0 && len(dbs) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("roles %v, databases %v", roles, dbs)
+	return fmt.Sprintf("%d role(s) %s, %d database(s) %s", len(roles), firstFew(roles), len(dbs), firstFew(dbs))
+}
+
+func firstFew(names []string) string {
+	if len(names) > 5 {
+		return fmt.Sprintf("%v…", names[:5])
+	}
+	return fmt.Sprint(names)
 }
