@@ -56,7 +56,7 @@ func TestEnvironmentRefused(t *testing.T) {
 	}
 }
 
-func TestUpdateFile(t *testing.T) {
+func TestUpdateFiles(t *testing.T) {
 	const file = "docs/catalog.yaml"
 	f := setup(t)
 	ctx := context.Background()
@@ -64,7 +64,10 @@ func TestUpdateFile(t *testing.T) {
 	f.srv.Advance(base, map[string]string{file: "status: pending\n"})
 	before := len(f.srv.Commits(base))
 
-	sha, changed, err := f.client.UpdateFile(ctx, base, file, "catalog: status", func(old []byte) ([]byte, error) {
+	sha, changed, err := f.client.UpdateFiles(ctx, base, []string{file, "docs/absent.yaml"}, "catalog: status", func(name string, old []byte) ([]byte, error) {
+		if name != file {
+			return old, nil
+		}
 		if strings.Contains(string(old), "STATUS") {
 			return old, nil
 		}
@@ -83,7 +86,7 @@ func TestUpdateFile(t *testing.T) {
 
 	// A rerun whose edit changes nothing makes no commit and writes nothing.
 	writes := f.srv.CountCalls("POST", "/repos/goldenpath/infra/git/")
-	_, changed, err = f.client.UpdateFile(ctx, base, file, "catalog: status", func(old []byte) ([]byte, error) { return old, nil })
+	_, changed, err = f.client.UpdateFiles(ctx, base, []string{file}, "catalog: status", func(_ string, old []byte) ([]byte, error) { return old, nil })
 	if err != nil || changed {
 		t.Fatalf("rerun: changed %v, err %v", changed, err)
 	}
@@ -94,12 +97,12 @@ func TestUpdateFile(t *testing.T) {
 
 // Someone pushes between the read and the branch update: the commit is made
 // again on the new head, and the other push survives.
-func TestUpdateFileBranchMovedOn(t *testing.T) {
+func TestUpdateFilesBranchMovedOn(t *testing.T) {
 	const file = "docs/catalog.yaml"
 	f := setup(t)
 	f.srv.Advance(base, map[string]string{file: "a\n"})
 	attempts := 0
-	_, changed, err := f.client.UpdateFile(context.Background(), base, file, "edit", func(old []byte) ([]byte, error) {
+	_, changed, err := f.client.UpdateFiles(context.Background(), base, []string{file}, "edit", func(_ string, old []byte) ([]byte, error) {
 		attempts++
 		if attempts == 1 {
 			f.srv.Advance(base, map[string]string{"other.txt": "pushed meanwhile\n"})

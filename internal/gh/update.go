@@ -13,39 +13,47 @@ import (
 // head and pointing it at a commit made on that head.
 var ErrNotFastForward = errors.New("the branch moved on meanwhile (not a fast-forward)")
 
-// maxUpdateAttempts bounds how often UpdateFile starts again on a branch
+// maxUpdateAttempts bounds how often UpdateFiles starts again on a branch
 // that others keep pushing to.
 const maxUpdateAttempts = 4
 
-// UpdateFile makes at most one commit on branch that replaces file with what
-// edit returns for its current content (nil when the file does not exist).
-// When edit returns the content unchanged, nothing is written and changed
-// is false, so a rerun adds no commit. The branch only moves forward: when
-// someone pushed meanwhile, it reads the new head and edits again. The
-// commit is made through the Git Data API without an author, so GitHub
-// signs it and shows it as verified.
+// UpdateFiles makes at most one commit on branch that replaces each of
+// files with what edit returns for its current content (nil when the file
+// does not exist). Files whose content edit returns unchanged are not
+// written; when none changes, nothing is written and changed is false, so a
+// rerun adds no commit. The branch only moves forward: when someone pushed
+// meanwhile, it reads the new head and edits again. The commit is made
+// through the Git Data API without an author, so GitHub signs it and shows
+// it as verified.
 //
 // GitHub API: GET /repos/{owner}/{repo}/git/ref/heads/{branch},
-// GET /repos/{owner}/{repo}/contents/{path}?ref={sha}, CommitFiles' calls,
+// GET /repos/{owner}/{repo}/contents/{path}?ref={sha} (each file),
+// CommitFiles' calls, then
 // PATCH /repos/{owner}/{repo}/git/refs/heads/{branch} without force
-func (c *Client) UpdateFile(ctx context.Context, branch, file, message string, edit func(old []byte) ([]byte, error)) (sha string, changed bool, err error) {
+func (c *Client) UpdateFiles(ctx context.Context, branch string, files []string, message string, edit func(file string, old []byte) ([]byte, error)) (sha string, changed bool, err error) {
 	for attempt := 1; ; attempt++ {
 		head, err := c.BranchHead(ctx, branch)
 		if err != nil {
 			return "", false, err
 		}
-		old, _, err := c.ReadFile(ctx, head, file)
-		if err != nil {
-			return "", false, err
+		writes := map[string][]byte{}
+		for _, file := range files {
+			old, _, err := c.ReadFile(ctx, head, file)
+			if err != nil {
+				return "", false, err
+			}
+			content, err := edit(file, old)
+			if err != nil {
+				return "", false, fmt.Errorf("edit %s at %s: %w", file, head, err)
+			}
+			if !bytes.Equal(content, old) {
+				writes[file] = content
+			}
 		}
-		content, err := edit(old)
-		if err != nil {
-			return "", false, fmt.Errorf("edit %s at %s: %w", file, head, err)
-		}
-		if bytes.Equal(content, old) {
+		if len(writes) == 0 {
 			return head, false, nil
 		}
-		sha, err := c.CommitFiles(ctx, head, map[string][]byte{file: content}, message)
+		sha, err := c.CommitFiles(ctx, head, writes, message)
 		if err != nil {
 			return "", false, err
 		}
