@@ -20,7 +20,7 @@ SSLROOTCERT        ?=
 PROVISION_FLAGS    ?=
 TF_APPLY_FLAGS     ?=
 
-.PHONY: help build test test-short lint bench demo clean \
+.PHONY: help build test test-short lint bench bench-go demo clean \
 	rds-provision-auto rds-provision-auto-dry-run rds-apply
 
 help: ## list targets
@@ -37,7 +37,10 @@ lint: ## gofmt, go vet, actionlint on workflows and examples
 	$(GO) vet ./...
 	$(GO) tool actionlint $$(ls .github/workflows/*.yml examples/*workflow*.yml 2>/dev/null)
 
-bench: ## provisioning and Secrets Manager benchmarks
+bench: ## rds-provision vs serial psql over a latency proxy (BENCH_N=20,100 BENCH_LATENCY_MS=0,10)
+	$(GO) run ./scripts/bench
+
+bench-go: ## Go micro-benchmarks (provisioning, Secrets Manager)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 demo: build ## end to end on local parts: PostgreSQL, moto_server, testdata/infra (DEMO_KEEP=1 keeps them up)
