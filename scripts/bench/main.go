@@ -12,11 +12,12 @@
 // the command line runs (no process start-up); psql is the psql client.
 // Nothing here asserts a time: it measures and prints.
 //
-//	go run ./scripts/bench -n 20,100 -latency 0,10
-//	BENCH_N=20 BENCH_LATENCY_MS=10 make bench
+//	go run ./scripts/bench -n 20,100 -latency 0,10 -repeat 1
+//	BENCH_N=20 BENCH_LATENCY_MS=10 BENCH_REPEAT=3 make bench
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -28,6 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -64,6 +66,7 @@ func (m measure) roundTrips() int64 { return m.flights + m.conns }
 
 type result struct {
 	n, latency int
+	repeat     int
 	run        string // cold or rerun
 	psql, ours measure
 }
@@ -71,7 +74,12 @@ type result struct {
 func run() error {
 	nFlag := flag.String("n", envOr("BENCH_N", "20,100"), "comma-separated numbers of databases (env BENCH_N)")
 	latFlag := flag.String("latency", envOr("BENCH_LATENCY_MS", "0,10"), "comma-separated latencies in ms, added each way (env BENCH_LATENCY_MS)")
+	repeatFlag := flag.String("repeat", envOr("BENCH_REPEAT", "1"), "measure each side this many times, each on a fresh server, and show the median time (env BENCH_REPEAT)")
 	flag.Parse()
+	repeat, err := strconv.Atoi(*repeatFlag)
+	if err != nil || repeat < 1 {
+		return fmt.Errorf("-repeat %q: want a positive number", *repeatFlag)
+	}
 	ns, err := ints(*nFlag)
 	if err != nil {
 		return fmt.Errorf("-n: %w", err)
@@ -102,28 +110,57 @@ func run() error {
 	for _, n := range ns {
 		for _, lat := range lats {
 			fmt.Fprintf(os.Stderr, "bench: N=%d, %d ms each way ...\n", n, lat)
-			psqlRuns, psqlState, err := side(ctx, n, lat, func(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir string) (func() (int64, error), error) {
+			psqlPrep := func(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir string) (func() (int64, error), error) {
 				return psqlSide(ctx, pg, p, dir, n)
-			})
-			if err != nil {
-				return fmt.Errorf("psql, N=%d, %d ms: %w", n, lat, err)
 			}
-			oursRuns, oursState, err := side(ctx, n, lat, func(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir string) (func() (int64, error), error) {
+			oursPrep := func(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir string) (func() (int64, error), error) {
 				return oursSide(ctx, pg, p, dir, sm, moto, n, lat)
-			})
-			if err != nil {
-				return fmt.Errorf("rds-provision, N=%d, %d ms: %w", n, lat, err)
 			}
-			if psqlState != oursState {
-				return fmt.Errorf("N=%d: psql and rds-provision left different instances, so the comparison is void:\npsql:\n%s\nrds-provision:\n%s", n, psqlState, oursState)
+			// Each repeat measures both sides, in alternating order, so a
+			// change of load on the machine weighs on both alike.
+			var psqlAll, oursAll [2][]measure
+			for r := range repeat {
+				order := []string{"psql", "rds-provision"}
+				if r%2 == 1 {
+					order = []string{"rds-provision", "psql"}
+				}
+				states := map[string]string{}
+				for _, name := range order {
+					prepare, dst := psqlPrep, &psqlAll
+					if name == "rds-provision" {
+						prepare, dst = oursPrep, &oursAll
+					}
+					m, state, err := side(ctx, n, lat, prepare)
+					if err != nil {
+						return fmt.Errorf("%s, N=%d, %d ms: %w", name, n, lat, err)
+					}
+					states[name] = state
+					for i := range m {
+						dst[i] = append(dst[i], m[i])
+					}
+				}
+				if states["psql"] != states["rds-provision"] {
+					return fmt.Errorf("N=%d: psql and rds-provision left different instances, so the comparison is void:\npsql:\n%s\nrds-provision:\n%s", n, states["psql"], states["rds-provision"])
+				}
 			}
+			psqlRuns, oursRuns := median(psqlAll), median(oursAll)
 			for i, name := range []string{"cold", "rerun"} {
-				results = append(results, result{n: n, latency: lat, run: name, psql: psqlRuns[i], ours: oursRuns[i]})
+				results = append(results, result{n: n, latency: lat, repeat: repeat, run: name, psql: psqlRuns[i], ours: oursRuns[i]})
 			}
 		}
 	}
 	printTable(os.Stdout, results)
 	return nil
+}
+
+// median keeps, for cold and for rerun, the measure of median time.
+func median(all [2][]measure) [2]measure {
+	var out [2]measure
+	for i := range all {
+		slices.SortFunc(all[i], func(a, b measure) int { return cmp.Compare(a.elapsed, b.elapsed) })
+		out[i] = all[i][len(all[i])/2]
+	}
+	return out
 }
 
 // side runs one side twice (cold, then rerun) on a fresh PostgreSQL behind
@@ -290,16 +327,18 @@ func printTable(w io.Writer, results []result) {
 		if c, ok := counted[fmt.Sprintf("%d/%s", r.n, r.run)]; ok {
 			rt = fmt.Sprintf("%d / %d", c.psql.roundTrips(), c.ours.roundTrips())
 			if !r.psql.hasFlight {
-				rt += "*"
+				rt += fmt.Sprintf(" (at %d ms)", c.latency)
 			}
 		}
-		fmt.Fprintf(w, "| %d | %s | %d ms | %.2f s | %.2f s | %.2f× | %s | %d / %d | %d† / %d |\n",
+		fmt.Fprintf(w, "| %d | %s | %d ms | %.2f s | %.2f s | %.2f× | %s | %d / %d | %d untimed / %d |\n",
 			r.n, r.run, r.latency, r.psql.elapsed.Seconds(), r.ours.elapsed.Seconds(),
 			r.ours.elapsed.Seconds()/r.psql.elapsed.Seconds(), rt, r.psql.conns, r.ours.conns, r.psql.smCalls, r.ours.smCalls)
 	}
-	fmt.Fprintln(w, "\nratio = rds-provision time / psql time (lower is better). Round trips = client flights counted by a toxiproxy toxic on the client-to-server stream, plus one TCP handshake per connection;")
-	fmt.Fprintln(w, "* counted at the other latency (the same work; at 0 ms flights cannot be told apart). Connections are counted by the proxy (rds-provision's includes its TCP reachability probe).")
-	fmt.Fprintln(w, "† the psql side reads its N+1 secrets with get-secret-value before the timed run; rds-provision's calls are inside its time.")
+	fmt.Fprintln(w, "\nRatio: rds-provision time / psql time, lower is better; median of", results[0].repeat, "run(s) each.")
+	fmt.Fprintln(w, "Round trips: client flights counted by a toxiproxy toxic on the client-to-server stream, plus one TCP handshake per connection;")
+	fmt.Fprintln(w, "at 0 ms flights cannot be told apart, so those rows show the count of the same work at another latency.")
+	fmt.Fprintln(w, "Connections: accepted by the proxy (rds-provision's include its TCP reachability probe).")
+	fmt.Fprintln(w, "Secrets Manager: the psql side reads its N+1 secrets before the timed run; rds-provision's calls are inside its time.")
 }
 
 // smCounter counts Secrets Manager calls of the real SDK client.
