@@ -122,6 +122,11 @@ func TestPlanOnPullRequestCommentsOnceAndChangesNothing(t *testing.T) {
 			t.Errorf("plan comment lacks %q:\n%s", want, body)
 		}
 	}
+	for _, secret := range []string{pg.MasterPassword, in.passwords["act_plan_kept"], in.passwords["act_plan_new"], srv.Token()} {
+		if strings.Contains(body, secret) || strings.Contains(second.summary, secret) {
+			t.Error("a secret value leaked into the plan comment or summary")
+		}
+	}
 	if first.outputs["pr_comment_url"] == "" || second.outputs["pr_comment_url"] != first.outputs["pr_comment_url"] {
 		t.Errorf("pr_comment_url: first %q, second %q", first.outputs["pr_comment_url"], second.outputs["pr_comment_url"])
 	}
