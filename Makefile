@@ -20,7 +20,7 @@ SSLROOTCERT        ?=
 PROVISION_FLAGS    ?=
 TF_APPLY_FLAGS     ?=
 
-.PHONY: help build test test-short lint bench demo clean test-pg-matrix vulncheck \
+.PHONY: help build test test-short lint bench bench-go demo clean test-pg-matrix vulncheck \
 	rds-provision-auto rds-provision-auto-dry-run rds-apply
 
 help: ## list targets
@@ -55,7 +55,10 @@ test-pg-matrix: ## PostgreSQL tests on each of PG_VERSIONS (15 16 17 18; server 
 vulncheck: ## govulncheck: known vulnerabilities in the code's dependencies (needs vuln.go.dev)
 	$(GO) tool govulncheck ./...
 
-bench: ## provisioning and Secrets Manager benchmarks
+bench: ## rds-provision vs serial psql over a latency proxy (BENCH_N=20,100 BENCH_LATENCY_MS=0,10)
+	$(GO) run ./scripts/bench
+
+bench-go: ## Go micro-benchmarks (provisioning, Secrets Manager)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 demo: build ## end to end on local parts: PostgreSQL, moto_server, testdata/infra (DEMO_KEEP=1 keeps them up)

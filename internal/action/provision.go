@@ -174,10 +174,24 @@ func (rt *runtime) provision(ctx context.Context) error {
 	}
 	rt.annotateRows(res, rows)
 
-	rt.addSummary(ProvisionSummary(report))
+	// A dry run on a pull request is its plan: shown in the summary and in
+	// the pull request's plan comment, the only GitHub call it makes.
+	planPR := 0
+	if in.dryRun {
+		planPR = rt.planPullRequest()
+	}
+	if planPR > 0 {
+		report.HeadSHA = eventHeadSHA(rt.opts.Getenv("GITHUB_EVENT_PATH"))
+		rt.addSummary(PlanSummary(report))
+	} else {
+		rt.addSummary(ProvisionSummary(report))
+	}
 	counts := audit.Count(rows)
 	commentURL := ""
-	if in.commentOnPR && !in.dryRun {
+	switch {
+	case in.commentOnPR && planPR > 0:
+		commentURL = rt.commentPlan(ctx, planPR, report)
+	case in.commentOnPR && !in.dryRun:
 		commentURL = rt.commentOnPullRequest(ctx, in.env, ProvisionComment(report))
 	}
 	catalogCommit := ""

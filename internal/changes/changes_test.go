@@ -100,10 +100,6 @@ const newStandaloneEntry = `  backstage = {
   }
 `
 
-const newCoupledEntry = `    "keycloak" = { database_name = "keycloak", username = "keycloak_user" }
-    orders = { database_name = "orders", username = "orders_user" }
-`
-
 const testCatalogEntry = `  orders:
     metadata:
       id: DATABASE_ORDERS
