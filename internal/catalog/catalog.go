@@ -210,7 +210,7 @@ func Upsert(src []byte, env string, e Entry, now time.Time) (out []byte, changed
 		}
 		ed.setScalar(lu, stamp)
 	} else {
-		ed.setKey(root, "last_updated", quoted(stamp))
+		ed.setKeyBefore(root, "last_updated", quoted(stamp), "databases")
 	}
 	out, err = ed.result()
 	if err != nil {

@@ -21,6 +21,9 @@ type editor struct {
 	// re-encoded whole, if that can be done without loss.
 	cannot string
 	err    error
+	// ends holds, per mapping given new keys, where they go: computed
+	// once, from the mapping as read.
+	ends map[*yaml.Node]int
 }
 
 // edit replaces text[from:to] of line, or inserts lines before line.
@@ -33,7 +36,11 @@ type edit struct {
 }
 
 func newEditor(f *file) *editor {
-	return &editor{f: f, step: indentStep(f.doc.Content[0])}
+	ed := &editor{f: f, step: indentStep(f.doc.Content[0]), ends: map[*yaml.Node]int{}}
+	if f.oddBreaks {
+		ed.fail("the file has line breaks other than LF and CRLF")
+	}
+	return ed
 }
 
 // indentStep is the indentation of the first nested block mapping, 2 when
@@ -100,15 +107,45 @@ func (ed *editor) setKey(m *yaml.Node, key string, v *yaml.Node) {
 			return
 		}
 	}
-	if m.Style&yaml.FlowStyle != 0 || len(m.Content) == 0 {
+	if m.Style&yaml.FlowStyle != 0 || len(m.Content) == 0 || m.Content[0].Line == 0 {
 		ed.fail("the mapping at line %d is in flow style", m.Line)
+	}
+	if ed.cannot != "" {
 		m.Content = append(m.Content, str(key), v)
 		return
 	}
 	indent := m.Content[0].Column - 1
-	at := ed.blockEnd(m)
+	at, ok := ed.ends[m]
+	if !ok {
+		at = ed.blockEnd(m, len(m.Content)-2, len(ed.f.lines))
+		ed.ends[m] = at
+	}
 	m.Content = append(m.Content, str(key), v)
 	lines, err := ed.render(indent, key, v)
+	if err != nil {
+		ed.err = err
+		return
+	}
+	ed.add(edit{line: at, insert: lines})
+}
+
+// setKeyBefore inserts key into the top-level mapping m just before the
+// key before (SPEC's order puts last_updated above databases), or at the
+// end when before is missing or first.
+func (ed *editor) setKeyBefore(m *yaml.Node, key string, v *yaml.Node, before string) {
+	j := -1
+	for i := 2; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == before {
+			j = i
+		}
+	}
+	if j < 0 || m.Style&yaml.FlowStyle != 0 || m.Content[0].Column != 1 || ed.cannot != "" {
+		ed.setKey(m, key, v)
+		return
+	}
+	at := ed.blockEnd(m, j-2, m.Content[j].Line-1)
+	m.Content = append(m.Content[:j], append([]*yaml.Node{str(key), v}, m.Content[j:]...)...)
+	lines, err := ed.render(0, key, v)
 	if err != nil {
 		ed.err = err
 		return
@@ -130,6 +167,9 @@ func (ed *editor) addEntry(root, dbs *yaml.Node, name string, entry *yaml.Node) 
 	// Empty: "databases: {}", "databases:", "databases: ~".
 	filled := mapping(name, entry)
 	setKey(root, "databases", filled)
+	if ed.cannot != "" {
+		return
+	}
 	key := keyNode(root, "databases")
 	line, _, keyEnd, ok := ed.span(key)
 	text := content(ed.f.lines[line])
@@ -185,22 +225,21 @@ func (ed *editor) add(e edit) {
 	ed.edits = append(ed.edits, e)
 }
 
-// blockEnd is the line index after the block mapping m's last line: the
-// lines after its last key that are indented at least as its keys (at
-// least 1 for the top level), blank lines at the end excluded.
-func (ed *editor) blockEnd(m *yaml.Node) int {
-	min := m.Content[0].Column - 1
-	if min < 1 {
-		min = 1
-	}
-	last := m.Content[len(m.Content)-2].Line - 1
+// blockEnd is the line index after the value of the block mapping m's
+// key at index k: the lines after the key, up to line limit, that are
+// indented at least as the keys (at least 1 for the top level), blank
+// lines at the end excluded.
+func (ed *editor) blockEnd(m *yaml.Node, k, limit int) int {
+	keyCol := max(m.Content[0].Column-1, 1)
+	last := m.Content[k].Line - 1
+	limit = min(limit, len(ed.f.lines))
 	at := last + 1
-	for i := last + 1; i < len(ed.f.lines); i++ {
+	for i := last + 1; i < limit; i++ {
 		s := content(ed.f.lines[i])
 		if strings.TrimSpace(s) == "" {
 			continue
 		}
-		if indentOf(s) < min {
+		if indentOf(s) < keyCol {
 			break
 		}
 		at = i + 1
@@ -322,8 +361,10 @@ func (ed *editor) result() ([]byte, error) {
 	}
 	why := ed.cannot
 	if why == "" {
-		out := ed.apply()
-		err := ed.verify(out)
+		out, err := ed.apply()
+		if err == nil {
+			err = ed.verify(out)
+		}
 		if err == nil {
 			return out, nil
 		}
@@ -343,7 +384,7 @@ func (ed *editor) result() ([]byte, error) {
 	return out, nil
 }
 
-func (ed *editor) apply() []byte {
+func (ed *editor) apply() ([]byte, error) {
 	edits := append([]edit(nil), ed.edits...)
 	// Bottom up, so earlier line numbers stay true; on one line the
 	// replacement before the insertion above it; insertions at one place
@@ -360,6 +401,9 @@ func (ed *editor) apply() []byte {
 	})
 	lines := append([]string(nil), ed.f.lines...)
 	for _, e := range edits {
+		if e.line < 0 || e.line > len(lines) || e.insert == nil && (e.line == len(lines) || e.to > len(content(lines[e.line])) || e.from > e.to) {
+			return nil, fmt.Errorf("an edit falls outside the file (line %d)", e.line+1)
+		}
 		if e.insert == nil {
 			l := lines[e.line]
 			c := content(l)
@@ -375,7 +419,7 @@ func (ed *editor) apply() []byte {
 		}
 		lines = append(lines[:e.line], append(add, lines[e.line:]...)...)
 	}
-	return []byte(strings.Join(lines, ""))
+	return []byte(strings.Join(lines, "")), nil
 }
 
 // verify checks that out holds the same documents as the file, with the

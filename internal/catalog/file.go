@@ -15,9 +15,12 @@ import (
 type file struct {
 	lines []string // the source split after each "\n", endings kept
 	eol   string   // "\r\n" when the file uses CRLF, else "\n"
-	docs  []*yaml.Node
-	index int        // of the catalog in docs; -1 when the file has no content
-	doc   *yaml.Node // docs[index], nil when none
+	// oddBreaks: the file has line breaks YAML counts but lines does not
+	// (a lone CR, NEL, LS, PS), so positions cannot be mapped to lines.
+	oddBreaks bool
+	docs      []*yaml.Node
+	index     int        // of the catalog in docs; -1 when the file has no content
+	doc       *yaml.Node // docs[index], nil when none
 }
 
 // load parses every document of src. A file of one document is the
@@ -30,6 +33,8 @@ func load(src []byte) (*file, error) {
 	if i := bytes.IndexByte(src, '\n'); i > 0 && src[i-1] == '\r' {
 		f.eol = "\r\n"
 	}
+	f.oddBreaks = bytes.Contains(bytes.ReplaceAll(src, []byte("\r\n"), nil), []byte("\r")) ||
+		bytes.ContainsAny(src, "\u0085\u2028\u2029")
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	for {
 		var d yaml.Node
