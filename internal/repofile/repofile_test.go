@@ -118,7 +118,7 @@ func TestSymlinks(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "shared/dev.tfvars"), "inside\n", 0o644)
 	links := map[string]string{
-		"envs/dev-rds/terraform.tfvars": "../../shared/dev.tfvars",
+		"envs/dev-rds/terraform.tfvars":  "../../shared/dev.tfvars",
 		"envs/prod-rds/terraform.tfvars": filepath.Join(outside, "secret.tfvars"),
 		"docs":                           outside,
 		"schemas/metadata/enums.yaml":    "../../missing.yaml",

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
