@@ -52,14 +52,14 @@ func (r *Root) Dir() string { return r.real }
 func (r *Root) Resolve(rel string) (string, error) {
 	clean := filepath.Clean(filepath.FromSlash(rel))
 	if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("%s: %w", rel, ErrOutside)
+		return "", ErrOutside
 	}
 	real, err := resolve(filepath.Join(r.real, clean))
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", rel, err)
+		return "", err
 	}
 	if !within(r.real, real) {
-		return "", fmt.Errorf("%s: %w (it leads to %s); replace the symlink by the file, or point it inside the repo", rel, ErrOutside, real)
+		return "", fmt.Errorf("%w (it leads to %s); replace the symlink by the file, or point it inside the repo", ErrOutside, real)
 	}
 	return real, nil
 }
@@ -74,7 +74,7 @@ func resolve(p string) (string, error) {
 	}
 	if fi, lerr := os.Lstat(p); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		target, _ := os.Readlink(p)
-		return "", fmt.Errorf("%w: %s is a symlink to %s, which does not exist", ErrOutside, p, target)
+		return "", fmt.Errorf("%w: %s is a symlink to %s, which does not exist; fix or remove the symlink", ErrOutside, p, target)
 	}
 	parent := filepath.Dir(p)
 	if parent == p {
@@ -93,6 +93,7 @@ func within(root, p string) bool {
 }
 
 // Read returns the content of rel; found is false when it does not exist.
+// Errors do not repeat rel: callers wrap them with it.
 func (r *Root) Read(rel string) (data []byte, found bool, err error) {
 	real, err := r.Resolve(rel)
 	if err != nil {
@@ -103,7 +104,7 @@ func (r *Root) Read(rel string) (data []byte, found bool, err error) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("read %s: %w", rel, err)
+		return nil, false, err
 	}
 	return data, true, nil
 }
