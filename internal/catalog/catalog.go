@@ -184,9 +184,7 @@ func Upsert(src []byte, env string, e Entry, now time.Time) (out []byte, changed
 		return nil, false, fmt.Errorf("catalog: databases must be a mapping, line %d", dbs.Line)
 	}
 
-	changed = false
-	if dbs != nil && dbs.Kind == yaml.MappingNode && lookup(dbs, e.Name) != nil {
-		existing := lookup(dbs, e.Name)
+	if existing := lookup(dbs, e.Name); existing != nil {
 		old := readEntry(e.Name, existing)
 		if old.Environment != "" && old.Environment != env {
 			return nil, false, fmt.Errorf("%w: entry %s is for environment %q, not %q", ErrOtherEnvironment, e.Name, old.Environment, env)
@@ -204,13 +202,16 @@ func Upsert(src []byte, env string, e Entry, now time.Time) (out []byte, changed
 		return src, false, nil
 	}
 	stamp := now.UTC().Format(time.RFC3339)
-	if lu := lookup(root, "last_updated"); lu != nil && lu.Kind == yaml.ScalarNode {
+	switch lu := lookup(root, "last_updated"); {
+	case lu == nil:
+		ed.setKeyBefore(root, "last_updated", quoted(stamp), "databases")
+	case lu.Kind == yaml.ScalarNode:
 		if len(lu.Value) == len("2006-01-02") {
 			stamp = now.UTC().Format("2006-01-02")
 		}
 		ed.setScalar(lu, stamp)
-	} else {
-		ed.setKeyBefore(root, "last_updated", quoted(stamp), "databases")
+	default:
+		ed.setKey(root, "last_updated", quoted(stamp))
 	}
 	out, err = ed.result()
 	if err != nil {

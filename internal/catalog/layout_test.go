@@ -46,6 +46,9 @@ func TestUpsertLayouts(t *testing.T) {
 		{name: "empty", input: ""},
 		{name: "blank_lines_update", input: mustRead(t, "comments.yaml"), edit: keycloak},
 		{name: "missing_fields_update", input: "databases:\n\n  keycloak:\n    metadata:\n      owner: platform-team   # who pays\n\n    configuration:\n      username: keycloak_user\n\n# end\n", edit: keycloak},
+		// A line edit would land inside the sequence; the check on the
+		// edited text catches it and the file is re-encoded whole.
+		{name: "sequence_at_key_indent", input: "last_updated: \"2026-01-16\"\ntags:\n- a\n- b\n"},
 		{name: "four_space_indent", input: "databases:\n    keycloak:\n        metadata:\n            environment: dev\n        configuration:\n            username: keycloak_user\n"},
 	}
 	for _, tc := range tests {
@@ -224,6 +227,10 @@ func FuzzUpsertLayout(f *testing.F) {
 	f.Add("---\na: 1\n---\ndatabases: {}\n", "x")
 	f.Add("databases:\r\n  k: {}\r\n", "y")
 	f.Add("# c\n", "null")
+	f.Add("last_updated:\n  at: x\ndatabases: {}\n", "no")
+	f.Add("last_updated:\ndatabases:\n  inventory_service: ~\n", "~")
+	f.Add("\ufeffdatabases:\n\tk: 1\n", "é")
+	f.Add("databases:\n  inventory_service:\n    metadata: {owner: x}\n    configuration:\n      username: |\n        inventory_user\n", "a: b")
 	f.Fuzz(func(t *testing.T, src, owner string) {
 		e := inventory("dev")
 		e.Owner = owner
