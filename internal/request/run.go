@@ -36,7 +36,9 @@ type Options struct {
 	// DryRun computes the change and prints the diff and PR body to Stdout;
 	// it reads through GitHub when set, else from RepoRoot, and writes nothing.
 	DryRun bool
-	// Local writes the edits into RepoRoot and makes no API call.
+	// Local writes the edits into RepoRoot and makes no API call: under
+	// the repo's lock, all files or none, and only to paths that resolve
+	// inside RepoRoot (see internal/repofile).
 	Local  bool
 	GitHub GitHub // required unless Local (or DryRun reading RepoRoot)
 	Now    func() time.Time
