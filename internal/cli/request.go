@@ -136,7 +136,9 @@ Modes:
              (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL)
   --dry-run  print the diff and the pull request body (reads --repo-root, or
              GitHub when GITHUB_TOKEN is set)
-  --local    write the edits into --repo-root
+  --local    write the edits into --repo-root: all files or none, under a lock
+             on the repo (.git/rds-provision.lock); every path must resolve
+             inside --repo-root
 
 Enum lists can be replaced by schemas/metadata/enums.yaml in the infra repo.
 
