@@ -130,13 +130,9 @@ func QuoteValue(v string) string {
 }
 
 var (
-	loginPattern  = regexp.MustCompile(`^[a-z0-9-]+$`)
 	branchPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`)
 	prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_+=.@-]{1,64}(/[A-Za-z0-9_+=.@-]{1,64}){0,3}$`)
 )
-
-// maxLogin is GitHub's limit on a login.
-const maxLogin = 39
 
 // CheckSecretPrefix returns why prefix cannot start a secret path, or nil.
 func CheckSecretPrefix(prefix string) error {
@@ -268,8 +264,10 @@ func Validate(f Form, facts Facts) []FieldError {
 	switch {
 	case f.User == "":
 		add(FieldUser, f.User, "is required (the requesting GitHub login)")
-	case len(f.User) > maxLogin || !loginPattern.MatchString(f.User):
-		add(FieldUser, f.User, "must be a GitHub login: ^[a-z0-9-]+$, at most %d characters", maxLogin)
+	default:
+		if err := naming.CheckGitHubLogin(f.User); err != nil {
+			add(FieldUser, f.User, "%v", err)
+		}
 	}
 	checkEnum(FieldDomain, f.Domain, enums.Domains, true)
 	envOK := checkEnum(FieldEnvironment, f.Environment, enums.Environments, true)
