@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/provision"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -76,6 +77,9 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	}
 	if opts.Env == "" {
 		return usageErrorf("--env is required (dev, test, staging, prod)")
+	}
+	if err := naming.CheckEnvironment(opts.Env); err != nil {
+		return usageErrorf("--env %q: %v", opts.Env, err)
 	}
 	var err error
 	if opts.Mode, err = tfvars.ParseMode(mode); err != nil {
