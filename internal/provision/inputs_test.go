@@ -56,3 +56,31 @@ func TestInvalidTfvarsRefusedBeforeAnyNetwork(t *testing.T) {
 		})
 	}
 }
+
+// TestRoleKeywordsRefused: names PostgreSQL reserves or reads as the
+// caller get an error row and no role is made.
+func TestRoleKeywordsRefused(t *testing.T) {
+	f := newFixture(t, "rolekeywords")
+	f.seedApps(
+		app{key: "pub", db: "rolekw_pub", user: "public", password: "pw-1"},
+		app{key: "cur", db: "rolekw_cur", user: "current_user", password: "pw-2"},
+	)
+	out := f.run(func(o *Options) { o.NoFailFast = true })
+	if !errors.Is(out.err, ErrActionsFailed) {
+		t.Fatalf("err = %v, want ErrActionsFailed\n%s", out.err, out.log)
+	}
+	for _, want := range []string{
+		"Refusing to manage role public: application_databases.pub",
+		`username "public" is reserved by PostgreSQL`,
+		"Refusing to manage role current_user: application_databases.cur",
+		`username "current_user" is reserved by PostgreSQL (PUBLIC, NONE) or stands for the caller`,
+	} {
+		if !strings.Contains(out.log, want) {
+			t.Errorf("log lacks %q:\n%s", want, out.log)
+		}
+	}
+	var n int
+	if err := adminConn(t, "postgres").QueryRow(context.Background(), "SELECT count(*) FROM pg_database WHERE datname LIKE 'rolekw_%'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("databases made: %d, %v", n, err)
+	}
+}
