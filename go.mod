@@ -15,8 +15,10 @@ require (
 	github.com/pmezard/go-difflib v1.0.0
 	github.com/rs/zerolog v1.28.0
 	github.com/sethvargo/go-githubactions v1.3.0
+	github.com/xdg-go/stringprep v1.0.4
 	github.com/zclconf/go-cty v1.20.0
 	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/text v0.41.0
 	gopkg.in/yaml.v2 v2.4.0
 )
 
@@ -67,7 +69,6 @@ require (
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/telemetry v0.0.0-20261010193011-f71dc92da45e // indirect
-	golang.org/x/text v0.41.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
 	golang.org/x/vuln v1.9.0 // indirect
 	google.golang.org/protobuf v1.28.1 // indirect
