@@ -9,16 +9,19 @@
 # certs/ (checked against its pinned SHA-256 here and in CI).
 #
 # No "# syntax=" line: the builder's own frontend is enough, so no
-# frontend image is pulled. Base images are pinned by digest (tag for the reader, digest for the
-# bytes); Dependabot (docker) proposes new digests. The digests are the
-# multi-platform index digests published for these tags; check one with
+# frontend image is pulled. Base images are pinned by digest (the tag for
+# the reader, the digest for the bytes); Dependabot (docker) proposes new
+# digests, and the Makefile, ci.yml and release.yml must use the same ones
+# (go test ./internal/release/); Dependabot reads FROM lines, not ARG
+# defaults, so BASE_IMAGE's digest is moved by hand with the others. These digests were taken from the
+# published digests of these tags as other public projects pin them; the
+# machine this was written on cannot reach the registries. Check one with
 # `crane digest gcr.io/distroless/static-debian12:nonroot` or
 # `docker buildx imagetools inspect golang:1.26.8-alpine`.
 
-ARG GO_IMAGE=golang:1.26.8-alpine@sha256:ce864e7223ac17b1775e6fd0b4c0db580c2eb50e7953a427916379e4b92a1628
 ARG BASE_IMAGE=gcr.io/distroless/static-debian12:latest@sha256:d75cdd72874d4790092fcb1b058493ecf6bb5bf2b2b897045b00ff01d91843f2
 
-FROM ${GO_IMAGE} AS build
+FROM golang:1.26.8-alpine@sha256:ce864e7223ac17b1775e6fd0b4c0db580c2eb50e7953a427916379e4b92a1628 AS build
 WORKDIR /src
 # The CA bundle that signs every RDS server certificate, for sslmode=verify-full.
 COPY certs/rds-global-bundle.pem certs/rds-global-bundle.pem.sha256 /certs/

@@ -3,6 +3,7 @@ package release
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -35,13 +36,41 @@ func TestRepositoryIsInStep(t *testing.T) {
 			t.Errorf("RDS CA bundle has %d certificates, want every region's (100+)", n)
 		}
 	})
+	t.Run("one digest per base image tag", func(t *testing.T) {
+		// Dependabot moves the Dockerfile's digests; the Makefile, ci.yml and
+		// release.yml must follow, so every build starts from the same base.
+		baseRE := regexp.MustCompile(`([a-z0-9./-]+:[a-z0-9.-]+)@(sha256:[0-9a-f]{64})`)
+		digests := map[string]map[string][]string{}
+		for _, f := range []string{"Dockerfile", "Makefile", ".github/workflows/ci.yml", ".github/workflows/release.yml"} {
+			raw, err := os.ReadFile(filepath.Join(repoRoot, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range baseRE.FindAllStringSubmatch(string(raw), -1) {
+				if digests[m[1]] == nil {
+					digests[m[1]] = map[string][]string{}
+				}
+				digests[m[1]][m[2]] = append(digests[m[1]][m[2]], f)
+			}
+		}
+		if len(digests) == 0 {
+			t.Fatal("no base image pinned by digest found")
+		}
+		for image, byDigest := range digests {
+			if len(byDigest) > 1 {
+				t.Errorf("%s is pinned to %d digests, want one: %v", image, len(byDigest), byDigest)
+			}
+		}
+	})
 	t.Run("dockerfile bases pinned by digest", func(t *testing.T) {
 		raw, err := os.ReadFile(filepath.Join(repoRoot, "Dockerfile"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, line := range strings.Split(string(raw), "\n") {
-			if strings.HasPrefix(line, "ARG ") && strings.HasSuffix(strings.SplitN(line, "=", 2)[0], "_IMAGE") && !strings.Contains(line, "@sha256:") {
+			image := strings.HasPrefix(line, "ARG ") && strings.HasSuffix(strings.SplitN(line, "=", 2)[0], "_IMAGE")
+			from := strings.HasPrefix(line, "FROM ") && !strings.HasPrefix(line, "FROM ${")
+			if (image || from) && !strings.Contains(line, "@sha256:") {
 				t.Errorf("Dockerfile: %q: pin the base image by digest", line)
 			}
 		}
