@@ -148,7 +148,7 @@ func buildBase(from string, platforms []string, bundle []byte, nonroot bool, roo
 		source = func(p v1.Platform) (v1.Image, error) {
 			img, err := remote.Image(ref, remote.WithPlatform(p))
 			if err != nil {
-				return nil, fmt.Errorf("pull base image %s for %s: %w", ref, p, err)
+				return nil, fmt.Errorf("pull base image %s for %s (no registry reachable? IMAGE_BASE=scratch builds one from nothing, IMAGE_BASE=<mirror>@sha256:... uses a mirror): %w", ref, p, err)
 			}
 			return img, nil
 		}
