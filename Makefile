@@ -20,7 +20,7 @@ SSLROOTCERT        ?=
 PROVISION_FLAGS    ?=
 TF_APPLY_FLAGS     ?=
 
-.PHONY: help build test test-short lint bench bench-go demo clean test-pg-matrix vulncheck \
+.PHONY: help build test test-short lint bench bench-go demo clean test-pg-matrix vulncheck image image-size release-version \
 	rds-provision-auto rds-provision-auto-dry-run rds-apply
 
 help: ## list targets
@@ -66,6 +66,31 @@ demo: build ## end to end on local parts: PostgreSQL, moto_server, testdata/infr
 
 clean:
 	rm -rf bin .demo
+
+# --- The image, built with ko (no Docker daemon) ---
+# IMAGE_BASE is the base image pinned by digest (the same as the Dockerfile's
+# and the release's); IMAGE_BASE=scratch builds the base from nothing for a
+# machine that cannot pull it (the host's CA roots, /etc/passwd, no
+# registry). `scripts/image base` adds the verified RDS CA bundle and puts
+# the base in ko's cache; KO_DEFAULTBASEIMAGE points ko at it.
+IMAGE_REPO      ?= ghcr.io/goldenpath/rds-provision
+IMAGE_BASE      ?= gcr.io/distroless/static-debian12:latest@sha256:d75cdd72874d4790092fcb1b058493ecf6bb5bf2b2b897045b00ff01d91843f2
+IMAGE_PLATFORMS ?= linux/$(shell $(GO) env GOARCH)
+IMAGE_DIR       ?= bin/image
+KOCACHE         ?= $(CURDIR)/bin/kocache
+
+image: ## build the image with ko into bin/image (OCI layout), no Docker daemon; IMAGE_BASE=scratch offline
+	rm -rf $(IMAGE_DIR)
+	base=$$($(GO) run ./scripts/image base -from '$(IMAGE_BASE)' -platforms '$(IMAGE_PLATFORMS)' -kocache '$(KOCACHE)') && \
+	KOCACHE='$(KOCACHE)' KO_DEFAULTBASEIMAGE="$$base" KO_DOCKER_REPO='$(IMAGE_REPO)' \
+		$(GO) tool ko build --bare --push=false --oci-layout-path='$(IMAGE_DIR)' \
+		--platform='$(IMAGE_PLATFORMS)' --sbom=none ./cmd/rds-provision
+
+image-size: ## compressed size of each image in bin/image
+	$(GO) run ./scripts/image size $(IMAGE_DIR)
+
+release-version: ## move VERSION, action.yml and the reusable workflows to NEW_VERSION (CHANGELOG first)
+	$(GO) run ./scripts/release-version $(NEW_VERSION)
 
 # --- Runbook targets (work on the infra repo given by INFRA_REPO) ---
 

@@ -88,9 +88,11 @@ func (rt *runtime) provisionInputs() (provisionInputs, error) {
 	if in.auditOutput == "" && in.env != "" {
 		in.auditOutput = "rds-provision-audit-" + in.env + ".csv"
 	}
-	// The image's CA bundle is the default; outside the image (a runner
-	// without it) the system roots apply instead.
-	if in.sslRootCert == DefaultSSLRootCert {
+	// The image's CA bundle is the default, also when the input is empty
+	// (a `uses: docker://` step has no action.yml defaults); outside the
+	// image (a runner without it) the system roots apply instead.
+	if in.sslRootCert == "" || in.sslRootCert == DefaultSSLRootCert {
+		in.sslRootCert = DefaultSSLRootCert
 		if _, err := os.Stat(in.sslRootCert); err != nil {
 			in.sslRootCert = ""
 		}
