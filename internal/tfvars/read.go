@@ -58,6 +58,10 @@ type Entry struct {
 	AccessLevel  string // owner, editor or reader
 	SecretName   string // optional override of the app secret path
 	Line         int    // line of the key, for annotations
+
+	// AdoptOwnedDatabases lets provisioning take over an existing role that
+	// owns these databases, which no entry names (opt-in, per role).
+	AdoptOwnedDatabases []string
 }
 
 // File is what provisioning and requests need from one tfvars file.
@@ -298,6 +302,12 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: duplicate attribute %q", key, name)
 		}
 		seen[name] = true
+		if name == "adopt_owned_databases" {
+			if e.AdoptOwnedDatabases, err = literalStringList(item.ValueExpr, "application_databases."+key+"."+name); err != nil {
+				return e, err
+			}
+			continue
+		}
 		value, err := literalString(item.ValueExpr, "application_databases."+key+"."+name)
 		if err != nil {
 			return e, err
@@ -317,7 +327,7 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 		case "secret_name":
 			e.SecretName = value
 		default:
-			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name)", key, name)
+			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name, adopt_owned_databases)", key, name)
 		}
 	}
 	for _, required := range []string{"database_name", "username"} {
@@ -347,6 +357,23 @@ func literalString(expr hclsyntax.Expression, what string) (string, error) {
 		return "", errorAt(expr.Range(), "%s must be a quoted string", what)
 	}
 	return v.AsString(), nil
+}
+
+// literalStringList accepts only a list of constant strings.
+func literalStringList(expr hclsyntax.Expression, what string) ([]string, error) {
+	tuple, ok := expr.(*hclsyntax.TupleConsExpr)
+	if !ok {
+		return nil, errorAt(expr.Range(), "%s must be a list of quoted strings, e.g. [\"payroll\"]", what)
+	}
+	out := make([]string, 0, len(tuple.Exprs))
+	for _, item := range tuple.Exprs {
+		s, err := literalString(item, what+" items")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 func topString(body *hclsyntax.Body, name string) (string, error) {
