@@ -149,6 +149,12 @@ func (p *planner) entry(i int, e *entry) {
 		p.offline(i, e)
 		return
 	}
+	if e.AccessLevel != tfvars.AccessOwner && p.st.databases[e.DatabaseName] == nil {
+		// Refused before the role is made, so nothing changes.
+		p.add(i, e, Step{Action: audit.ActionCreateDatabase, Status: audit.Error, Message: fmt.Sprintf(
+			"Database %s does not exist: an %s entry needs it created first (list its owner entry before application_databases.%s)", e.DatabaseName, e.AccessLevel, e.Key)})
+		return
+	}
 	if !p.role(i, e) {
 		return
 	}
@@ -281,11 +287,6 @@ func (p *planner) role(i int, e *entry) bool {
 func (p *planner) database(i int, e *entry) bool {
 	db := p.st.databases[e.DatabaseName]
 	if e.AccessLevel != tfvars.AccessOwner {
-		if db == nil {
-			p.add(i, e, Step{Action: audit.ActionCreateDatabase, Status: audit.Error, Message: fmt.Sprintf(
-				"Database %s does not exist: an %s entry needs it created first (list its owner entry before application_databases.%s)", e.DatabaseName, e.AccessLevel, e.Key)})
-			return false
-		}
 		msg := fmt.Sprintf("Database %s exists with owner %s (access_level %s)", e.DatabaseName, db.owner, e.AccessLevel)
 		if db.created {
 			msg = fmt.Sprintf("Database %s is created by this run with owner %s (access_level %s)", e.DatabaseName, db.owner, e.AccessLevel)
@@ -429,7 +430,13 @@ type grantChanges struct {
 	// pending groups table and sequence statements by privilege list, so
 	// a hundred tables needing the same grant take one statement.
 	pending []pendingStmt
-	skipped map[string]int // "2 tables owned by x" -> count
+	skipped map[skippedKey]int
+}
+
+// skippedKey counts objects left alone by kind and owner.
+type skippedKey struct {
+	kind  kind
+	owner string
 }
 
 type change struct {
@@ -456,10 +463,7 @@ func (c *grantChanges) object(o *object, user string, want privs, target string,
 		return
 	}
 	if !o.manageable {
-		if c.skipped == nil {
-			c.skipped = map[string]int{}
-		}
-		c.skipped[fmt.Sprintf("%s owned by %s", o.kind, o.owner)]++
+		c.skip(o)
 		return
 	}
 	if len(grant) > 0 {
@@ -481,10 +485,7 @@ func (c *grantChanges) defaults(o *object, user string, want privs, order []stri
 		return
 	}
 	if !o.manageable {
-		if c.skipped == nil {
-			c.skipped = map[string]int{}
-		}
-		c.skipped[fmt.Sprintf("default privileges of %s", o.owner)]++
+		c.skip(o)
 		return
 	}
 	objects := "TABLES"
@@ -615,13 +616,31 @@ func describeChanges(list []change) string {
 	return strings.Join(out, ", ")
 }
 
+func (c *grantChanges) skip(o *object) {
+	if c.skipped == nil {
+		c.skipped = map[skippedKey]int{}
+	}
+	c.skipped[skippedKey{o.kind, o.owner}]++
+}
+
 func (c *grantChanges) skippedNote() string {
 	if len(c.skipped) == 0 {
 		return ""
 	}
 	var out []string
-	for what, n := range c.skipped {
-		out = append(out, fmt.Sprintf("%d %s", n, what))
+	for k, n := range c.skipped {
+		var what string
+		switch k.kind {
+		case kindTable:
+			what = plural(n, "1 table", fmt.Sprintf("%d tables", n))
+		case kindSequence:
+			what = plural(n, "1 sequence", fmt.Sprintf("%d sequences", n))
+		case kindDefaultTable, kindDefaultSequence:
+			what = "default privileges"
+		default:
+			what = string(k.kind)
+		}
+		out = append(out, what+" owned by "+k.owner)
 	}
 	slices.Sort(out)
 	return "left alone, the master user is not a member of their owner: " + strings.Join(out, ", ")
