@@ -45,7 +45,10 @@ func newFixture(t *testing.T, env string) *fixture {
 }
 
 // app is one application_databases entry of a test.
-type app struct{ key, db, user, password, access string }
+type app struct {
+	key, db, user, password, access string
+	adopt                           []string // adopt_owned_databases
+}
 
 func (f *fixture) writeTfvars(apps ...app) {
 	f.t.Helper()
@@ -55,6 +58,9 @@ func (f *fixture) writeTfvars(apps ...app) {
 		fmt.Fprintf(&b, "  %s = {\n    database_name = %q\n    username      = %q\n", a.key, a.db, a.user)
 		if a.access != "" {
 			fmt.Fprintf(&b, "    access_level  = %q\n", a.access)
+		}
+		if a.adopt != nil {
+			fmt.Fprintf(&b, "    adopt_owned_databases = [%s]\n", quotedList(a.adopt))
 		}
 		b.WriteString("  }\n")
 	}

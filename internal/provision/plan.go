@@ -479,6 +479,9 @@ func (c *grantChanges) object(o *object, user string, want privs, target string,
 
 // defaults compares the owner's default privileges for user with want.
 func (c *grantChanges) defaults(o *object, user string, want privs, order []string) {
+	if o.owner == user {
+		return // a role's own future objects are its own
+	}
 	held := o.acl[user]
 	grant, revoke := want.minus(held), held.minus(want)
 	if len(grant)+len(revoke) == 0 {

@@ -106,7 +106,9 @@ const (
 func TestPlanOwnerEntry(t *testing.T) {
 	converged := newFakeState()
 	converged.app("shop_user", "shop")
-	converged.db("shop", "shop_user").grant(kindSchema, "public", "pg_database_owner", "shop_user", "USAGE", "CREATE")
+	converged.db("shop", "shop_user").grant(kindSchema, "public", "pg_database_owner", "shop_user", "USAGE", "CREATE").
+		// The owner's defaults for an editor say nothing of the owner.
+		grant(kindDefaultTable, "", "shop_user", "shop_app", "SELECT")
 
 	for _, tc := range []struct {
 		name  string
