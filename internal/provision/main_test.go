@@ -120,6 +120,14 @@ func (f *fixture) run(mutate ...func(*Options)) outcome {
 
 func runWith(t *testing.T, opts Options) outcome {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return runCtx(t, ctx, opts)
+}
+
+// runCtx is runWith under the caller's context (cancellation tests).
+func runCtx(t *testing.T, ctx context.Context, opts Options) outcome {
+	t.Helper()
 	var out outcome
 	var csvBuf, logBuf bytes.Buffer
 	opts.Audit = audit.NewLog()
@@ -128,8 +136,6 @@ func runWith(t *testing.T, opts Options) outcome {
 	}
 	opts.Log = &logBuf
 	opts.Mask = func(s string) { out.masked = append(out.masked, s) }
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	out.res, out.err = Run(ctx, opts)
 	out.csv, out.log = csvBuf.String(), logBuf.String()
 	return out
