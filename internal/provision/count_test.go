@@ -88,6 +88,7 @@ func (f *fixture) counted() (outcome, *queryCounter, *smCounter) {
 }
 
 func TestRepeatedRunCostIsConstant(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{10, 50} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			prefix := fmt.Sprintf("many%d", n)

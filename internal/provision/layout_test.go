@@ -11,6 +11,7 @@ import (
 )
 
 func TestCoupledLayoutFromRepoRoot(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "coupled")
 	f.putSecret(f.appSecret("cpl_app"), map[string]any{"password": "cpl-pw"})
 	root := t.TempDir()
@@ -37,6 +38,7 @@ rds_config = {
 }
 
 func TestPreflightNamesTheRemedy(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, host string
 		port       int
