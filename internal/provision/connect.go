@@ -128,7 +128,7 @@ func connectMessage(m secrets.Master, secretPath, sslMode string, err error) str
 	case errors.As(err, &pgErr) && pgErr.Code == "28P01":
 		return fmt.Sprintf("Failed to connect to RDS: password authentication failed for master user %s at %s: check the credentials in %s", m.Username, addr, secretPath)
 	case errors.As(err, &pgErr) && pgErr.Code == "3D000":
-		return fmt.Sprintf("Failed to connect to RDS: database %s does not exist on %s (the master's dbname in %s, or a database the plan needs)", pgErr.Message, addr, secretPath)
+		return fmt.Sprintf("Failed to connect to RDS: %s on %s (the master's dbname in %s, or a database an entry names)", pgErr.Message, addr, secretPath)
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
 		return fmt.Sprintf("Failed to connect to RDS: connection timed out (%s): verify the VPC/security group allows this runner, the endpoint in %s is right, and the instance is running", addr, secretPath)
 	case strings.Contains(err.Error(), "certificate") || strings.Contains(err.Error(), "tls"):
@@ -151,6 +151,9 @@ func (r *run) preflight(ctx context.Context) error {
 		lookupCtx, cancel := context.WithTimeout(ctx, connectTimeout)
 		_, err := net.DefaultResolver.LookupHost(lookupCtx, host)
 		cancel()
+		if err != nil && ctx.Err() != nil {
+			return &connError{err: ctx.Err(), msg: "Cancelled (SIGTERM or interrupt) while connecting to RDS: nothing was changed"}
+		}
 		if err != nil {
 			return &connError{err: err, msg: fmt.Sprintf("Failed to connect to RDS: DNS lookup of %s failed: check the RDS endpoint (host) in %s, and that this runner resolves private RDS names (run inside the VPC): %v", host, r.opts.MasterSecret, err)}
 		}
