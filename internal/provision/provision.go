@@ -84,8 +84,9 @@ type Result struct {
 	Region     string
 	Entries    []tfvars.Entry // as read, with their lines for annotations
 	Rows       []audit.Row
-	// Steps is the plan: what a real run executed (up to where it stopped)
-	// or a dry run reported.
+	// Steps is the plan a dry run reported or a real run executed; a real
+	// run that stopped (fail-fast, lost connection) has rows for the steps
+	// it reached only.
 	Steps []Step
 }
 
