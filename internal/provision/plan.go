@@ -355,6 +355,14 @@ func (p *planner) grants(i int, e *entry) {
 		if len(o.acl[e.Username]) > 0 && o.owner != e.Username {
 			heldBefore = true
 		}
+		// The role steps before may have made the master a member of the
+		// owner (an adopted role) since the state was read.
+		// pg_database_owner (schema public) stands for the database owner.
+		owner := o.owner
+		if owner == "pg_database_owner" {
+			owner = db.owner
+		}
+		o.manageable = o.manageable || p.masterActsAs(owner)
 		switch o.kind {
 		case kindDatabase:
 			if !o.manageable {

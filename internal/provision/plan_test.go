@@ -434,3 +434,40 @@ func TestPlanSkipsObjectsTheMasterCannotGrantOn(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestPlanAdoptedOwnerBecomesManageable(t *testing.T) {
+	// A role made by someone else owns its entry's database; the master is
+	// not yet a member, so nothing in it was manageable when read.
+	f := newFakeState()
+	r := f.app("shop_user", "shop")
+	r.masterIsMember, r.masterActs = false, false
+	d := f.db("shop", "shop_user")
+	for _, o := range d.objects {
+		o.manageable = false
+	}
+	got := summarise(runPlan(f.st, false, planEntry("shop", "shop", "shop_user", "")))
+	want := []planned{
+		{"create_role", "no_change", "Password updated for existing role: shop_user", []string{alterShop, `GRANT "shop_user" TO "platform_admin"`}},
+		{"create_database", "no_change", "Database shop exists with owner shop_user", nil},
+		{"apply_grants", "success", "Granted ALL on shop to shop_user", []string{`GRANT USAGE, CREATE ON SCHEMA public TO "shop_user"`}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestConnectionSettings(t *testing.T) {
+	for _, dry := range []bool{false, true} {
+		r := &run{opts: Options{DryRun: dry, SSLMode: "disable"}, master: secrets.Master{Host: "db.example", Port: 5432, Username: "platform_admin", Password: "pw", DBName: "platform"}}
+		cfg, err := r.connConfig("shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.RuntimeParams["default_transaction_read_only"] == "on"; got != dry {
+			t.Errorf("dry run %v: read-only session = %v", dry, got)
+		}
+		if cfg.DialFunc == nil || cfg.Database != "shop" || cfg.Password != "pw" {
+			t.Errorf("dry run %v: config %+v", dry, cfg.Config)
+		}
+	}
+}
