@@ -208,15 +208,9 @@ func (r *run) lock(ctx context.Context, conn *pgx.Conn) error {
 	if got {
 		return nil
 	}
-	var pid int
-	var holder, app string
-	err := conn.QueryRow(sctx, sqlLockHolder, lockKey).Scan(&pid, &holder, &app)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return r.interrupted(ctx, "taking the advisory lock", fmt.Errorf("find the advisory lock holder: %w", err))
-	}
-	if err == nil && holder != r.master.Username {
-		return fmt.Errorf("the advisory lock that serialises rds-provision runs (key %d) is held by role %s (pid %d, application_name %q), not by an rds-provision run of the master user %s; a login is blocking provisioning: end that session (SELECT pg_terminate_backend(%d)) and re-run",
-			lockKey, holder, pid, app, r.master.Username, pid)
+	pid, err := r.lockHolder(ctx, conn)
+	if err != nil {
+		return err
 	}
 	r.infof("Another rds-provision run (pid %d) holds the lock on this instance: waiting up to %s (--lock-timeout)", pid, r.opts.LockTimeout)
 	wctx, wcancel := r.statementContext(ctx, r.opts.LockTimeout)
@@ -236,6 +230,28 @@ func (r *run) lock(ctx context.Context, conn *pgx.Conn) error {
 		return fmt.Errorf("reset lock_timeout: %w", err)
 	}
 	return nil
+}
+
+// lockHolder returns the pid of the run holding the advisory lock (0 when
+// none), or an error when a role other than the master holds it: that is
+// not a run, and waiting for it would wait forever.
+func (r *run) lockHolder(ctx context.Context, conn *pgx.Conn) (int, error) {
+	sctx, cancel := r.statementContext(ctx, 0)
+	defer cancel()
+	var pid int
+	var holder, app string
+	err := conn.QueryRow(sctx, sqlLockHolder, lockKey).Scan(&pid, &holder, &app)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, r.interrupted(ctx, "taking the advisory lock", fmt.Errorf("find the advisory lock holder: %w", err))
+	}
+	if holder != r.master.Username {
+		return 0, fmt.Errorf("the advisory lock that serialises rds-provision runs (key %d) is held by role %s (pid %d, application_name %q), not by an rds-provision run of the master user %s; a login is blocking provisioning: end that session (SELECT pg_terminate_backend(%d)) and re-run",
+			lockKey, holder, pid, app, r.master.Username, pid)
+	}
+	return pid, nil
 }
 
 // statementContext bounds one statement: a frozen server or network fails
@@ -295,5 +311,10 @@ func (r *run) readPreview(ctx context.Context, entries []*entry) (*instance, err
 		return nil, err
 	}
 	defer conn.Close(context.Background())
+	// The dry run takes no lock, but what would block the real run is an
+	// error here too.
+	if _, err := r.lockHolder(ctx, conn); err != nil {
+		return nil, err
+	}
 	return r.readState(ctx, conn, entries)
 }

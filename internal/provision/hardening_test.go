@@ -125,9 +125,11 @@ func TestLockHeldByAnotherRoleFailsAtOnce(t *testing.T) {
 	f.seedApps(app{key: "sq_app", db: "sq_db", user: "sq_user", password: "pw"})
 	// A lock timeout longer than the test's deadline: failing at once is
 	// the only way to pass.
-	out := f.run(func(o *Options) { o.LockTimeout = time.Hour })
-	if !errors.Is(out.err, ErrActionsFailed) || !strings.Contains(out.log, "is held by role lock_squatter (pid ") || !strings.Contains(out.log, "pg_terminate_backend(") {
-		t.Fatalf("err %v\n%s", out.err, out.log)
+	for _, dry := range []bool{true, false} {
+		out := f.run(func(o *Options) { o.LockTimeout, o.DryRun = time.Hour, dry })
+		if !errors.Is(out.err, ErrActionsFailed) || !strings.Contains(out.log, "is held by role lock_squatter (pid ") || !strings.Contains(out.log, "pg_terminate_backend(") {
+			t.Fatalf("dry run %v: err %v\n%s", dry, out.err, out.log)
+		}
 	}
 	if roleExists(t, "sq_user") {
 		t.Error("a role was created without the lock")
