@@ -76,7 +76,8 @@ type planner struct {
 	// named holds every database an entry names.
 	named map[string]bool
 	// ours holds the roles already provisioned for one of their entries:
-	// owner of its database, or holding privileges in it.
+	// the master acts as the role, which owns its entry's database or holds
+	// privileges in it.
 	ours map[string]bool
 	// adopt holds, per username, the databases its entries let it keep
 	// owning (adopt_owned_databases).
@@ -101,7 +102,12 @@ func (p *planner) index() {
 		if p.st == nil {
 			continue
 		}
+		// Provisioned here means: the master acts as the role (every run
+		// grants it that) and the role owns or holds its entry's database.
 		db := p.st.databases[e.DatabaseName]
+		if ro := p.st.roles[e.Username]; ro == nil || !ro.masterActs {
+			continue
+		}
 		switch {
 		case db == nil:
 		case db.owner == e.Username:

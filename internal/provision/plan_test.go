@@ -235,6 +235,10 @@ func TestPlanRefusals(t *testing.T) {
 	legacy.app("shop_user", "payroll")
 	legacy.db("payroll", "shop_user")
 
+	foreign := newFakeState() // made by someone else: the master is no member
+	foreign.app("shop_user", "shop", "payroll").masterActs = false
+	foreign.db("shop", "shop_user")
+
 	mine := newFakeState() // ours: owns its entry's database and a plugin database
 	mine.app("shop_user", "shop", "shop_plugin_catalog")
 	mine.db("shop", "shop_user")
@@ -269,6 +273,8 @@ func TestPlanRefusals(t *testing.T) {
 		}()}, ""},
 		{"role provisioned before keeps its plugin databases", mine.st, []*entry{planEntry("shop", "shop", "shop_user", "")}, ""},
 		{"legacy role whose database is named by an entry", legacy.st, []*entry{planEntry("payroll", "payroll", "shop_user", "")}, ""},
+		{"role the master does not act as, owning its entry's database and another", foreign.st, []*entry{planEntry("shop", "shop", "shop_user", "")},
+			`owns database payroll, which no application_databases entry names`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			steps := runPlan(tc.state, false, tc.entries...)
