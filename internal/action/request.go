@@ -14,14 +14,6 @@ import (
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
-// formInputs lists the form's fields in the runbook's order; each is an
-// action input of the same name.
-var formInputs = []string{
-	request.FieldBaseBranch, request.FieldDatabaseName, request.FieldUsername, request.FieldOwner,
-	request.FieldUser, request.FieldDomain, request.FieldEnvironment, request.FieldRisk,
-	request.FieldSize, request.FieldInitialSchema,
-}
-
 // request runs request mode and reports it.
 func (rt *runtime) request(ctx context.Context) error {
 	form := request.Form{

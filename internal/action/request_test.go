@@ -55,6 +55,7 @@ func requestRunner(t *testing.T, srv *ghtest.Server) *runner {
 }
 
 func TestRequestOpensOnePullRequest(t *testing.T) {
+	t.Parallel()
 	srv := ghtest.New(t, "goldenpath", "infra")
 	srv.SeedBranch("development", sampleInfra(t))
 	r := requestRunner(t, srv)
@@ -67,21 +68,19 @@ func TestRequestOpensOnePullRequest(t *testing.T) {
 	if len(prs) != 1 {
 		t.Fatalf("%d pull requests, want 1", len(prs))
 	}
+	const prURL = "https://github.com/goldenpath/infra/pull/1" // the first pull request's html_url
 	want := map[string]string{
 		"pr_number": "1",
-		"pr_url":    first.outputs["pr_url"],
+		"pr_url":    prURL,
 		"branch":    "database/create-dev-test_inventory",
 		"changed":   "true",
 	}
 	if diff := cmp.Diff(want, first.outputs); diff != "" {
 		t.Errorf("outputs (-want +got):\n%s", diff)
 	}
-	if !strings.HasSuffix(first.outputs["pr_url"], "/pull/1") {
-		t.Errorf("pr_url = %q", first.outputs["pr_url"])
-	}
 	for _, w := range []string{
 		"## RDS database request: test\\_inventory (dev)\n",
-		"Pull request [\\#1](<" + first.outputs["pr_url"] + ">) on branch database/create-dev-test\\_inventory.",
+		"Pull request [\\#1](<" + prURL + ">) on branch database/create-dev-test\\_inventory.",
 		"| user | daniel-deans |",
 		"| initial\\_schema | none |",
 		"### Changes\n\n```diff\n",
@@ -102,12 +101,15 @@ func TestRequestOpensOnePullRequest(t *testing.T) {
 	if n := len(srv.PullRequests()); n != 1 {
 		t.Errorf("%d pull requests after the same request again, want 1", n)
 	}
-	if second.outputs["pr_number"] != "1" {
-		t.Errorf("second run outputs: %v", second.outputs)
+	// The same pull request again; the base still lacks the entry, so
+	// changed stays true.
+	if diff := cmp.Diff(want, second.outputs); diff != "" {
+		t.Errorf("second run outputs (-want +got):\n%s", diff)
 	}
 }
 
 func TestRequestValidationAnnotatesEveryField(t *testing.T) {
+	t.Parallel()
 	srv := ghtest.New(t, "goldenpath", "infra")
 	srv.SeedBranch("development", sampleInfra(t))
 	r := requestRunner(t, srv).
@@ -154,17 +156,40 @@ func TestRequestValidationAnnotatesEveryField(t *testing.T) {
 	}
 }
 
-func TestRequestDryRunOpensNothing(t *testing.T) {
+// TestRequestDryRunOnlyReads: a dry run reads the base branch through the
+// API, so its preview is what a real run would propose, and writes nothing:
+// every call is a GET. A push event, like a real run's trigger could be.
+func TestRequestDryRunOnlyReads(t *testing.T) {
+	t.Parallel()
 	srv := ghtest.New(t, "goldenpath", "infra")
 	srv.SeedBranch("development", sampleInfra(t))
-	res := requestRunner(t, srv).input("dry_run", "true").run()
+	r := requestRunner(t, srv).input("dry_run", "true").
+		event("push", map[string]any{"ref": "refs/heads/main", "after": strings.Repeat("a", 40)})
+	res := r.run()
 	if res.err != nil {
 		t.Fatalf("dry run: %v\n%s", res.err, res.log)
+	}
+	calls := srv.Calls()
+	if len(calls) == 0 {
+		t.Error("a dry run did not read the base branch from GitHub")
+	}
+	var writes []string
+	for _, c := range calls {
+		if !strings.HasPrefix(c, "GET ") {
+			writes = append(writes, c)
+		}
+	}
+	if len(writes) > 0 {
+		t.Errorf("a dry run wrote to GitHub: %v", writes)
 	}
 	if n := len(srv.PullRequests()); n != 0 {
 		t.Errorf("a dry run opened %d pull requests", n)
 	}
-	for _, w := range []string{"**Dry run:**", "```diff\n", "<details><summary>Pull request body</summary>"} {
+	want := map[string]string{"pr_number": "", "pr_url": "", "branch": "", "changed": "true"}
+	if diff := cmp.Diff(want, res.outputs); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+	for _, w := range []string{"**Dry run:**", "```diff\n", "+    database_name = \"test_inventory\"", "<details><summary>Pull request body</summary>"} {
 		if !strings.Contains(res.summary, w) {
 			t.Errorf("summary lacks %q:\n%s", w, res.summary)
 		}

@@ -37,6 +37,7 @@ type ProvisionReport struct {
 	BuildID     string
 	RunID       string
 	RunURL      string // the workflow run, linked from the comment
+	HeadSHA     string // head commit of the pull request a plan describes
 	// Err is a failure of the run as a whole (approval gate, unreadable
 	// tfvars, unreachable database) beyond what the rows say; already free
 	// of secret values.

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/goldenpath/rds-provision/internal/request"
 )
 
 // runbookFields are the -f fields of the runbook's
@@ -16,6 +18,7 @@ var runbookFields = []string{"base_branch", "database_name", "username", "owner"
 // TestDispatchFormIsTheRunbooksForm keeps the workflow_dispatch form one to
 // one with the runbook, and its choices with SPEC's enums.
 func TestDispatchFormIsTheRunbooksForm(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join("..", "..", ".github", "workflows", "create-rds-database.yml"))
 	if err != nil {
 		t.Fatal(err)
@@ -46,15 +49,18 @@ func TestDispatchFormIsTheRunbooksForm(t *testing.T) {
 	if diff := cmp.Diff(runbookFields, names); diff != "" {
 		t.Errorf("dispatch inputs (-runbook +workflow):\n%s", diff)
 	}
+	// The choices are request mode's default enums (SPEC's lists), which
+	// validate the form: a choice they lack would always be refused.
+	enums := request.DefaultEnums()
 	want := map[string][]string{
-		"environment":    {"dev", "test", "staging", "prod"},
-		"risk":           {"none", "low", "medium", "high", "access"},
-		"size":           {"small", "medium", "large", "xlarge"},
-		"initial_schema": {"none", "basic-app", "event-sourcing"},
+		request.FieldEnvironment:   enums.Environments,
+		request.FieldRisk:          enums.Risks,
+		request.FieldSize:          enums.Sizes,
+		request.FieldInitialSchema: enums.InitialSchemas,
 	}
 	for field, opts := range want {
 		if diff := cmp.Diff(opts, options[field]); diff != "" {
-			t.Errorf("%s choices (-SPEC +workflow):\n%s", field, diff)
+			t.Errorf("%s choices (-request.DefaultEnums +workflow):\n%s", field, diff)
 		}
 	}
 }

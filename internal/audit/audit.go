@@ -35,6 +35,7 @@ const (
 	ActionCreateRole     = "create_role"
 	ActionCreateDatabase = "create_database"
 	ActionApplyGrants    = "apply_grants"
+	ActionApplySchema    = "apply_schema" // initial_schema template, see internal/schema
 )
 
 // Header is the CSV header line of SPEC.

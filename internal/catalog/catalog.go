@@ -66,6 +66,7 @@ type Entry struct {
 	SizeTier      string
 	InstanceClass string
 	SecretPath    string
+	InitialSchema string // configuration.initial_schema; empty (none) is not written
 }
 
 // Errors callers branch on.
@@ -101,6 +102,7 @@ func readEntry(name string, n *yaml.Node) Entry {
 		Status: scalar(m, "status"), CreatedDate: scalar(m, "created_date"),
 		Username: scalar(c, "username"), SizeTier: scalar(c, "size_tier"),
 		InstanceClass: scalar(c, "instance_class"), SecretPath: scalar(c, "secret_path"),
+		InitialSchema: scalar(c, "initial_schema"),
 	}
 }
 
@@ -229,11 +231,14 @@ func updateEntry(n *yaml.Node, e Entry, now time.Time) bool {
 	set(c, "size_tier", e.SizeTier)
 	set(c, "instance_class", e.InstanceClass)
 	set(c, "secret_path", e.SecretPath)
+	if e.InitialSchema != "" {
+		set(c, "initial_schema", e.InitialSchema)
+	}
 	return changed
 }
 
 func entryNode(e Entry) *yaml.Node {
-	return mapping(
+	n := mapping(
 		"metadata", mapping(
 			"id", str(e.ID), "owner", str(e.Owner), "requested_by", str(e.RequestedBy),
 			"domain", str(e.Domain), "risk", str(e.Risk), "environment", str(e.Environment),
@@ -242,6 +247,11 @@ func entryNode(e Entry) *yaml.Node {
 			"username", str(e.Username), "size_tier", str(e.SizeTier),
 			"instance_class", str(e.InstanceClass), "secret_path", str(e.SecretPath)),
 	)
+	if e.InitialSchema != "" {
+		c := lookup(n, "configuration")
+		c.Content = append(c.Content, str("initial_schema"), str(e.InitialSchema))
+	}
+	return n
 }
 
 // splice writes the new entry and the new last_updated into src: the

@@ -39,6 +39,9 @@ func cliRun(t *testing.T, getenv map[string]string, args ...string) (code int, s
 }
 
 func TestProvisionCommandWritesOnlyCSVOnStdout(t *testing.T) {
+	t.Parallel()
+	// testdata/infra's dev entries.
+	pg.DropOnCleanup(t, []string{"keycloak", "backstage"}, []string{"keycloak_user", "backstage_user"})
 	servers.MustPutSecret(t, "goldenpath/dev/rds/master", map[string]any{"host": pg.Host, "port": fmt.Sprint(pg.Port), "username": pg.MasterUser, "password": pg.MasterPassword, "dbname": pg.MasterDB})
 	servers.MustPutSecret(t, "goldenpath/dev/keycloak/postgres", map[string]any{"username": "keycloak_user", "password": "kc-pw"})
 	servers.MustPutSecret(t, "goldenpath/dev/backstage/postgres", map[string]any{"password": "bs-pw"})
@@ -81,6 +84,7 @@ func TestProvisionCommandWritesOnlyCSVOnStdout(t *testing.T) {
 }
 
 func TestProvisionExitCodes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -116,6 +120,7 @@ func TestProvisionExitCodes(t *testing.T) {
 }
 
 func TestProvisionCoupledModeFromRepoRoot(t *testing.T) {
+	t.Parallel()
 	servers.MustPutSecret(t, "goldenpath/test/rds/master", map[string]any{"host": pg.Host, "port": pg.Port, "username": pg.MasterUser, "password": pg.MasterPassword, "dbname": pg.MasterDB})
 	code, stdout, stderr := cliRun(t, nil, "provision", "--env", "test", "--repo-root", "../../testdata/infra", "--dry-run", "--sslmode", "disable")
 	// The test env's app secrets are missing, as before a merge: the plan

@@ -32,7 +32,7 @@ func runRequest(ctx context.Context, args []string, env Env) error {
 	fs.StringVar(&form.Environment, "environment", "", "target environment: dev, test, staging or prod (required)")
 	fs.StringVar(&form.Risk, "risk", "", "data sensitivity: none, low, medium, high or access (required)")
 	fs.StringVar(&form.Size, "size", "", "size tier: small, medium, large or xlarge; dev allows only small (required)")
-	fs.StringVar(&form.InitialSchema, "initial-schema", request.DefaultInitialSchema, "schema template: none, basic-app or event-sourcing")
+	fs.StringVar(&form.InitialSchema, "initial-schema", request.DefaultInitialSchema, "schema template provision applies once as the app role: none, basic-app (users, settings, audit_log) or event-sourcing (append-only events, projection checkpoints, snapshots)")
 	fs.StringVar(&form.BaseBranch, "base-branch", request.DefaultBaseBranch, "branch the pull request targets and the files are read from")
 	fs.StringVar(&repoRoot, "repo-root", ".", "infra repo working tree, for --local and --dry-run without GitHub")
 	fs.StringVar(&mode, "rds-mode", "auto", "tfvars layout: auto, coupled (envs/<env>) or standalone (envs/<env>-rds); also RDS_MODE")

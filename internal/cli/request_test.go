@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goldenpath/rds-provision/internal/ghtest"
 )
 
 func runCLI(t *testing.T, getenv map[string]string, args ...string) (int, string, string) {
@@ -41,6 +43,7 @@ func infraDir(t *testing.T) string {
 }
 
 func TestRequestCLI(t *testing.T) {
+	t.Parallel()
 	t.Run("help", func(t *testing.T) {
 		code, out, _ := runCLI(t, nil, "request", "--help")
 		for _, flag := range []string{"--database-name", "--username", "--owner", "--user", "--domain", "--environment", "--risk", "--size", "--initial-schema", "--base-branch", "--repo-root", "--rds-mode", "--dry-run", "--local", "--secret-prefix"} {
@@ -87,6 +90,30 @@ func TestRequestCLI(t *testing.T) {
 		code, _, errOut = runCLI(t, nil, requestArgs(dir, "--local")...)
 		if code != ExitOK || !strings.Contains(errOut, "nothing to do") {
 			t.Errorf("exit %d: %s", code, errOut)
+		}
+	})
+	t.Run("dry run through GitHub only reads", func(t *testing.T) {
+		srv := ghtest.New(t, "goldenpath", "infra")
+		tfvars, err := os.ReadFile(filepath.Join(infraDir(t), "envs", "dev-rds", "terraform.tfvars"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.SeedBranch("development", map[string]string{"envs/dev-rds/terraform.tfvars": string(tfvars)})
+		getenv := map[string]string{"GITHUB_TOKEN": srv.Token(), "GITHUB_REPOSITORY": srv.Repository(), "GITHUB_API_URL": srv.URL()}
+		// --repo-root names an empty directory: the files come from GitHub.
+		code, out, errOut := runCLI(t, getenv, requestArgs(t.TempDir(), "--dry-run")...)
+		if code != ExitOK || !strings.Contains(out, "+  test_inventory = {") {
+			t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+		}
+		calls := srv.Calls()
+		var writes []string
+		for _, c := range calls {
+			if !strings.HasPrefix(c, "GET ") {
+				writes = append(writes, c)
+			}
+		}
+		if len(calls) == 0 || len(writes) > 0 {
+			t.Errorf("calls %v: want reads only, got writes %v", calls, writes)
 		}
 	})
 	t.Run("dry run", func(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package ghtest is an in-memory fake of the part of the GitHub REST API that
 // rds-provision uses: the Git Data API (refs, blobs, trees, commits), repository
-// contents, pull requests, labels and issue comments of one repository.
+// contents, pull requests, labels, issue comments and deployment environments
+// of one repository.
 //
 // It is built like go-github's setup() in github/github_test.go — an
 // httptest.Server in front of a mux — and speaks the documented JSON shapes
@@ -65,6 +66,8 @@ type Server struct {
 	comments   []*comment
 	nextNumber int
 	nextID     int64
+
+	environments map[string]*Environment
 }
 
 type fault struct {
@@ -232,6 +235,7 @@ var routes = []route{
 	{"GET", regexp.MustCompile(`^issues/([0-9]+)/comments$`), (*Server).listComments},
 	{"POST", regexp.MustCompile(`^issues/([0-9]+)/comments$`), (*Server).createComment},
 	{"PATCH", regexp.MustCompile(`^issues/comments/([0-9]+)$`), (*Server).editComment},
+	{"GET", regexp.MustCompile(`^environments/([^/]+)$`), (*Server).getEnvironment},
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {

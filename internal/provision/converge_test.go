@@ -253,6 +253,7 @@ func TestDryRunReportsTheStepsTheRealRunExecutes(t *testing.T) {
 		}},
 		{"new entry on a database with another owner", func(t *testing.T) {
 			adminExec(t, "CREATE DATABASE de_foreign_db OWNER postgres")
+			pg.DropOnCleanup(t, []string{"de_foreign_db"}, nil)
 			f.seedApps(owner, ed, app{key: "de_foreign", db: "de_foreign_db", user: "de_foreign_user", password: "pw-f"})
 		}},
 	} {

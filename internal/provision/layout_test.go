@@ -13,6 +13,7 @@ import (
 func TestCoupledLayoutFromRepoRoot(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, "coupled")
+	pg.DropOnCleanup(t, []string{"cpl_db"}, []string{"cpl_user"})
 	f.putSecret(f.appSecret("cpl_app"), map[string]any{"password": "cpl-pw"})
 	root := t.TempDir()
 	path := tfvars.CoupledPath(root, "coupled")

@@ -3,6 +3,8 @@ package request
 import (
 	"fmt"
 	"strings"
+
+	"github.com/goldenpath/rds-provision/internal/schema"
 )
 
 // RiskControls is SPEC's table of what each risk level brings.
@@ -54,7 +56,11 @@ func Body(p *Plan) string {
 	}
 	b.WriteString("\n### After merge\n\n")
 	fmt.Fprintf(&b, "1. `make rds-apply ENV=%s` creates the secret `%s` in Secrets Manager.\n", env, p.SecretPath)
-	fmt.Fprintf(&b, "2. `make rds-provision-auto ENV=%s` creates the role `%s` and the database `%s`.\n", env, f.Username, f.DatabaseName)
+	fmt.Fprintf(&b, "2. `make rds-provision-auto ENV=%s` creates the role `%s` and the database `%s`", env, f.Username, f.DatabaseName)
+	if f.InitialSchema != "" && f.InitialSchema != schema.None {
+		fmt.Fprintf(&b, ", then applies the schema template `%s` once, as `%s`", f.InitialSchema, f.Username)
+	}
+	b.WriteString(".\n")
 	b.WriteString("\n### Files changed\n\n")
 	for _, fc := range p.Files {
 		verb := "updated"

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/goldenpath/rds-provision/internal/naming"
+	"github.com/goldenpath/rds-provision/internal/schema"
 )
 
 // Form is the request form of SPEC's "The form" table, one field per input.
@@ -278,7 +279,12 @@ func Validate(f Form, facts Facts) []FieldError {
 			add(FieldSize, f.Size, "is not allowed in %s: %s allows only %s", f.Environment, f.Environment, strings.Join(allowed, ", "))
 		}
 	}
-	checkEnum(FieldInitialSchema, f.InitialSchema, enums.InitialSchemas, false)
+	if checkEnum(FieldInitialSchema, f.InitialSchema, enums.InitialSchemas, false) && f.InitialSchema != schema.None {
+		// An enum override may list a name this binary has no SQL for.
+		if schema.Check(f.InitialSchema) != nil {
+			add(FieldInitialSchema, f.InitialSchema, "has no schema template in this rds-provision (templates: %s)", strings.Join(schema.Names(), ", "))
+		}
+	}
 	if f.BaseBranch != "" {
 		if rule := checkBranch(f.BaseBranch); rule != "" {
 			add(FieldBaseBranch, f.BaseBranch, "%s", rule)

@@ -9,6 +9,7 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 
 	"github.com/goldenpath/rds-provision/internal/catalog"
+	"github.com/goldenpath/rds-provision/internal/schema"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
@@ -136,7 +137,13 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 		CommitMessage: fmt.Sprintf("database: create %s in %s", form.DatabaseName, env),
 		Labels:        []string{"rds-database", "platform-team", env, form.Risk + "-risk"},
 	}
-	entry := tfvars.NewEntry{Key: form.DatabaseName, DatabaseName: form.DatabaseName, Username: form.Username}
+	// A template travels to provision in the tfvars entry, and is recorded
+	// in the catalog; "none" writes nothing.
+	template := ""
+	if form.InitialSchema != schema.None {
+		template = form.InitialSchema
+	}
+	entry := tfvars.NewEntry{Key: form.DatabaseName, DatabaseName: form.DatabaseName, Username: form.Username, InitialSchema: template}
 	for _, t := range targets {
 		out, changed, err := tfvars.Insert(t.path, t.src, t.mode, entry)
 		if err != nil {
@@ -149,7 +156,7 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 	out, changed, err := catalog.Upsert(catSrc, env, catalog.Entry{
 		Name: form.DatabaseName, Owner: form.Owner, RequestedBy: form.User, Domain: form.Domain,
 		Risk: form.Risk, Username: form.Username, SizeTier: form.Size,
-		InstanceClass: p.InstanceClass, SecretPath: p.SecretPath,
+		InstanceClass: p.InstanceClass, SecretPath: p.SecretPath, InitialSchema: template,
 	}, s.Now)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", catPath, err)

@@ -124,7 +124,7 @@ func TestRunPullRequest(t *testing.T) {
 
 	// First request: one commit with both files on the base head, one PR.
 	res := run(t, c, form)
-	if !res.Changed || res.Branch != "database/create-dev-test_inventory" || res.PRNumber == 0 || res.PRURL == "" || !res.PRCreated {
+	if !res.Changed || res.Branch != "database/create-dev-test_inventory" || res.PRNumber != 1 || res.PRURL != "https://github.com/goldenpath/infra/pull/1" || !res.PRCreated {
 		t.Fatalf("result: %+v", res)
 	}
 	commits := srv.Commits(res.Branch)
@@ -285,6 +285,34 @@ func TestRunErrors(t *testing.T) {
 			t.Fatalf("result %+v", res)
 		}
 	})
+}
+
+// TestRunDryRunThroughGitHubOnlyReads: with a GitHub client a dry run reads
+// the base branch (so its diff is what a real run would propose) and makes
+// no write call at all.
+func TestRunDryRunThroughGitHubOnlyReads(t *testing.T) {
+	srv, c, _ := newFake(t)
+	var out bytes.Buffer
+	res, err := Run(context.Background(), Options{Form: validForm(), GitHub: c, DryRun: true, Stdout: &out, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := srv.Calls()
+	var writes []string
+	for _, call := range calls {
+		if !strings.HasPrefix(call, "GET ") {
+			writes = append(writes, call)
+		}
+	}
+	if len(calls) == 0 || len(writes) > 0 {
+		t.Errorf("calls %v: want reads only, got writes %v", calls, writes)
+	}
+	if !res.Changed || res.PRNumber != 0 || res.PRURL != "" || res.Branch != "" || len(srv.PullRequests()) != 0 {
+		t.Errorf("dry run result %+v, %d pull requests", res, len(srv.PullRequests()))
+	}
+	if !strings.Contains(out.String(), "+  test_inventory = {") {
+		t.Errorf("dry run did not print the diff:\n%s", out.String())
+	}
 }
 
 func writeTree(t *testing.T, files map[string]string) string {

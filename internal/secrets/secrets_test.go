@@ -71,6 +71,7 @@ func seed(t *testing.T, api *secretsmanager.Client, name, value string) {
 }
 
 func TestGetManyBatchesAndFallsBack(t *testing.T) {
+	t.Parallel() // its own secret names on the shared moto_server
 	api := newAPI(t)
 	var paths []string
 	for i := range 45 {
@@ -110,6 +111,7 @@ func TestGetManyBatchesAndFallsBack(t *testing.T) {
 }
 
 func TestGetNotFound(t *testing.T) {
+	t.Parallel()
 	_, err := New(newAPI(t)).Get(context.Background(), "test-get/nope")
 	if !errors.Is(err, ErrNotFound) || err.Error() != "Secret not found: test-get/nope" {
 		t.Fatalf("err = %v", err)

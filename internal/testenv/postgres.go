@@ -28,6 +28,12 @@ import (
 // used only to set up the RDS-like master. When set, no server is started.
 const AdminURLEnv = "RDSP_TEST_ADMIN_URL"
 
+// PGBinEnv names the directory of the initdb and pg_ctl to start the test
+// server with, which selects the PostgreSQL version (scripts/pg-install.sh
+// prints one per major version). Unset: the first found on PATH, then the
+// newest under /usr/lib/postgresql.
+const PGBinEnv = "PG_BIN"
+
 // Postgres is a running server with an RDS-like master: a non-superuser with
 // CREATEROLE and CREATEDB, member of rds_superuser, as on AWS RDS.
 type Postgres struct {
@@ -220,6 +226,13 @@ func serverCredential() (*syscall.Credential, error) {
 }
 
 func findPGBinary(name string) (string, error) {
+	if dir := os.Getenv(PGBinEnv); dir != "" {
+		path := filepath.Join(dir, name)
+		if _, err := exec.LookPath(path); err != nil {
+			return "", fmt.Errorf("%s=%s has no runnable %s (scripts/pg-install.sh VERSION prints a valid directory): %w", PGBinEnv, dir, name, err)
+		}
+		return path, nil
+	}
 	if path, err := exec.LookPath(name); err == nil {
 		return path, nil
 	}
@@ -227,7 +240,7 @@ func findPGBinary(name string) (string, error) {
 	if len(matches) > 0 {
 		return matches[len(matches)-1], nil
 	}
-	return "", fmt.Errorf("%s not found: install the PostgreSQL server (apt-get install postgresql) or set %s to a superuser URL of a server to use", name, AdminURLEnv)
+	return "", fmt.Errorf("%s not found: install the PostgreSQL server (apt-get install postgresql), set %s to its bin directory, or set %s to a superuser URL of a server to use", name, PGBinEnv, AdminURLEnv)
 }
 
 // FreePort asks the kernel for a free loopback TCP port.

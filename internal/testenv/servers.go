@@ -65,7 +65,11 @@ func RunMain(m *testing.M, use func(*Servers)) int {
 	}
 	defer s.Stop()
 	use(s)
-	return m.Run()
+	code := m.Run()
+	if left := s.Postgres.leftovers(); left != "" {
+		fmt.Fprintf(os.Stderr, "testenv: the tests left behind on the shared server: %s (drop them with Postgres.DropOnCleanup)\n", left)
+	}
+	return code
 }
 
 // PutSecret creates the secret name with value as JSON, or replaces its

@@ -2,6 +2,10 @@ package testenv
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +33,29 @@ func TestPostgresMasterIsRDSLike(t *testing.T) {
 	if super || !createrole || !createdb {
 		t.Fatalf("master: super=%v createrole=%v createdb=%v, want false true true", super, createrole, createdb)
 	}
+	var version string
+	if err := conn.QueryRow(ctx, `SHOW server_version`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("PostgreSQL %s", version)
+	if dir := os.Getenv(PGBinEnv); dir != "" {
+		// The server must be the one PG_BIN names, not one found on PATH.
+		out, err := exec.Command(filepath.Join(dir, "postgres"), "--version").Output()
+		if err != nil {
+			t.Fatalf("%s/postgres --version: %v", dir, err)
+		}
+		if want := strings.Fields(string(out)); len(want) == 0 || want[len(want)-1] != version {
+			t.Errorf("server_version %q, want the version of %s/postgres: %q", version, dir, out)
+		}
+	}
+}
+
+func TestPGBinMissingBinaryNamesTheVariable(t *testing.T) {
+	t.Setenv(PGBinEnv, t.TempDir())
+	_, err := findPGBinary("initdb")
+	if err == nil || !strings.Contains(err.Error(), PGBinEnv+"=") {
+		t.Fatalf("findPGBinary with an empty %s: %v, want an error naming %s", PGBinEnv, err, PGBinEnv)
+	}
 }
 
 func TestMotoAnswers(t *testing.T) {
@@ -37,4 +64,44 @@ func TestMotoAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Stop()
+}
+
+func TestDropOnCleanupLeavesNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pg, err := StartPostgres(ctx, "platform_admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Stop()
+	conn, err := pgx.Connect(ctx, pg.MasterURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var other *pgx.Conn
+	defer func() {
+		if other != nil {
+			other.Close(context.Background())
+		}
+	}()
+	t.Run("creates", func(t *testing.T) {
+		pg.DropOnCleanup(t, []string{"cleanup_db", "never_made_db"}, []string{"cleanup_user", "never_made_user"})
+		for _, s := range []string{`CREATE ROLE cleanup_user LOGIN`, `CREATE DATABASE cleanup_db`} {
+			if _, err := conn.Exec(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A session still connected to the database (closed only after the
+		// cleanup) must not keep it.
+		if other, err = pgx.Connect(ctx, pg.URL(pg.MasterUser, pg.MasterPassword, "cleanup_db")); err != nil {
+			t.Fatal(err)
+		}
+		if !pg.RoleExists(t, "cleanup_user") || !pg.DatabaseExists(t, "cleanup_db") {
+			t.Fatal("RoleExists/DatabaseExists do not see what was just created")
+		}
+	})
+	if pg.RoleExists(t, "cleanup_user") || pg.DatabaseExists(t, "cleanup_db") {
+		t.Error("the role or database outlived the test that registered its cleanup")
+	}
 }

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/goldenpath/rds-provision/internal/schema"
 )
 
 // NewEntry is an application_databases entry to add.
@@ -16,6 +20,9 @@ type NewEntry struct {
 	Key          string // map key; names the app secret path
 	DatabaseName string
 	Username     string
+	// InitialSchema, when not empty, is written as initial_schema: a
+	// schema template for provision to apply once (internal/schema).
+	InitialSchema string
 }
 
 // ErrConflict means the file already holds an entry that the new one would
@@ -43,8 +50,16 @@ func Insert(path string, src []byte, mode Mode, e NewEntry) (out []byte, changed
 	if err != nil {
 		return nil, false, err
 	}
+	if e.InitialSchema != "" {
+		if err := schema.Check(e.InitialSchema); err != nil {
+			return nil, false, fmt.Errorf("edit tfvars %s: initial_schema: %w", path, err)
+		}
+	}
 	for _, old := range before.Entries {
 		switch {
+		case old.DatabaseName == e.DatabaseName && old.Username == e.Username && old.InitialSchema != e.InitialSchema:
+			return nil, false, fmt.Errorf("%s:%d: %w: %s has initial_schema %s, the request %s; a request does not change an existing entry's template (edit the tfvars in a reviewed change)",
+				path, old.Line, ErrConflict, old.Key, schemaLabel(old.InitialSchema), schemaLabel(e.InitialSchema))
 		case old.Key == e.Key && old.DatabaseName == e.DatabaseName && old.Username == e.Username:
 			return src, false, nil
 		case old.Key != e.Key && old.DatabaseName == e.DatabaseName && old.Username == e.Username:
@@ -87,13 +102,20 @@ func Insert(path string, src []byte, mode Mode, e NewEntry) (out []byte, changed
 	return out, true, nil
 }
 
+func schemaLabel(s string) string {
+	if s == "" {
+		return schema.None
+	}
+	return strconv.Quote(s)
+}
+
 // checkInserted parses the edited file and requires the old entries plus e.
 func checkInserted(path string, out []byte, mode Mode, before *File, e NewEntry) error {
 	after, err := Parse(path, out, mode)
 	if err != nil {
 		return fmt.Errorf("edit tfvars %s: edited file does not parse: %w", path, err)
 	}
-	want := append(entryValues(before.Entries), Entry{Key: e.Key, DatabaseName: e.DatabaseName, Username: e.Username, AccessLevel: AccessOwner})
+	want := append(entryValues(before.Entries), Entry{Key: e.Key, DatabaseName: e.DatabaseName, Username: e.Username, AccessLevel: AccessOwner, InitialSchema: e.InitialSchema})
 	got := entryValues(after.Entries)
 	if len(got) != len(want) {
 		return fmt.Errorf("edit tfvars %s: edited file has %d entries, want %d", path, len(got), len(want))
@@ -229,10 +251,20 @@ func (s splicer) entryText(indent string, e NewEntry, quoted bool, comma bool) s
 		key = string(hclwrite.TokensForIdentifier(e.Key).Bytes())
 	}
 	inner := indent + step(indent)
-	text := indent + key + " = {" + s.nl +
-		inner + "database_name = " + string(hclwrite.TokensForValue(cty.StringVal(e.DatabaseName)).Bytes()) + s.nl +
-		inner + "username      = " + string(hclwrite.TokensForValue(cty.StringVal(e.Username)).Bytes()) + s.nl +
-		indent + "}"
+	// Equals signs aligned as terraform fmt aligns them.
+	attrs := [][2]string{{"database_name", e.DatabaseName}, {"username", e.Username}}
+	if e.InitialSchema != "" {
+		attrs = append(attrs, [2]string{"initial_schema", e.InitialSchema})
+	}
+	width := 0
+	for _, a := range attrs {
+		width = max(width, len(a[0]))
+	}
+	text := indent + key + " = {" + s.nl
+	for _, a := range attrs {
+		text += inner + a[0] + strings.Repeat(" ", width-len(a[0])) + " = " + string(hclwrite.TokensForValue(cty.StringVal(a[1])).Bytes()) + s.nl
+	}
+	text += indent + "}"
 	if comma {
 		text += ","
 	}

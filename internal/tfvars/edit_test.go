@@ -73,8 +73,8 @@ func TestInsertGolden(t *testing.T) {
 			if !changed {
 				t.Fatal("changed = false on first insert")
 			}
-			if !strings.HasPrefix(string(out), string(src[:commonPrefix(src, out)])) {
-				t.Fatal("unreachable")
+			if err := onlyInserted(src, out); err != nil {
+				t.Fatal(err)
 			}
 			diff := unified(name+".tfvars", src, out)
 			golden := filepath.Join("testdata", "edit", name+".diff")
@@ -101,12 +101,44 @@ func TestInsertGolden(t *testing.T) {
 	}
 }
 
-func commonPrefix(a, b []byte) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
+// onlyInserted checks Insert's promise that every byte of the file stays as
+// it was: out is src with one run of new text spliced in, where the only
+// bytes allowed to go are the blanks before a brace that moves to a line of
+// its own (`{ }` becoming a multi-line map).
+func onlyInserted(src, out []byte) error {
+	p := 0
+	for p < len(src) && p < len(out) && src[p] == out[p] {
+		p++
 	}
-	return n
+	s := 0
+	for s < len(src)-p && s < len(out)-p && src[len(src)-1-s] == out[len(out)-1-s] {
+		s++
+	}
+	if removed := src[p : len(src)-s]; len(strings.Trim(string(removed), " \t")) > 0 {
+		return fmt.Errorf("existing bytes changed at offset %d: %q replaced by %q", p, removed, out[p:len(out)-s])
+	}
+	return nil
+}
+
+func TestOnlyInserted(t *testing.T) {
+	tests := []struct {
+		name, src, out string
+		ok             bool
+	}{
+		{"insertion", "a = {\n}\n", "a = {\n  b = 1\n}\n", true},
+		{"append", "x = 1\n", "x = 1\n\ny = 2\n", true},
+		{"blanks before a moved brace", "a = { }\n", "a = {\n  b = 1\n}\n", true},
+		{"comment dropped", "# keep\na = {\n}\n", "a = {\n  b = 1\n}\n", false},
+		{"value rewritten", "x = \"a\"\n", "x = \"b\"\n", false},
+		{"line ending changed", "x = 1\r\n", "x = 1\n", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := onlyInserted([]byte(tc.src), []byte(tc.out)); (err == nil) != tc.ok {
+				t.Errorf("onlyInserted(%q, %q) = %v, want ok %v", tc.src, tc.out, err, tc.ok)
+			}
+		})
+	}
 }
 
 // TestInsertOnlyAdds checks that when the map closes on its own line the
@@ -143,26 +175,53 @@ func TestInsertConflicts(t *testing.T) {
 		changed bool
 		err     error
 	}{
-		{"same entry", NewEntry{"keycloak", "keycloak", "keycloak_user"}, false, nil},
-		{"same database under another key", NewEntry{"kc", "keycloak", "keycloak_user"}, false, nil},
-		{"same key, other user", NewEntry{"keycloak", "keycloak", "other_user"}, false, ErrConflict},
-		{"same database, other user", NewEntry{"kc", "keycloak", "other_user"}, false, ErrConflict},
-		{"same user, other database", NewEntry{"other", "other", "keycloak_user"}, false, ErrConflict},
-		{"new", NewEntry{"other", "other", "other_user"}, true, nil},
+		{"same entry", NewEntry{Key: "keycloak", DatabaseName: "keycloak", Username: "keycloak_user"}, false, nil},
+		{"same database under another key", NewEntry{Key: "kc", DatabaseName: "keycloak", Username: "keycloak_user"}, false, nil},
+		{"same key, other user", NewEntry{Key: "keycloak", DatabaseName: "keycloak", Username: "other_user"}, false, ErrConflict},
+		{"same database, other user", NewEntry{Key: "kc", DatabaseName: "keycloak", Username: "other_user"}, false, ErrConflict},
+		{"same user, other database", NewEntry{Key: "other", DatabaseName: "other", Username: "keycloak_user"}, false, ErrConflict},
+		{"new", NewEntry{Key: "other", DatabaseName: "other", Username: "other_user"}, true, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, changed, err := Insert("t.tfvars", src, ModeStandalone, tc.entry)
+			out, changed, err := Insert("t.tfvars", src, ModeStandalone, tc.entry)
 			if !errors.Is(err, tc.err) || changed != tc.changed {
 				t.Errorf("Insert = changed %v, err %v; want %v, %v", changed, err, tc.changed, tc.err)
 			}
+			// A no-op returns the file as it was; a refusal returns nothing.
+			switch {
+			case err == nil && !changed && string(out) != string(src):
+				t.Errorf("unchanged Insert returned other bytes:\n%s", out)
+			case err != nil && out != nil:
+				t.Errorf("failed Insert returned bytes:\n%s", out)
+			}
 		})
 	}
-	if _, _, err := Insert("t.tfvars", []byte("application_databases = merge({}, {})\n"), ModeStandalone, inventory); err == nil {
-		t.Error("a non-literal map was edited")
+}
+
+// TestInsertRefusesWhatItCannotEdit: files whose map is not a literal, or
+// whose layout does not match the mode, are refused with an error naming
+// the file, never edited.
+func TestInsertRefusesWhatItCannotEdit(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		mode Mode
+	}{
+		{"non-literal map", "application_databases = merge({}, {})\n", ModeStandalone},
+		{"coupled without rds_config", "aws_region = \"x\"\n", ModeCoupled},
+		{"unknown mode", "application_databases = {}\n", Mode("auto")},
 	}
-	if _, _, err := Insert("t.tfvars", []byte("aws_region = \"x\"\n"), ModeCoupled, inventory); err == nil {
-		t.Error("coupled edit without rds_config succeeded")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, changed, err := Insert("t.tfvars", []byte(tc.src), tc.mode, inventory)
+			if err == nil || changed || out != nil {
+				t.Fatalf("Insert = %q, changed %v, err %v; want a refusal", out, changed, err)
+			}
+			if !strings.Contains(err.Error(), "t.tfvars") {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
 	}
 }
 
@@ -201,8 +260,8 @@ func FuzzInsert(f *testing.F) {
 		if last.Key != db || last.DatabaseName != db || last.Username != user {
 			t.Fatalf("inserted %+v, want %q/%q", last, db, user)
 		}
-		if !strings.HasPrefix(string(out), string(src[:commonPrefix(src, out)])) {
-			t.Fatal("prefix changed")
+		if err := onlyInserted(src, out); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

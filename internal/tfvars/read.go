@@ -8,10 +8,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/goldenpath/rds-provision/internal/schema"
 )
 
 // Mode says where application_databases lives.
@@ -57,7 +60,10 @@ type Entry struct {
 	Username     string
 	AccessLevel  string // owner, editor or reader
 	SecretName   string // optional override of the app secret path
-	Line         int    // line of the key, for annotations
+	// InitialSchema is the schema template to apply once to an owner
+	// entry's database (internal/schema); empty for none.
+	InitialSchema string
+	Line          int // line of the key, for annotations
 
 	// AdoptOwnedDatabases lets provisioning take over an existing role that
 	// owns these databases, which no entry names (opt-in, per role).
@@ -326,9 +332,16 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 			}
 		case "secret_name":
 			e.SecretName = value
+		case "initial_schema":
+			if e.InitialSchema, err = initialSchema(key, value, item.ValueExpr.Range()); err != nil {
+				return e, err
+			}
 		default:
-			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name, adopt_owned_databases)", key, name)
+			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name, initial_schema, adopt_owned_databases)", key, name)
 		}
+	}
+	if e.InitialSchema != "" && e.AccessLevel != AccessOwner {
+		return e, errorAt(expr.Range(), "application_databases.%s: initial_schema %q needs access_level owner: a template is applied by the database's owner entry, not by %s %q", key, e.InitialSchema, e.AccessLevel, e.Username)
 	}
 	for _, required := range []string{"database_name", "username"} {
 		if !seen[required] {
@@ -336,6 +349,19 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 		}
 	}
 	return e, nil
+}
+
+// initialSchema checks an entry's initial_schema against the templates
+// this binary carries: an unknown name stops the run before any change.
+// "none" is the form's word for no template.
+func initialSchema(key, value string, r hcl.Range) (string, error) {
+	if value == schema.None {
+		return "", nil
+	}
+	if err := schema.Check(value); err != nil {
+		return "", errorAt(r, "application_databases.%s.initial_schema is %q: want %s or %s", key, value, strings.Join(schema.Names(), ", "), schema.None)
+	}
+	return value, nil
 }
 
 func keyString(expr hclsyntax.Expression) (string, error) {

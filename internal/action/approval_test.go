@@ -1,0 +1,122 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/goldenpath/rds-provision/internal/ghtest"
+	"github.com/goldenpath/rds-provision/internal/secrets"
+)
+
+// noSecrets fails the test on any Secrets Manager read: what must happen
+// after the approval gate did happen before it.
+type noSecrets struct{ t *testing.T }
+
+func (s noSecrets) Get(context.Context, string) (string, error) {
+	s.t.Error("Secrets Manager was read before the approval gate held")
+	return "", errors.New("no secrets in this test")
+}
+
+func (s noSecrets) GetMany(context.Context, []string) (map[string]secrets.Result, error) {
+	s.t.Error("Secrets Manager was read before the approval gate held")
+	return nil, errors.New("no secrets in this test")
+}
+
+// gatedRunner is a push provision run whose GitHub Environment the fake
+// GitHub describes: no opt-out.
+func gatedRunner(in *infra, srv *ghtest.Server) *runner {
+	r := in.provisionRunner().
+		input("github_token", srv.Token()).
+		event("push", map[string]any{"ref": "refs/heads/development"})
+	delete(r.env, "INPUT_ALLOW_UNPROTECTED_ENVIRONMENT")
+	r.env["GITHUB_API_URL"] = srv.URL()
+	return r
+}
+
+func TestProvisionRefusesUnprotectedEnvironment(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     *ghtest.Environment // nil: never created
+		input   string              // github_environment input
+		checked string              // the Environment name looked up
+		problem string
+	}{
+		{name: "environment never created", checked: "act-gate1", problem: `GitHub Environment "act-gate1" does not exist`},
+		{name: "no protection rule", env: &ghtest.Environment{}, checked: "act-gate2", problem: `GitHub Environment "act-gate2" has no protection rule (required reviewers or wait timer)`},
+		{name: "branch policy alone protects nothing", env: &ghtest.Environment{BranchPolicy: true}, checked: "act-gate3", problem: `GitHub Environment "act-gate3" has no protection rule`},
+		{name: "the job's environment comes from the input", env: &ghtest.Environment{}, input: "Production EU", checked: "Production EU", problem: `GitHub Environment "Production EU" has no protection rule`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := fmt.Sprintf("act-gate%d", i+1)
+			in := newInfra(t, env, []app{{"act_gate_app", "act_gate_app", "act_gate_user"}})
+			srv := ghtest.New(t, "goldenpath", "infra")
+			if tt.env != nil {
+				srv.SetEnvironment(tt.checked, *tt.env)
+			}
+			r := gatedRunner(in, srv)
+			if tt.input != "" {
+				r.input("github_environment", tt.input)
+			}
+			res := r.run(func(o *Options) { o.Secrets = noSecrets{t} })
+			if !errors.Is(res.err, ErrUnprotectedEnvironment) {
+				t.Fatalf("err = %v, want ErrUnprotectedEnvironment\n%s", res.err, res.log)
+			}
+			for _, want := range []string{
+				"::error title=rds-provision " + env + "::unprotected GitHub Environment: " + tt.problem,
+				"Add required reviewers or a wait timer at " + srv.URL() + "/goldenpath/infra/settings/environments",
+				"allow_unprotected_environment: true",
+			} {
+				if !strings.Contains(res.log, want) {
+					t.Errorf("log lacks %q:\n%s", want, res.log)
+				}
+			}
+			if !strings.Contains(res.summary, "**Failed:** unprotected GitHub Environment") || !strings.Contains(res.summary, "_No audit rows") {
+				t.Errorf("summary:\n%s", res.summary)
+			}
+			if diff := cmp.Diff([]string{"GET /repos/goldenpath/infra/environments/" + tt.checked}, srv.Calls()); diff != "" {
+				t.Errorf("GitHub calls (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Opting out provisions, and says so loudly.
+func TestProvisionUnprotectedOptOutIsFlagged(t *testing.T) {
+	in := newInfra(t, "act-optout", []app{{"act_optout_app", "act_optout_app", "act_optout_user"}})
+	srv := ghtest.New(t, "goldenpath", "infra")
+	r := gatedRunner(in, srv).input("allow_unprotected_environment", "true").input("comment_on_pr", "false").input("update_catalog_status", "false")
+	res := r.run()
+	if res.err != nil {
+		t.Fatalf("run: %v\n%s", res.err, res.log)
+	}
+	if !strings.HasPrefix(res.summary, "> [!CAUTION]\n> ⚠️ **Provisioned without approval:** GitHub Environment \"act-optout\" does not exist") {
+		t.Errorf("summary does not open with the warning:\n%s", res.summary)
+	}
+	if !strings.Contains(res.log, "::warning title=rds-provision act-optout%3A no approval::") || res.outputs["success_count"] != "3" {
+		t.Errorf("outputs %v, log:\n%s", res.outputs, res.log)
+	}
+}
+
+// A dry run changes nothing and is not gated; nor is dev.
+func TestProvisionGateSkipsDryRunAndDev(t *testing.T) {
+	for _, tt := range []struct{ name, env, dryRun string }{
+		{"dry run", "act-gatedry", "true"},
+		{"dev", "dev", "true"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := &infra{t: t, env: tt.env, workspace: t.TempDir()}
+			srv := ghtest.New(t, "goldenpath", "infra") // Verify: no call expected
+			r := gatedRunner(in, srv).input("dry_run", tt.dryRun)
+			res := r.run()
+			if errors.Is(res.err, ErrUnprotectedEnvironment) || len(srv.Calls()) != 0 {
+				t.Errorf("gated: err %v, calls %v", res.err, srv.Calls())
+			}
+		})
+	}
+}

@@ -1,0 +1,92 @@
+package ghtest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+const environmentsDocs = "https://docs.github.com/rest/deployments/environments"
+
+// Environment is a GitHub deployment environment as a repository
+// administrator configures it; its protection rules are served the way
+// GET /repos/{owner}/{repo}/environments/{name} documents them.
+type Environment struct {
+	// Reviewers are the logins of the required reviewers (a
+	// required_reviewers rule when not empty).
+	Reviewers []string
+	// WaitTimer is the wait timer in minutes (a wait_timer rule when > 0).
+	WaitTimer int
+	// BranchPolicy restricts the deployment branches (a branch_policy rule,
+	// which protects nothing by itself: anyone who can push runs the job).
+	BranchPolicy bool
+}
+
+// SetEnvironment creates or replaces the environment name. Environments
+// not set are answered 404, as GitHub answers for one that was never
+// created (a job that names it creates it unprotected).
+func (s *Server) SetEnvironment(name string, env Environment) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.environments == nil {
+		s.environments = map[string]*Environment{}
+	}
+	cp := env
+	cp.Reviewers = append([]string(nil), env.Reviewers...)
+	s.environments[name] = &cp
+}
+
+// GET /repos/{owner}/{repo}/environments/{environment_name}
+func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request, m []string) {
+	name, err := url.PathUnescape(m[1])
+	env, ok := s.environments[name]
+	if err != nil || !ok {
+		writeError(w, http.StatusNotFound, "Not Found", environmentsDocs+"#get-an-environment")
+		return
+	}
+	id := int64(161088068 + len(name))
+	rules := []map[string]any{}
+	ruleID := int64(3736)
+	if env.WaitTimer > 0 {
+		rules = append(rules, map[string]any{
+			"id": ruleID, "node_id": fmt.Sprintf("GA_%d", ruleID), "type": "wait_timer", "wait_timer": env.WaitTimer,
+		})
+		ruleID++
+	}
+	if len(env.Reviewers) > 0 {
+		var reviewers []map[string]any
+		for i, login := range env.Reviewers {
+			reviewers = append(reviewers, map[string]any{
+				"type": "User",
+				"reviewer": map[string]any{
+					"login": login, "id": 1000 + i, "type": "User", "site_admin": false,
+					"html_url": "https://github.com/" + login,
+				},
+			})
+		}
+		rules = append(rules, map[string]any{
+			"id": ruleID, "node_id": fmt.Sprintf("GA_%d", ruleID), "prevent_self_review": false,
+			"type": "required_reviewers", "reviewers": reviewers,
+		})
+		ruleID++
+	}
+	var branchPolicy any
+	if env.BranchPolicy {
+		rules = append(rules, map[string]any{"id": ruleID, "node_id": fmt.Sprintf("GA_%d", ruleID), "type": "branch_policy"})
+		branchPolicy = map[string]any{"protected_branches": false, "custom_branch_policies": true}
+	}
+	created := s.clock.Format(time.RFC3339)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id":                       id,
+		"node_id":                  fmt.Sprintf("EN_%d", id),
+		"name":                     name,
+		"url":                      s.apiURL(r, "environments/"+url.PathEscape(name)),
+		"html_url":                 s.htmlURL("deployments/activity_log?environments_filter=" + url.QueryEscape(name)),
+		"created_at":               created,
+		"updated_at":               created,
+		"can_admins_bypass":        true,
+		"protection_rules":         rules,
+		"deployment_branch_policy": branchPolicy,
+	})
+}
