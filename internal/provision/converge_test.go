@@ -285,3 +285,37 @@ func TestDryRunReportsTheStepsTheRealRunExecutes(t *testing.T) {
 		})
 	}
 }
+
+func TestInitialSchemaIsPlannedAppliedOnceAndGrantsItsTables(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "schema")
+	owner := app{key: "sc_owner", db: "sc_db", user: "sc_owner_user", password: "pw-o", schema: "basic-app"}
+	ed := app{key: "sc_ed", db: "sc_db", user: "sc_ed_user", password: "pw-e", access: "editor"}
+	rd := app{key: "sc_rd", db: "sc_db", user: "sc_rd_user", password: "pw-r", access: "reader"}
+	f.seedApps(owner, ed, rd)
+
+	dry := mustRun(t, f, dryRun)
+	if !strings.Contains(dry.log, "[DRY-RUN] Would apply schema template basic-app (v1) to sc_db\n") {
+		t.Errorf("dry run lacks the template line:\n%s", dry.log)
+	}
+	real := mustRun(t, f)
+	if diff := cmp.Diff(comparable(dry.res.Steps), comparable(real.res.Steps)); diff != "" {
+		t.Errorf("dry run plan vs executed plan (-dry +real):\n%s", diff)
+	}
+	if got := real.message(owner.user, "apply_schema"); got != "Applied schema template basic-app (v1) to sc_db" {
+		t.Errorf("apply_schema = %q\n%s", got, real.log)
+	}
+	// The template ran after the editor's and reader's default privileges,
+	// so its tables carry their levels from the first run.
+	can(t, ed, map[string]bool{"INSERT INTO users (email, display_name) VALUES ('a@example.com', 'A')": true})
+	can(t, rd, map[string]bool{"SELECT count(*) FROM users": true, "DELETE FROM users": false})
+
+	log := &statementLog{}
+	again := mustRun(t, f, func(o *Options) { o.Tracer = log })
+	if got := again.message(owner.user, "apply_schema"); !strings.Contains(got, "already applied") {
+		t.Errorf("rerun apply_schema = %q", got)
+	}
+	if got := log.changes(); len(got) != 0 {
+		t.Errorf("a converged rerun with a template sent:\n%s", strings.Join(got, "\n"))
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/schema"
 )
 
 // apply connects as the master, takes the advisory lock, reads the
@@ -95,7 +96,7 @@ func (r *run) executeSteps(ctx context.Context, master *pgx.Conn, steps []Step) 
 		if failed[s.Entry] {
 			continue
 		}
-		if len(s.SQL) == 0 {
+		if !s.runs() {
 			r.recordStep(s, s.Status, s.Message, s.Line, time.Time{})
 			if s.Status == audit.Error {
 				failed[s.Entry] = true
@@ -104,11 +105,12 @@ func (r *run) executeSteps(ctx context.Context, master *pgx.Conn, steps []Step) 
 		}
 		started := r.opts.Now()
 		err := ctx.Err()
+		done := s
 		if err == nil {
-			err = r.runStep(ctx, master, s)
+			done, err = r.runStep(ctx, master, s)
 		}
 		if err == nil {
-			r.recordStep(s, s.Status, s.Message, s.Line, started)
+			r.recordStep(done, done.Status, done.Message, done.Line, started)
 			continue
 		}
 		if stop := r.fatal(ctx, master, s, err, len(steps)-k); stop != nil {
@@ -125,8 +127,9 @@ func (r *run) executeSteps(ctx context.Context, master *pgx.Conn, steps []Step) 
 var errLostLock = errors.New("the master session holding the advisory lock is gone")
 
 // runStep sends a step's statements as one implicit transaction, on the
-// master's session or on a connection to the step's database.
-func (r *run) runStep(ctx context.Context, master *pgx.Conn, s Step) error {
+// master's session or on a connection to the step's database, and returns
+// the step as done: an apply_schema step reports what schema.Apply did.
+func (r *run) runStep(ctx context.Context, master *pgx.Conn, s Step) (Step, error) {
 	conn := master
 	if s.On != "" {
 		// Grants never run without the lock: check its session first.
@@ -134,22 +137,42 @@ func (r *run) runStep(ctx context.Context, master *pgx.Conn, s Step) error {
 		err := master.PgConn().Ping(pctx)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("%w: %w", errLostLock, err)
+			return s, fmt.Errorf("%w: %w", errLostLock, err)
 		}
 		c, err := r.connect(ctx, s.On)
 		if err != nil {
-			return err
+			return s, err
 		}
 		defer c.Close(context.Background())
 		conn = c
 	}
 	sctx, cancel := r.statementContext(ctx, 0)
 	defer cancel()
-	_, err := conn.Exec(sctx, strings.Join(s.SQL, ";\n"))
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return fmt.Errorf("no answer from the server within --statement-timeout %s: %w", r.opts.StatementTimeout, err)
+	var err error
+	if s.Template != "" {
+		s, err = r.applySchema(sctx, conn, s)
+	} else {
+		_, err = conn.Exec(sctx, strings.Join(s.SQL, ";\n"))
 	}
-	return err
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return s, fmt.Errorf("no answer from the server within --statement-timeout %s: %w", r.opts.StatementTimeout, err)
+	}
+	return s, err
+}
+
+// applySchema applies an initial_schema template as the owner role. Apply
+// decides again under its own lock, so the row says what it really did.
+func (r *run) applySchema(ctx context.Context, conn *pgx.Conn, s Step) (Step, error) {
+	t, err := schema.Lookup(s.Template)
+	if err != nil {
+		return s, err
+	}
+	d, err := schema.Apply(ctx, conn, t, s.Username)
+	if err != nil {
+		return s, err
+	}
+	s.Status, s.Message = d.Row(s.On, false)
+	return s, nil
 }
 
 // fatal returns the one error that ends the run after err, or nil when

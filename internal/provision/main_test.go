@@ -108,6 +108,7 @@ func (f *fixture) cleanup() {
 type app struct {
 	key, db, user, password, access string
 	adopt                           []string // adopt_owned_databases
+	schema                          string   // initial_schema
 }
 
 func (f *fixture) writeTfvars(apps ...app) {
@@ -119,6 +120,9 @@ func (f *fixture) writeTfvars(apps ...app) {
 		fmt.Fprintf(&b, "  %s = {\n    database_name = %q\n    username      = %q\n", a.key, a.db, a.user)
 		if a.access != "" {
 			fmt.Fprintf(&b, "    access_level  = %q\n", a.access)
+		}
+		if a.schema != "" {
+			fmt.Fprintf(&b, "    initial_schema = %q\n", a.schema)
 		}
 		if a.adopt != nil {
 			fmt.Fprintf(&b, "    adopt_owned_databases = [%s]\n", quotedList(a.adopt))

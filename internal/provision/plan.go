@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/schema"
 	"github.com/goldenpath/rds-provision/internal/secrets"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -38,7 +39,14 @@ type Step struct {
 	Fail string
 	On   string   // database to run SQL in; empty = the master's session
 	SQL  []string `json:"-"` // sent as one implicit transaction; may hold a password verifier
+	// Template is the initial_schema template an apply_schema step applies
+	// with schema.Apply (its own transaction, as the owner role) instead of
+	// SQL.
+	Template string
 }
+
+// runs reports whether executing the step sends anything.
+func (s Step) runs() bool { return len(s.SQL) > 0 || s.Template != "" }
 
 // planInput is everything the plan depends on: no I/O happens in plan.
 type planInput struct {
@@ -61,8 +69,17 @@ func plan(in planInput) []Step {
 		p.st = in.state.clone()
 	}
 	p.index()
+	var templated []int
 	for i, e := range in.entries {
-		p.entry(i, e)
+		if p.entry(i, e) && e.InitialSchema != "" {
+			templated = append(templated, i)
+		}
+	}
+	// Templates come last: by then every editor and reader entry has its
+	// default privileges, so the template's tables grant their levels as
+	// the owner creates them.
+	for _, i := range templated {
+		p.schema(i, in.entries[i])
 	}
 	return p.steps
 }
@@ -130,21 +147,23 @@ func (p *planner) add(i int, e *entry, s Step) {
 	p.steps = append(p.steps, s)
 }
 
-func (p *planner) entry(i int, e *entry) {
+// entry plans one entry's role, database and grants, and reports whether
+// its database is ready for its initial_schema.
+func (p *planner) entry(i int, e *entry) bool {
 	if e.invalid != "" {
 		p.add(i, e, Step{Action: "validate", Status: audit.Error, Message: e.invalid})
-		return
+		return false
 	}
 	if why := p.masterDatabase(e.DatabaseName); why != "" {
 		p.add(i, e, Step{Action: "validate", Status: audit.Error, Message: fmt.Sprintf(
 			"Refusing database %s for application_databases.%s: it is the RDS instance's own database (%s); an app entry there would reach the master's tables and revoke other logins' CONNECT. Choose another database_name",
 			e.DatabaseName, e.Key, why)})
-		return
+		return false
 	}
 	if e.secretErr != nil {
 		if !p.in.dryRun || !errors.Is(e.secretErr, secrets.ErrNotFound) {
 			p.add(i, e, Step{Action: audit.ActionFetchSecret, Status: audit.Error, Message: e.secretErr.Error()})
-			return
+			return false
 		}
 		// Before merge the app secret does not exist yet: Terraform makes
 		// it. The preview goes on as if it did.
@@ -153,23 +172,15 @@ func (p *planner) entry(i int, e *entry) {
 	}
 	if p.st == nil {
 		p.offline(i, e)
-		return
+		return false
 	}
 	if e.AccessLevel != tfvars.AccessOwner && p.st.databases[e.DatabaseName] == nil {
 		// Refused before the role is made, so nothing changes.
 		p.add(i, e, Step{Action: audit.ActionCreateDatabase, Status: audit.Error, Message: fmt.Sprintf(
 			"Database %s does not exist: an %s entry needs it created first (list its owner entry before application_databases.%s)", e.DatabaseName, e.AccessLevel, e.Key)})
-		return
+		return false
 	}
-	if !p.role(i, e) {
-		return
-	}
-	if !p.database(i, e) {
-		return
-	}
-	p.grants(i, e)
-	// A later kind of step (apply_schema) goes here: it runs inside the
-	// database, after its grants.
+	return p.role(i, e) && p.database(i, e) && p.grants(i, e)
 }
 
 // masterDatabase says why db is the instance's own database, or "".
@@ -193,6 +204,9 @@ func (p *planner) offline(i int, e *entry) {
 		p.add(i, e, Step{Action: audit.ActionCreateDatabase, Status: audit.Success, Preview: fmt.Sprintf("Would use existing database: %s (access_level %s)", e.DatabaseName, e.AccessLevel)})
 	}
 	p.add(i, e, Step{Action: audit.ActionApplyGrants, Status: audit.Success, Preview: fmt.Sprintf("Would grant %s on %s to %s", grantLabel(e.AccessLevel), e.DatabaseName, e.Username)})
+	if t, err := schema.Lookup(e.InitialSchema); e.InitialSchema != "" && err == nil {
+		p.add(i, e, Step{Action: audit.ActionApplySchema, Status: audit.Success, Preview: schema.Decide(t, schema.State{}).Plan(e.DatabaseName)})
+	}
 }
 
 // refusal says why an existing role must not be taken over, or "".
@@ -333,7 +347,7 @@ func newDatabase(owner string, all map[kind][]string) *database {
 // grants plans the apply_grants step: what the entry's level should hold
 // and what the role holds, compared object by object, and only the
 // difference sent.
-func (p *planner) grants(i int, e *entry) {
+func (p *planner) grants(i int, e *entry) bool {
 	db := p.st.databases[e.DatabaseName]
 	label := grantLabel(e.AccessLevel)
 	skip := func(format string, args ...any) {
@@ -347,11 +361,11 @@ func (p *planner) grants(i int, e *entry) {
 		}
 		p.add(i, e, Step{Action: audit.ActionApplyGrants, Status: audit.Error, Message: fmt.Sprintf(
 			"Cannot read the privileges in database %s, so grants for %s were not planned: %v", e.DatabaseName, e.Username, err)})
-		return
+		return false
 	case e.AccessLevel != tfvars.AccessOwner && db.owner == e.Username:
 		skip("Grants on %s skipped: %s owns the database, so access_level %s cannot limit it; give the database another owner (ALTER DATABASE %s OWNER TO ...) or set access_level owner",
 			e.DatabaseName, e.Username, e.AccessLevel, ident(e.DatabaseName))
-		return
+		return false
 	}
 	want := levelPrivileges(e.AccessLevel, p.st.all)
 	c := &grantChanges{}
@@ -373,7 +387,7 @@ func (p *planner) grants(i int, e *entry) {
 		case kindDatabase:
 			if !o.manageable {
 				skip("Grants on %s skipped: the master user is not a member of its owner %s, so it cannot grant on it", e.DatabaseName, o.owner)
-				return
+				return false
 			}
 			if len(o.acl[""]) > 0 {
 				c.sql = append(c.sql, fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", ident(e.DatabaseName)))
@@ -408,7 +422,7 @@ func (p *planner) grants(i int, e *entry) {
 			msg += " (" + note + ")"
 		}
 		p.add(i, e, Step{Action: audit.ActionApplyGrants, Status: audit.NoChange, Message: msg})
-		return
+		return true
 	}
 	s := Step{Action: audit.ActionApplyGrants, Status: audit.Success, On: e.DatabaseName, SQL: c.sql,
 		Fail: fmt.Sprintf("Failed to grant %s on %s to %s", label, e.DatabaseName, e.Username)}
@@ -423,6 +437,36 @@ func (p *planner) grants(i int, e *entry) {
 	if note := c.skippedNote(); note != "" {
 		s.Message += " (" + note + ")"
 		s.Preview += " (" + note + ")"
+	}
+	p.add(i, e, s)
+	return true
+}
+
+// schema plans an owner entry's initial_schema: schema.Decide on what the
+// state read found (nothing, for a database this plan creates).
+func (p *planner) schema(i int, e *entry) {
+	t, err := schema.Lookup(e.InitialSchema)
+	if err != nil {
+		p.add(i, e, Step{Action: audit.ActionApplySchema, Status: audit.Error, Message: fmt.Sprintf("application_databases.%s.initial_schema: %v", e.Key, err)})
+		return
+	}
+	db := p.st.databases[e.DatabaseName]
+	var st schema.State
+	if !db.created {
+		if db.schema == nil {
+			p.add(i, e, Step{Action: audit.ActionApplySchema, Status: audit.Error, Message: fmt.Sprintf(
+				"Cannot inspect database %s for its initial_schema %s: %v", e.DatabaseName, t.Label(), db.readErr)})
+			return
+		}
+		st = *db.schema
+	}
+	d := schema.Decide(t, st)
+	status, msg := d.Row(e.DatabaseName, false)
+	s := Step{Action: audit.ActionApplySchema, Status: status, Message: msg}
+	if d.Action == schema.ActionApply {
+		s.Preview = d.Plan(e.DatabaseName)
+		s.On, s.Template = e.DatabaseName, t.Name
+		s.Fail = fmt.Sprintf("Failed to apply schema template %s to %s", t.Label(), e.DatabaseName)
 	}
 	p.add(i, e, s)
 }

@@ -477,3 +477,25 @@ func TestConnectionSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanInitialSchemaComesAfterEveryEntrysGrants(t *testing.T) {
+	owner := planEntry("shop", "shop", "shop_user", "")
+	owner.InitialSchema = "basic-app"
+	steps := runPlan(newFakeState().st, false, owner, planEntry("shop_app", "shop", "shop_app", "editor"))
+	var got []string
+	for _, s := range steps {
+		got = append(got, s.Username+" "+s.Action+" "+string(s.Status))
+	}
+	want := []string{
+		"shop_user create_role success", "shop_user create_database success", "shop_user apply_grants success",
+		"shop_app create_role success", "shop_app create_database no_change", "shop_app apply_grants success",
+		"shop_user apply_schema success",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	last := steps[len(steps)-1]
+	if last.Template != "basic-app" || last.On != "shop" || last.Preview != "Would apply schema template basic-app (v1) to shop" || last.Message != "Applied schema template basic-app (v1) to shop" {
+		t.Errorf("apply_schema step = %+v", last)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/goldenpath/rds-provision/internal/schema"
 )
 
 // instance is what one read of the server says about everything the entries
@@ -40,6 +42,9 @@ type database struct {
 	objects []*object
 	readErr error
 	created bool // made by this plan, not read from the server
+	// schema is what schema.Inspect found, read only for a database an
+	// owner entry gives an initial_schema; nil otherwise.
+	schema *schema.State
 }
 
 // object is one governed object: the database itself, schema public, a
@@ -226,36 +231,44 @@ func (r *run) readInstance(ctx context.Context, conn querier, entries []*entry) 
 // the entries that need it.
 func (r *run) readDatabaseACLs(ctx context.Context, st *instance, entries []*entry) error {
 	users, dbs := entryNames(entries)
+	templated := map[string]bool{}
+	for _, e := range entries {
+		if e.invalid == "" && e.InitialSchema != "" {
+			templated[e.DatabaseName] = true
+		}
+	}
 	for _, name := range dbs {
 		db := st.databases[name]
 		if db == nil || name == r.master.DBName {
 			continue
 		}
-		objs, err := r.readACLs(ctx, name, users)
+		objs, sch, err := r.readACLs(ctx, name, users, templated[name])
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		db.objects, db.readErr = objs, err
+		db.objects, db.schema, db.readErr = objs, sch, err
 	}
 	return nil
 }
 
-func (r *run) readACLs(ctx context.Context, db string, users []string) ([]*object, error) {
+// readACLs reads one database's governed ACLs and, when inspect is set,
+// what its initial_schema template needs (schema.Inspect).
+func (r *run) readACLs(ctx context.Context, db string, users []string, inspect bool) ([]*object, *schema.State, error) {
 	conn, err := r.connect(ctx, db)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer conn.Close(context.Background())
 	sctx, cancel := r.statementContext(ctx, 0)
 	defer cancel()
 	tx, err := conn.BeginTx(sctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return nil, fmt.Errorf("read privileges in %s: %w", db, err)
+		return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
 	}
 	defer tx.Rollback(context.Background())
 	rows, err := tx.Query(sctx, sqlDatabaseACLs, users)
 	if err != nil {
-		return nil, fmt.Errorf("read privileges in %s: %w", db, err)
+		return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
 	}
 	objs := []*object{}
 	for rows.Next() {
@@ -264,7 +277,7 @@ func (r *run) readACLs(ctx context.Context, db string, users []string) ([]*objec
 		var acl []string
 		if err := rows.Scan(&k, &o.name, &o.owner, &o.manageable, &acl); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("read privileges in %s: %w", db, err)
+			return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
 		}
 		o.kind = kind(k)
 		for _, item := range acl {
@@ -274,9 +287,17 @@ func (r *run) readACLs(ctx context.Context, db string, users []string) ([]*objec
 		objs = append(objs, o)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read privileges in %s: %w", db, err)
+		return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
 	}
-	return objs, tx.Commit(sctx)
+	var sch *schema.State
+	if inspect {
+		got, err := schema.Inspect(sctx, tx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s for its initial_schema: %w", db, err)
+		}
+		sch = &got
+	}
+	return objs, sch, tx.Commit(sctx)
 }
 
 // entryNames lists the usernames and database names of the valid entries,
