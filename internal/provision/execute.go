@@ -56,22 +56,14 @@ func (r *run) apply(ctx context.Context, entries []*entry, in planInput) []Step 
 	return steps
 }
 
-// readState reads the instance on the master's connection in one
-// read-only transaction, then the ACLs inside each target database.
+// readState reads the instance on the master's connection, then the ACLs
+// inside each target database. A real run holds the lock, so nothing of
+// rds-provision's changes between the reads; a dry run's sessions are
+// read-only (default_transaction_read_only).
 func (r *run) readState(ctx context.Context, conn *pgx.Conn, entries []*entry) (*instance, error) {
-	sctx, cancel := r.statementContext(ctx, 0)
-	defer cancel()
-	tx, err := conn.BeginTx(sctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return nil, fmt.Errorf("read the instance: %w", err)
-	}
-	defer tx.Rollback(context.Background())
-	st, err := r.readInstance(ctx, tx, entries)
+	st, err := r.readInstance(ctx, conn, entries)
 	if err != nil {
 		return nil, err
-	}
-	if err := tx.Commit(sctx); err != nil {
-		return nil, fmt.Errorf("read the instance: %w", err)
 	}
 	if err := r.readDatabaseACLs(ctx, st, entries); err != nil {
 		return nil, err

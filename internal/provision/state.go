@@ -261,12 +261,18 @@ func (r *run) readACLs(ctx context.Context, db string, users []string, inspect b
 	defer conn.Close(context.Background())
 	sctx, cancel := r.statementContext(ctx, 0)
 	defer cancel()
-	tx, err := conn.BeginTx(sctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
+	// One statement reads one snapshot; the schema inspection adds queries,
+	// so it shares a read-only transaction with the ACL read.
+	var q querier = conn
+	var tx pgx.Tx
+	if inspect {
+		if tx, err = conn.BeginTx(sctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}); err != nil {
+			return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
+		}
+		defer tx.Rollback(context.Background())
+		q = tx
 	}
-	defer tx.Rollback(context.Background())
-	rows, err := tx.Query(sctx, sqlDatabaseACLs, users)
+	rows, err := q.Query(sctx, sqlDatabaseACLs, users)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
 	}
@@ -289,15 +295,14 @@ func (r *run) readACLs(ctx context.Context, db string, users []string, inspect b
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
 	}
-	var sch *schema.State
-	if inspect {
-		got, err := schema.Inspect(sctx, tx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s for its initial_schema: %w", db, err)
-		}
-		sch = &got
+	if !inspect {
+		return objs, nil, nil
 	}
-	return objs, sch, tx.Commit(sctx)
+	sch, err := schema.Inspect(sctx, tx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s for its initial_schema: %w", db, err)
+	}
+	return objs, &sch, tx.Commit(sctx)
 }
 
 // entryNames lists the usernames and database names of the valid entries,
