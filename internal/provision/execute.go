@@ -76,14 +76,15 @@ func (r *run) readState(ctx context.Context, conn *pgx.Conn, entries []*entry) (
 // or a cancellation stops everything with one row, because nothing may run
 // without the lock.
 func (r *run) executeSteps(ctx context.Context, master *pgx.Conn, steps []Step) {
-	failed := map[int]bool{}
-	current := -2
+	failed, started := map[int]bool{}, map[int]bool{}
 	for k, s := range steps {
-		if s.Entry != current {
-			if r.stop(remainingEntries(steps[k:])) {
+		// Fail-fast stops before a new entry; the apply_schema steps of
+		// entries already done (planned last) still run.
+		if !started[s.Entry] {
+			if r.stop(remainingEntries(steps[k:], started)) {
 				return
 			}
-			current = s.Entry
+			started[s.Entry] = true
 		}
 		if failed[s.Entry] {
 			continue
@@ -200,10 +201,11 @@ func (r *run) interrupted(ctx context.Context, what string, err error, left ...i
 	return errors.New(msg + ". Re-run to finish: provisioning converges from where it stopped")
 }
 
-func remainingEntries(steps []Step) int {
+// remainingEntries counts the entries of steps not started yet.
+func remainingEntries(steps []Step, started map[int]bool) int {
 	seen := map[int]bool{}
 	for _, s := range steps {
-		if s.Entry >= 0 {
+		if s.Entry >= 0 && !started[s.Entry] {
 			seen[s.Entry] = true
 		}
 	}

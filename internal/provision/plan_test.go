@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/goldenpath/rds-provision/internal/schema"
 	"github.com/goldenpath/rds-provision/internal/secrets"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -497,5 +498,33 @@ func TestPlanInitialSchemaComesAfterEveryEntrysGrants(t *testing.T) {
 	last := steps[len(steps)-1]
 	if last.Template != "basic-app" || last.On != "shop" || last.Preview != "Would apply schema template basic-app (v1) to shop" || last.Message != "Applied schema template basic-app (v1) to shop" {
 		t.Errorf("apply_schema step = %+v", last)
+	}
+}
+
+func TestPlanInitialSchemaRules(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		state  *schema.State // of the existing database; nil = not inspected
+		status string
+		apply  bool
+	}{
+		{"empty database", &schema.State{}, "success", true},
+		{"already applied", &schema.State{Marker: true, Applied: []schema.Applied{{Template: "basic-app", Version: 1}}}, "no_change", false},
+		{"someone else's users table", &schema.State{Existing: []string{"users"}}, "warning", false},
+		{"another template", &schema.State{Marker: true, Applied: []schema.Applied{{Template: "event-sourcing", Version: 1}}}, "warning", false},
+		{"not inspected", nil, "error", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeState()
+			f.app("shop_user", "shop")
+			f.db("shop", "shop_user").schema = tc.state
+			e := planEntry("shop", "shop", "shop_user", "")
+			e.InitialSchema = "basic-app"
+			steps := runPlan(f.st, false, e)
+			last := steps[len(steps)-1]
+			if last.Action != "apply_schema" || string(last.Status) != tc.status || (last.Template != "") != tc.apply {
+				t.Errorf("step = %+v, want apply_schema %s (applies %v)", last, tc.status, tc.apply)
+			}
+		})
 	}
 }
