@@ -71,10 +71,10 @@ func (r *run) readState(ctx context.Context, conn *pgx.Conn, entries []*entry) (
 	return st, nil
 }
 
-// executeSteps runs the steps in order. An entry's later steps are skipped once
-// one fails; fail-fast stops before the next entry. A lost master session
-// or a cancellation stops everything with one row, because nothing may run
-// without the lock.
+// executeSteps runs the steps in order. An entry's later steps are skipped
+// once one fails; fail-fast stops before the next entry. A lost master
+// session or a cancellation stops everything with one row, because nothing
+// may run without the lock.
 func (r *run) executeSteps(ctx context.Context, master *pgx.Conn, steps []Step) {
 	failed, started := map[int]bool{}, map[int]bool{}
 	for k, s := range steps {
@@ -96,21 +96,21 @@ func (r *run) executeSteps(ctx context.Context, master *pgx.Conn, steps []Step) 
 			}
 			continue
 		}
-		started := r.opts.Now()
+		begun := r.opts.Now()
 		err := ctx.Err()
 		done := s
 		if err == nil {
 			done, err = r.runStep(ctx, master, s)
 		}
 		if err == nil {
-			r.recordStep(done, done.Status, done.Message, done.Line, started)
+			r.recordStep(done, done.Status, done.Message, done.Line, begun)
 			continue
 		}
 		if stop := r.fatal(ctx, master, s, err, len(steps)-k); stop != nil {
-			r.recordStep(Step{Entry: -1, Action: "connect"}, audit.Error, stop.Error(), "", started)
+			r.recordStep(Step{Entry: -1, Action: "connect"}, audit.Error, stop.Error(), "", begun)
 			return
 		}
-		r.recordStep(s, audit.Error, s.Fail+": "+pgMessage(err), "", started)
+		r.recordStep(s, audit.Error, s.Fail+": "+pgMessage(err), "", begun)
 		failed[s.Entry] = true
 	}
 }

@@ -20,8 +20,9 @@ import (
 // with On set run inside that database on a connection of their own; they
 // depend only on the instance steps of their entry and of the entry that
 // creates the database, so an engine may run different databases' steps
-// concurrently once those have run. Later step kinds (apply_schema for
-// initial_schema) are per-database steps placed after apply_grants.
+// concurrently once those have run. apply_schema steps (initial_schema)
+// are per-database steps placed after every entry's grants, so an engine
+// must keep them after the grant steps of their database.
 type Step struct {
 	Entry    int    // index in application_databases order; -1 for the run itself
 	Database string // audit database column
