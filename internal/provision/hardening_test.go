@@ -55,6 +55,8 @@ func TestAdoptionNeedsOptIn(t *testing.T) {
 	t.Parallel()
 	adminExec(t, "CREATE ROLE adopt_legacy LOGIN PASSWORD 'legacy-pw' VALID UNTIL '2001-01-01'")
 	adminExec(t, "CREATE DATABASE adopt_payroll OWNER adopt_legacy")
+	// The master made it, as on RDS (PostgreSQL 16+: ADMIN OPTION to it).
+	adminExec(t, "GRANT adopt_legacy TO platform_admin WITH ADMIN OPTION")
 	t.Cleanup(func() {
 		adminExec(t, "DROP DATABASE IF EXISTS adopt_payroll")
 		adminExec(t, "DROP DATABASE IF EXISTS adopt_new_db")

@@ -227,6 +227,9 @@ func TestPrivilegedAndForeignRolesAreRefused(t *testing.T) {
 func TestPlainExistingLoginRoleIsAdopted(t *testing.T) {
 	t.Parallel()
 	adminExec(t, "CREATE ROLE adopt_user LOGIN PASSWORD 'before'")
+	// As on RDS, where the master made the role: PostgreSQL 16+ then gives
+	// it ADMIN OPTION, without which it may not alter the role.
+	adminExec(t, "GRANT adopt_user TO platform_admin WITH ADMIN OPTION")
 	t.Cleanup(func() {
 		adminExec(t, "DROP DATABASE IF EXISTS adopt_db WITH (FORCE)")
 		adminExec(t, "DROP ROLE IF EXISTS adopt_user")
