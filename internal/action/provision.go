@@ -5,20 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/provision"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
 // DefaultSSLRootCert is where the image keeps the AWS RDS global CA bundle.
 const DefaultSSLRootCert = "/etc/ssl/certs/rds-global-bundle.pem"
-
-// envRE bounds environment names: they end up in file names, comment
-// markers and secret paths.
-var envRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
 
 // provisionInputs are the provision mode's inputs, parsed.
 type provisionInputs struct {
@@ -46,7 +42,9 @@ func (rt *runtime) provisionInputs() (provisionInputs, error) {
 		auditOutput:  rt.input("audit_output"),
 	}
 	var errs []error
-	if !envRE.MatchString(in.env) {
+	// Environment names end up in file names, comment markers and secret
+	// paths: the same rule as the command line's --env.
+	if naming.CheckEnvironment(in.env) != nil {
 		errs = append(errs, rt.inputError("environment", fmt.Sprintf("is %q: want an environment name such as dev, test, staging or prod", in.env)))
 	}
 	mode, err := tfvars.ParseMode(rt.input("rds_mode"))

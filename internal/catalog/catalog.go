@@ -18,7 +18,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"time"
 
@@ -75,15 +74,19 @@ var (
 	ErrOtherEnvironment = errors.New("catalog belongs to another environment")
 	// ErrConflict: the entry exists with another username.
 	ErrConflict = errors.New("catalog entry exists with another username")
+	// ErrLayout: the file's layout does not allow a safe edit; it is left
+	// as it is and the message says what to change.
+	ErrLayout = errors.New("catalog cannot be edited safely")
 )
 
-// Entries returns the entries of a catalog file, in file order.
+// Entries returns the entries of a catalog file, in file order. An empty
+// or comment-only file has none.
 func Entries(src []byte) ([]Entry, error) {
-	doc, err := parse(src)
-	if err != nil {
+	f, err := load(src)
+	if err != nil || f.doc == nil {
 		return nil, err
 	}
-	dbs := lookup(doc, "databases")
+	dbs := lookup(f.doc, "databases")
 	if dbs == nil || dbs.Kind != yaml.MappingNode {
 		return nil, nil
 	}
@@ -108,51 +111,81 @@ func readEntry(name string, n *yaml.Node) Entry {
 
 // NewFile is SPEC's header for a new catalog of env.
 func NewFile(env string, now time.Time) []byte {
-	return []byte(fmt.Sprintf(`# RDS catalog of %s: one entry per application database on %s.
-# Edited by rds-provision request; review changes in pull requests.
-version: "1.0"
+	return []byte(fmt.Sprintf("# RDS catalog of %s: one entry per application database on %s.\n"+
+		"# Edited by rds-provision request; review changes in pull requests.\n%s", env, Instance(env), header(env, now)))
+}
+
+// header is SPEC's header without the leading comment.
+func header(env string, now time.Time) string {
+	return fmt.Sprintf(`version: "1.0"
 domain: platform-core
 owner: platform-team
 last_updated: %q
 managed_by: platform-team
 rds_instance: %s
 databases: {}
-`, env, Instance(env), now.UTC().Format(time.RFC3339), Instance(env)))
+`, now.UTC().Format(time.RFC3339), Instance(env))
+}
+
+// start gives an empty or comment-only file SPEC's header, keeping its
+// comments and line endings.
+func start(src []byte, eol, env string, now time.Time) []byte {
+	if len(bytes.TrimSpace(src)) == 0 {
+		return withEOL(NewFile(env, now), eol)
+	}
+	out := append([]byte{}, src...)
+	if !bytes.HasSuffix(out, []byte("\n")) {
+		out = append(out, eol...)
+	}
+	return append(out, withEOL([]byte(header(env, now)), eol)...)
+}
+
+func withEOL(b []byte, eol string) []byte {
+	if eol == "\n" {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte("\n"), []byte(eol))
 }
 
 // Upsert adds e to the catalog src of env, or updates its entry, and moves
-// last_updated. src nil or empty starts a new file with SPEC's header. A
-// new entry gets ID, status pending and created_date today; an existing one
-// keeps its id, status and created_date. changed is false, and src is
-// returned unchanged, when the entry already says all of e.
+// last_updated. An empty or comment-only src starts SPEC's header (after
+// the comments). A new entry gets ID, status pending and created_date
+// today; an existing one keeps its id, status and created_date. changed is
+// false, and src is returned unchanged, when the entry already says all of
+// e.
 //
-// The edit is made on the Node tree; the output then adds the new entry's
-// lines and rewrites the last_updated value in place in the original bytes,
-// so comments, blank lines and quoting elsewhere stay. When the edit is
-// more than that (an existing entry updated) the tree is encoded whole.
+// Only the lines that must change are touched: values are replaced in
+// place and new keys inserted as lines, in the file's indentation and line
+// endings (CRLF stays CRLF), so comments, blank lines, quoting and any
+// other YAML document of the file stay byte for byte. The result is parsed
+// again and must hold exactly the intended data. When the file's layout
+// does not allow a line edit (flow-style entries, block scalars), a
+// one-document file is re-encoded whole; a file of several documents is
+// then refused with ErrLayout rather than rewritten.
 func Upsert(src []byte, env string, e Entry, now time.Time) (out []byte, changed bool, err error) {
 	e.Name, e.Environment = strings.TrimSpace(e.Name), env
-	if len(bytes.TrimSpace(src)) == 0 {
-		src = NewFile(env, now)
-	}
-	doc, err := parse(src)
+	f, err := load(src)
 	if err != nil {
 		return nil, false, err
 	}
-	root := doc.Content[0]
+	if f.doc == nil {
+		if f, err = load(start(src, f.eol, env, now)); err != nil {
+			return nil, false, err
+		}
+		if f.doc == nil {
+			return nil, false, fmt.Errorf("%w: the file has no document to add the header to", ErrLayout)
+		}
+	}
+	root := f.doc.Content[0]
 	if inst := scalar(root, "rds_instance"); inst != "" && inst != Instance(env) {
 		return nil, false, fmt.Errorf("%w: the catalog is for rds_instance %q, not %q", ErrOtherEnvironment, inst, Instance(env))
 	}
+	ed := newEditor(f)
 	dbs := lookup(root, "databases")
-	if dbs == nil || dbs.Tag == "!!null" {
-		dbs = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-		setKey(root, "databases", dbs)
-	}
-	if dbs.Kind != yaml.MappingNode {
+	if dbs != nil && dbs.Kind != yaml.MappingNode && dbs.Tag != "!!null" {
 		return nil, false, fmt.Errorf("catalog: databases must be a mapping, line %d", dbs.Line)
 	}
 
-	var entryChanged, added bool
 	if existing := lookup(dbs, e.Name); existing != nil {
 		old := readEntry(e.Name, existing)
 		if old.Environment != "" && old.Environment != env {
@@ -161,79 +194,70 @@ func Upsert(src []byte, env string, e Entry, now time.Time) (out []byte, changed
 		if old.Username != "" && old.Username != e.Username {
 			return nil, false, fmt.Errorf("%w: %s has username %q, not %q", ErrConflict, e.Name, old.Username, e.Username)
 		}
-		entryChanged = updateEntry(existing, e, now)
+		changed = updateEntry(ed, dbs, existing, e, now)
 	} else {
 		e.ID, e.Status, e.CreatedDate = ID(e.Name), "pending", now.UTC().Format("2006-01-02")
-		dbs.Style &^= yaml.FlowStyle // databases: {} becomes a block
-		dbs.Content = append(dbs.Content, str(e.Name), entryNode(e))
-		added = true
+		ed.addEntry(root, dbs, e.Name, entryNode(e))
+		changed = true
 	}
-	if !entryChanged && !added {
+	if !changed {
 		return src, false, nil
 	}
-	lu := lookup(root, "last_updated")
 	stamp := now.UTC().Format(time.RFC3339)
-	if lu != nil && len(lu.Value) == len("2006-01-02") {
-		stamp = now.UTC().Format("2006-01-02")
+	switch lu := lookup(root, "last_updated"); {
+	case lu == nil:
+		ed.setKeyBefore(root, "last_updated", quoted(stamp), "databases")
+	case lu.Kind == yaml.ScalarNode:
+		if len(lu.Value) == len("2006-01-02") {
+			stamp = now.UTC().Format("2006-01-02")
+		}
+		ed.setScalar(lu, stamp)
+	default:
+		ed.setKey(root, "last_updated", quoted(stamp))
 	}
-	if lu == nil {
-		lu = &yaml.Node{Kind: yaml.ScalarNode, Style: yaml.DoubleQuotedStyle}
-		setKey(root, "last_updated", lu)
-	}
-	oldStamp := lu.Value
-	lu.Value = stamp
-
-	whole, err := encode(doc)
+	out, err = ed.result()
 	if err != nil {
 		return nil, false, err
 	}
-	if added && !entryChanged {
-		if spliced, ok := splice(src, root, dbs, lu, oldStamp, e.Name); ok && sameData(spliced, whole) {
-			return spliced, true, nil
-		}
-	}
-	return []byte(whole), true, nil
+	return out, true, nil
 }
 
 // updateEntry sets the request's fields on an existing entry, keeping
 // id, status and created_date (adding them when missing).
-func updateEntry(n *yaml.Node, e Entry, now time.Time) bool {
-	m := child(n, "metadata")
-	c := child(n, "configuration")
+func updateEntry(ed *editor, dbs, n *yaml.Node, e Entry, now time.Time) bool {
+	if n.Kind != yaml.MappingNode {
+		e.ID, e.Status, e.CreatedDate = ID(e.Name), "pending", now.UTC().Format("2006-01-02")
+		ed.setKey(dbs, e.Name, entryNode(e))
+		return true
+	}
 	changed := false
-	set := func(parent *yaml.Node, key, value string) {
-		if cur := lookup(parent, key); cur != nil && cur.Kind == yaml.ScalarNode {
-			if cur.Value != value {
-				cur.Value, changed = value, true
-			}
+	section := func(key string, want *yaml.Node, keep map[string]bool) {
+		cur := lookup(n, key)
+		if cur == nil || cur.Kind != yaml.MappingNode || len(cur.Content) == 0 {
+			ed.setKey(n, key, want)
+			changed = true
 			return
 		}
-		setKey(parent, key, str(value))
-		changed = true
-	}
-	keep := func(parent *yaml.Node, key, value string) {
-		if lookup(parent, key) == nil {
-			set(parent, key, value)
+		for i := 0; i+1 < len(want.Content); i += 2 {
+			k, v := want.Content[i].Value, want.Content[i+1]
+			old := lookup(cur, k)
+			switch {
+			case old != nil && keep[k]:
+			case old != nil && old.Kind == yaml.ScalarNode && old.Value == v.Value:
+			case old != nil && old.Kind == yaml.ScalarNode:
+				ed.setScalar(old, v.Value)
+				changed = true
+			default:
+				ed.setKey(cur, k, v)
+				changed = true
+			}
 		}
 	}
-	keep(m, "id", ID(e.Name))
-	set(m, "owner", e.Owner)
-	set(m, "requested_by", e.RequestedBy)
-	set(m, "domain", e.Domain)
-	set(m, "risk", e.Risk)
-	set(m, "environment", e.Environment)
-	keep(m, "status", "pending")
-	if lookup(m, "created_date") == nil {
-		setKey(m, "created_date", quoted(now.UTC().Format("2006-01-02")))
-		changed = true
-	}
-	set(c, "username", e.Username)
-	set(c, "size_tier", e.SizeTier)
-	set(c, "instance_class", e.InstanceClass)
-	set(c, "secret_path", e.SecretPath)
-	if e.InitialSchema != "" {
-		set(c, "initial_schema", e.InitialSchema)
-	}
+	e.ID, e.Status, e.CreatedDate = ID(e.Name), "pending", now.UTC().Format("2006-01-02")
+	full := entryNode(e)
+	keep := map[string]bool{"id": true, "status": true, "created_date": true}
+	section("metadata", lookup(full, "metadata"), keep)
+	section("configuration", lookup(full, "configuration"), keep)
 	return changed
 }
 
@@ -252,98 +276,6 @@ func entryNode(e Entry) *yaml.Node {
 		c.Content = append(c.Content, str("initial_schema"), str(e.InitialSchema))
 	}
 	return n
-}
-
-// splice writes the new entry and the new last_updated into src: the
-// entry's lines go after the last line of the databases block, indented
-// like its other keys. ok is false when src's layout is not one it can
-// handle; the caller then encodes the tree whole.
-func splice(src []byte, root, dbs, lu *yaml.Node, oldStamp, name string) ([]byte, bool) {
-	if bytes.Contains(src, []byte("\r")) || dbs.Style&yaml.FlowStyle != 0 && len(dbs.Content) > 2 {
-		return nil, false
-	}
-	lines := strings.SplitAfter(string(src), "\n")
-	dbsKey := keyNode(root, "databases")
-	if dbsKey == nil || lu.Line == 0 || lu.Line > len(lines) {
-		return nil, false
-	}
-	// last_updated: replace the old value's text on its line.
-	l := lines[lu.Line-1]
-	col := lu.Column - 1
-	oldText := map[yaml.Style]string{0: oldStamp, yaml.DoubleQuotedStyle: `"` + oldStamp + `"`, yaml.SingleQuotedStyle: `'` + oldStamp + `'`}[lu.Style]
-	if oldText == "" || col < 0 || col > len(l) || !strings.HasPrefix(l[col:], oldText) {
-		return nil, false
-	}
-	newText := map[yaml.Style]string{0: lu.Value, yaml.DoubleQuotedStyle: `"` + lu.Value + `"`, yaml.SingleQuotedStyle: `'` + lu.Value + `'`}[lu.Style]
-	lines[lu.Line-1] = l[:col] + newText + l[col+len(oldText):]
-
-	// The entry, encoded alone and indented like the other entries.
-	entry := dbs.Content[len(dbs.Content)-2:]
-	frag, err := encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Content: entry}}})
-	if err != nil {
-		return nil, false
-	}
-	indent := "  "
-	if len(dbs.Content) > 2 {
-		indent = strings.Repeat(" ", dbs.Content[0].Column-1)
-	}
-	var text strings.Builder
-	for _, fl := range strings.SplitAfter(strings.TrimSuffix(frag, "\n"), "\n") {
-		text.WriteString(indent + strings.TrimSuffix(fl, "\n") + "\n")
-	}
-
-	keyLine := dbsKey.Line - 1
-	var at int // insert before lines[at]
-	if len(dbs.Content) == 2 {
-		// databases was empty: "databases: {}" or "databases:" alone.
-		kl := strings.TrimRight(lines[keyLine], "\r\n")
-		trimmed := strings.TrimSpace(kl)
-		if trimmed != "databases: {}" && trimmed != "databases:" || dbsKey.Column != 1 {
-			return nil, false
-		}
-		lines[keyLine] = "databases:\n"
-		at = keyLine + 1
-	} else {
-		keyCol := dbsKey.Column - 1
-		at = keyLine + 1
-		for i := keyLine + 1; i < len(lines); i++ {
-			s := strings.TrimRight(lines[i], "\n")
-			if strings.TrimSpace(s) == "" {
-				continue
-			}
-			if indentOf(s) <= keyCol {
-				break
-			}
-			at = i + 1
-		}
-	}
-	if at > 0 && !strings.HasSuffix(lines[at-1], "\n") {
-		lines[at-1] += "\n"
-	}
-	out := strings.Join(lines[:at], "") + text.String() + strings.Join(lines[at:], "")
-	return []byte(out), true
-}
-
-func indentOf(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
-
-// sameData reports whether a and b decode to the same values.
-func sameData(a []byte, b string) bool {
-	var x, y any
-	if yaml.Unmarshal(a, &x) != nil || yaml.Unmarshal([]byte(b), &y) != nil {
-		return false
-	}
-	return reflect.DeepEqual(x, y)
-}
-
-func parse(src []byte) (*yaml.Node, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, fmt.Errorf("parse catalog: %w", err)
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, errors.New("parse catalog: the file must be a YAML mapping")
-	}
-	return &doc, nil
 }
 
 func encode(doc *yaml.Node) (string, error) {
@@ -393,16 +325,6 @@ func scalar(n *yaml.Node, key string) string {
 	return ""
 }
 
-// child returns the mapping under key, creating it when missing.
-func child(n *yaml.Node, key string) *yaml.Node {
-	if v := lookup(n, key); v != nil && v.Kind == yaml.MappingNode {
-		return v
-	}
-	v := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	setKey(n, key, v)
-	return v
-}
-
 func setKey(m *yaml.Node, key string, v *yaml.Node) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
@@ -423,7 +345,13 @@ func mapping(kv ...any) *yaml.Node {
 
 // str is a string scalar; the encoder quotes it whenever the plain form
 // would read as something else, so a value can never leave its field.
-func str(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
+func str(v string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
+	if !plainSafe(v) {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
+}
 
 func quoted(v string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v, Style: yaml.DoubleQuotedStyle}

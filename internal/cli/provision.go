@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/provision"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -63,7 +64,7 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 		mode        string
 		auditOutput string
 	)
-	fs.StringVar(&opts.Env, "env", "", "environment: dev, test, staging or prod (required)")
+	fs.StringVar(&opts.Env, "env", "", "environment: dev, test, staging or prod; a plain name ^[a-z0-9][a-z0-9-]{0,30}$ (required)")
 	fs.StringVar(&opts.TfvarsPath, "tfvars", "", "path to terraform.tfvars with application_databases (default: located under --repo-root)")
 	fs.StringVar(&opts.RepoRoot, "repo-root", ".", "infra repository root used to locate the tfvars when --tfvars is not given")
 	fs.StringVar(&mode, "rds-mode", "auto", "auto, coupled or standalone: where application_databases lives")
@@ -96,6 +97,9 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	}
 	if opts.Env == "" {
 		return usageErrorf("--env is required (dev, test, staging, prod)")
+	}
+	if err := naming.CheckEnvironment(opts.Env); err != nil {
+		return usageErrorf("--env %q: %v", opts.Env, err)
 	}
 	var err error
 	if opts.Mode, err = tfvars.ParseMode(mode); err != nil {

@@ -25,9 +25,9 @@ func runRequest(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("request", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&form.DatabaseName, "database-name", "", "PostgreSQL database name: ^[a-z][a-z0-9_]{2,62}$, not reserved nor the instance's own (required)")
-	fs.StringVar(&form.Username, "username", "", "PostgreSQL role: ^[a-z][a-z0-9_]{2,30}$, not postgres/rdsadmin/rdstopmgr/rds_*/pg_* nor the master user (required)")
+	fs.StringVar(&form.Username, "username", "", "PostgreSQL role: ^[a-z][a-z0-9_]{2,30}$, not postgres/rdsadmin/rdstopmgr/rdsrepladmin/rds_*/pg_*/public/none/current_user/session_user/current_role nor the master user (required)")
 	fs.StringVar(&form.Owner, "owner", "", "owning team, e.g. app-team, platform-team (required)")
-	fs.StringVar(&form.User, "user", "", "requesting GitHub login, e.g. daniel-deans (required)")
+	fs.StringVar(&form.User, "user", "", "requesting GitHub login, e.g. daniel-deans: lowercase letters, digits, single hyphens inside, at most 39 (required)")
 	fs.StringVar(&form.Domain, "domain", "", "business domain, e.g. catalog, platform-core (required)")
 	fs.StringVar(&form.Environment, "environment", "", "target environment: dev, test, staging or prod (required)")
 	fs.StringVar(&form.Risk, "risk", "", "data sensitivity: none, low, medium, high or access (required)")
@@ -136,7 +136,9 @@ Modes:
              (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL)
   --dry-run  print the diff and the pull request body (reads --repo-root, or
              GitHub when GITHUB_TOKEN is set)
-  --local    write the edits into --repo-root
+  --local    write the edits into --repo-root: all files or none, under a lock
+             on the repo (.git/rds-provision.lock); every path must resolve
+             inside --repo-root
 
 Enum lists can be replaced by schemas/metadata/enums.yaml in the infra repo.
 

@@ -90,14 +90,15 @@ type Client struct {
 }
 
 var (
-	ownerRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
-	repoRE  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	// Compiled on first use: bounded repeats cost every start otherwise.
+	ownerRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`) })
+	repoRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`) })
 )
 
 // New validates opts and returns a Client.
 func New(opts Options) (*Client, error) {
 	owner, repo, ok := strings.Cut(opts.Repository, "/")
-	if !ok || !ownerRE.MatchString(owner) || !repoRE.MatchString(repo) || repo == "." || repo == ".." {
+	if !ok || !ownerRE().MatchString(owner) || !repoRE().MatchString(repo) || repo == "." || repo == ".." {
 		return nil, &OptionError{Field: "Repository", Value: opts.Repository, Reason: `want "owner/repo"`}
 	}
 	raw := opts.BaseURL

@@ -218,14 +218,23 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 }
 
 func (r *run) loadTfvars() (*tfvars.File, error) {
-	if r.opts.TfvarsPath != "" {
-		return tfvars.Load(r.opts.TfvarsPath, r.opts.Mode)
+	path, mode := r.opts.TfvarsPath, r.opts.Mode
+	if path == "" {
+		var err error
+		if path, mode, err = tfvars.Locate(r.opts.RepoRoot, r.opts.Env, r.opts.Mode); err != nil {
+			return nil, err
+		}
 	}
-	path, mode, err := tfvars.Locate(r.opts.RepoRoot, r.opts.Env, r.opts.Mode)
+	file, err := tfvars.Load(path, mode)
 	if err != nil {
 		return nil, err
 	}
-	return tfvars.Load(path, mode)
+	// Another environment's file would run without that environment's
+	// approval gate.
+	if err := file.CheckEnvironment(r.opts.Env); err != nil {
+		return nil, err
+	}
+	return file, nil
 }
 
 // record adds an audit row and logs the matching human line.

@@ -3,6 +3,7 @@ package request
 import (
 	"fmt"
 	"regexp"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -57,9 +58,11 @@ type enumsFile struct {
 	SizesByEnvironment map[string][]string `yaml:"rds_size_by_environment"`
 }
 
+// The patterns compile on first use, not at package initialisation: their
+// bounded repeats cost every start of the binary, --help included.
 var (
-	enumValuePattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	instanceClassPattern = regexp.MustCompile(`^db\.[a-z0-9]+\.[a-z0-9]+$`)
+	enumValuePattern     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`) })
+	instanceClassPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^db\.[a-z0-9]+\.[a-z0-9]+$`) })
 )
 
 // ParseEnums reads an enum override file. Every list present replaces the
@@ -99,11 +102,11 @@ func ParseEnums(src []byte) (Enums, error) {
 		e.InstanceClass = map[string]string{}
 		for i := 0; i+1 < len(f.SizeTiers.Content); i += 2 {
 			size, class := f.SizeTiers.Content[i].Value, f.SizeTiers.Content[i+1].Value
-			if !enumValuePattern.MatchString(size) {
-				return e, fmt.Errorf("parse %s: rds_size_tiers: size %s must match %s", EnumsPath, QuoteValue(size), enumValuePattern)
+			if !enumValuePattern().MatchString(size) {
+				return e, fmt.Errorf("parse %s: rds_size_tiers: size %s must match %s", EnumsPath, QuoteValue(size), enumValuePattern())
 			}
-			if !instanceClassPattern.MatchString(class) {
-				return e, fmt.Errorf("parse %s: rds_size_tiers.%s: instance class %s must match %s", EnumsPath, size, QuoteValue(class), instanceClassPattern)
+			if !instanceClassPattern().MatchString(class) {
+				return e, fmt.Errorf("parse %s: rds_size_tiers.%s: instance class %s must match %s", EnumsPath, size, QuoteValue(class), instanceClassPattern())
 			}
 			if _, dup := e.InstanceClass[size]; dup {
 				return e, fmt.Errorf("parse %s: rds_size_tiers: duplicate size %q", EnumsPath, size)
@@ -114,8 +117,8 @@ func ParseEnums(src []byte) (Enums, error) {
 	}
 	if f.SizesByEnvironment != nil {
 		for env, sizes := range f.SizesByEnvironment {
-			if !enumValuePattern.MatchString(env) {
-				return e, fmt.Errorf("parse %s: rds_size_by_environment: environment %s must match %s", EnumsPath, QuoteValue(env), enumValuePattern)
+			if !enumValuePattern().MatchString(env) {
+				return e, fmt.Errorf("parse %s: rds_size_by_environment: environment %s must match %s", EnumsPath, QuoteValue(env), enumValuePattern())
 			}
 			for _, s := range sizes {
 				if _, ok := e.InstanceClass[s]; !ok {
@@ -134,8 +137,8 @@ func checkEnumList(key string, values []string) error {
 	}
 	seen := map[string]bool{}
 	for _, v := range values {
-		if !enumValuePattern.MatchString(v) {
-			return fmt.Errorf("parse %s: %s: value %s must match %s", EnumsPath, key, QuoteValue(v), enumValuePattern)
+		if !enumValuePattern().MatchString(v) {
+			return fmt.Errorf("parse %s: %s: value %s must match %s", EnumsPath, key, QuoteValue(v), enumValuePattern())
 		}
 		if seen[v] {
 			return fmt.Errorf("parse %s: %s: duplicate value %q", EnumsPath, key, v)

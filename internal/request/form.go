@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/goldenpath/rds-provision/internal/naming"
@@ -130,17 +131,15 @@ func QuoteValue(v string) string {
 }
 
 var (
-	loginPattern  = regexp.MustCompile(`^[a-z0-9-]+$`)
-	branchPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`)
-	prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_+=.@-]{1,64}(/[A-Za-z0-9_+=.@-]{1,64}){0,3}$`)
+	branchPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`) })
+	prefixPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[A-Za-z0-9_+=.@-]{1,64}(/[A-Za-z0-9_+=.@-]{1,64}){0,3}$`)
+	})
 )
-
-// maxLogin is GitHub's limit on a login.
-const maxLogin = 39
 
 // CheckSecretPrefix returns why prefix cannot start a secret path, or nil.
 func CheckSecretPrefix(prefix string) error {
-	if !prefixPattern.MatchString(prefix) {
+	if !prefixPattern().MatchString(prefix) {
 		return fmt.Errorf("must be 1-4 segments of A-Z a-z 0-9 _ + = . @ - separated by /")
 	}
 	return nil
@@ -148,7 +147,7 @@ func CheckSecretPrefix(prefix string) error {
 
 // checkBranch keeps a branch name to what git and the API path accept.
 func checkBranch(b string) string {
-	if !branchPattern.MatchString(b) || strings.Contains(b, "..") || strings.Contains(b, "//") ||
+	if !branchPattern().MatchString(b) || strings.Contains(b, "..") || strings.Contains(b, "//") ||
 		strings.HasSuffix(b, "/") || strings.HasSuffix(b, ".") || strings.HasSuffix(b, ".lock") || strings.Contains(b, "/.") {
 		return "must be a branch name of 1-100 characters A-Z a-z 0-9 . _ / -, starting with a letter or digit, without '..', '//', '/.', or a trailing '/', '.' or '.lock'"
 	}
@@ -268,8 +267,10 @@ func Validate(f Form, facts Facts) []FieldError {
 	switch {
 	case f.User == "":
 		add(FieldUser, f.User, "is required (the requesting GitHub login)")
-	case len(f.User) > maxLogin || !loginPattern.MatchString(f.User):
-		add(FieldUser, f.User, "must be a GitHub login: ^[a-z0-9-]+$, at most %d characters", maxLogin)
+	default:
+		if err := naming.CheckGitHubLogin(f.User); err != nil {
+			add(FieldUser, f.User, "%v", err)
+		}
 	}
 	checkEnum(FieldDomain, f.Domain, enums.Domains, true)
 	envOK := checkEnum(FieldEnvironment, f.Environment, enums.Environments, true)

@@ -57,7 +57,7 @@ func (p *Plan) Changed() bool { return len(p.Files) > 0 }
 // catalog.
 func Paths(env string) []string {
 	out := []string{EnumsPath}
-	if enumValuePattern.MatchString(env) {
+	if enumValuePattern().MatchString(env) {
 		out = append(out, tfvars.StandaloneFile(env), tfvars.CoupledFile(env), catalog.Path(env))
 	}
 	return out

@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/goldenpath/rds-provision/internal/gh"
+	"github.com/goldenpath/rds-provision/internal/repofile"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
@@ -37,7 +36,9 @@ type Options struct {
 	// DryRun computes the change and prints the diff and PR body to Stdout;
 	// it reads through GitHub when set, else from RepoRoot, and writes nothing.
 	DryRun bool
-	// Local writes the edits into RepoRoot and makes no API call.
+	// Local writes the edits into RepoRoot and makes no API call: under
+	// the repo's lock, all files or none, and only to paths that resolve
+	// inside RepoRoot (see internal/repofile).
 	Local  bool
 	GitHub GitHub // required unless Local (or DryRun reading RepoRoot)
 	Now    func() time.Time
@@ -88,6 +89,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	form := o.Form.WithDefaults()
 	var read func(p string) ([]byte, bool, error)
 	var baseSHA string
+	var root *repofile.Root
 	useAPI := !o.Local && o.GitHub != nil
 	switch {
 	case useAPI:
@@ -101,13 +103,22 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		baseSHA = head.SHA
 		read = func(p string) ([]byte, bool, error) { return o.GitHub.ReadFile(ctx, baseSHA, p) }
 	case o.Local || o.DryRun:
-		read = func(p string) ([]byte, bool, error) {
-			b, err := os.ReadFile(filepath.Join(o.RepoRoot, filepath.FromSlash(p)))
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, false, nil
-			}
-			return b, err == nil, err
+		var err error
+		if root, err = repofile.Open(o.RepoRoot); err != nil {
+			return Result{}, err
 		}
+		if o.Local {
+			// Held from the first read to the last write: a concurrent
+			// run then reads this run's entries and adds its own.
+			unlock, err := root.Lock(ctx, func(path string) {
+				fmt.Fprintf(o.Stderr, "[INFO] Waiting for another rds-provision request on %s (lock %s)\n", o.RepoRoot, path)
+			})
+			if err != nil {
+				return Result{}, err
+			}
+			defer unlock()
+		}
+		read = root.Read
 	default:
 		return Result{}, errors.New("request: no GitHub client (set GITHUB_TOKEN and GITHUB_REPOSITORY, or use --local or --dry-run)")
 	}
@@ -140,14 +151,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		fmt.Fprintf(o.Stdout, "%s\n\n--- pull request: %s (branch %s, labels %v) ---\n\n%s", res.Diff, plan.Title, plan.Branch, plan.Labels, plan.Body)
 		return res, nil
 	case o.Local:
+		var files []repofile.File
 		for _, f := range plan.Files {
-			full := filepath.Join(o.RepoRoot, filepath.FromSlash(f.Path))
-			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-				return res, fmt.Errorf("write %s: %w", f.Path, err)
-			}
-			if err := writeFileAtomic(full, f.New); err != nil {
-				return res, fmt.Errorf("write %s: %w", f.Path, err)
-			}
+			files = append(files, repofile.File{Path: f.Path, Data: f.New})
+		}
+		if err := root.WriteAll(files); err != nil {
+			return res, err
 		}
 		return res, nil
 	}
@@ -199,27 +208,4 @@ func openPullRequest(ctx context.Context, g GitHub, plan *Plan, baseSHA string, 
 	}
 	res.PRNumber, res.PRURL, res.PRCreated = pr.Number, pr.URL, created
 	return res, nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".rds-provision-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

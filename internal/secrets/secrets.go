@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
@@ -29,6 +32,22 @@ const fallbackConcurrency = 8
 var (
 	ErrNotFound     = errors.New("secret not found")
 	ErrAccessDenied = errors.New("access denied to secret")
+	// ErrBinary: the secret holds only SecretBinary, no SecretString.
+	ErrBinary = errors.New("secret holds only SecretBinary")
+	// ErrTimeout: Secrets Manager did not answer within the call's bound.
+	ErrTimeout = errors.New("Secrets Manager did not answer in time")
+)
+
+// Bounds of one Secrets Manager call, so a hung endpoint (a stalled
+// connection, a proxy that never answers) fails the run instead of holding
+// it forever: each HTTP attempt, connection included, is cut after
+// DefaultAttemptTimeout and retried with backoff, all attempts together
+// within DefaultCallTimeout.
+const (
+	DefaultAttemptTimeout = 10 * time.Second
+	DefaultCallTimeout    = 45 * time.Second
+	DefaultMaxAttempts    = 5
+	DefaultMaxBackoff     = 2 * time.Second
 )
 
 // SecretError names the secret that could not be read. Its text keeps the
@@ -45,6 +64,8 @@ func (e *SecretError) Error() string {
 		return "Secret not found: " + e.Path
 	case errors.Is(e.Err, ErrAccessDenied):
 		return "Access denied to secret: " + e.Path
+	case errors.Is(e.Err, ErrBinary):
+		return "Secret " + e.Path + " holds only SecretBinary: store its JSON as SecretString (binary secrets are not supported)"
 	}
 	return fmt.Sprintf("read secret %s: %v", e.Path, e.Err)
 }
@@ -60,42 +81,106 @@ type API interface {
 // Client reads secrets through API.
 type Client struct {
 	api API
-	mu  sync.Mutex
+	// callTimeout bounds each call with its retries; 0 means no bound.
+	callTimeout time.Duration
+	mu          sync.Mutex
 	// batchDenied remembers that the IAM policy refuses BatchGetSecretValue,
 	// so later calls go straight to GetSecretValue.
 	batchDenied bool
 }
 
-// New wraps an API, for tests and callers with their own client.
-func New(api API) *Client { return &Client{api: api} }
+// New wraps an API, for tests and callers with their own client; each call
+// is bounded by DefaultCallTimeout.
+func New(api API) *Client { return &Client{api: api, callTimeout: DefaultCallTimeout} }
 
-// NewAWS builds a client with the SDK's default credential chain and
-// configuration (AWS_ENDPOINT_URL_SECRETS_MANAGER included) and standard
-// retries with backoff.
+// AWSOptions configure NewAWSWith; zero values take the defaults.
+type AWSOptions struct {
+	Region         string
+	Endpoint       string        // overrides the SDK's endpoint resolution (AWS_ENDPOINT_URL_SECRETS_MANAGER)
+	AttemptTimeout time.Duration // one HTTP attempt, connection included
+	CallTimeout    time.Duration // one call with all its retries
+	MaxAttempts    int
+	MaxBackoff     time.Duration // longest wait between attempts
+}
+
+// NewAWS builds a client for region with NewAWSWith's defaults.
 func NewAWS(ctx context.Context, region string) (*Client, error) {
+	return NewAWSWith(ctx, AWSOptions{Region: region})
+}
+
+// NewAWSWith builds a client with the SDK's default credential chain and
+// configuration (AWS_ENDPOINT_URL_SECRETS_MANAGER included), standard
+// retries with backoff, and the attempt and call bounds of o.
+func NewAWSWith(ctx context.Context, o AWSOptions) (*Client, error) {
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = DefaultCallTimeout
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 5 })
+			return retry.NewStandard(func(so *retry.StandardOptions) {
+				so.MaxAttempts = o.MaxAttempts
+				so.MaxBackoff = o.MaxBackoff
+				so.Backoff = retry.NewExponentialJitterBackoff(o.MaxBackoff)
+			})
 		}),
+		// http.Client.Timeout cuts one attempt; the SDK reports it as a
+		// retryable connection error, so the retryer tries again.
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(o.AttemptTimeout)),
 	}
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	if o.Endpoint != "" {
+		opts = append(opts, config.WithBaseEndpoint(o.Endpoint))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return New(secretsmanager.NewFromConfig(cfg)), nil
+	return &Client{api: secretsmanager.NewFromConfig(cfg), callTimeout: o.CallTimeout}, nil
+}
+
+// bound limits one call, its retries included, to the client's call timeout.
+func (c *Client) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.callTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.callTimeout)
+}
+
+// timedOut turns an error of a call cut by its bound (or by every attempt
+// timing out) into ErrTimeout, keeping the cause; the caller's own
+// cancellation stays what it is.
+func (c *Client) timedOut(parent context.Context, err error) error {
+	if parent.Err() != nil {
+		return err
+	}
+	var timeout interface{ Timeout() bool }
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &timeout) && timeout.Timeout() {
+		return fmt.Errorf("%w (each call is limited to %s with its retries): %w", ErrTimeout, c.callTimeout, err)
+	}
+	return err
 }
 
 // Get reads one secret string with GetSecretValue.
 func (c *Client) Get(ctx context.Context, path string) (string, error) {
-	out, err := c.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(path)})
+	callCtx, cancel := c.bound(ctx)
+	defer cancel()
+	out, err := c.api.GetSecretValue(callCtx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(path)})
 	if err != nil {
-		return "", classify(path, err)
+		return "", classify(path, c.timedOut(ctx, err))
 	}
 	if out.SecretString == nil {
-		return "", &SecretError{Path: path, Err: errors.New("secret has no SecretString (binary secrets are not supported)")}
+		return "", &SecretError{Path: path, Err: ErrBinary}
 	}
 	return *out.SecretString, nil
 }
@@ -121,7 +206,7 @@ func (c *Client) GetMany(ctx context.Context, paths []string) (map[string]Result
 				continue
 			}
 			if !isAccessDenied(err) {
-				return nil, fmt.Errorf("BatchGetSecretValue: %w", err)
+				return nil, fmt.Errorf("BatchGetSecretValue: %w", c.timedOut(ctx, err))
 			}
 			c.mu.Lock()
 			c.batchDenied = true
@@ -139,18 +224,22 @@ func (c *Client) isBatchDenied() bool {
 }
 
 func (c *Client) batch(ctx context.Context, chunk []string, results map[string]Result) error {
+	ctx, cancel := c.bound(ctx)
+	defer cancel()
 	out, err := c.api.BatchGetSecretValue(ctx, &secretsmanager.BatchGetSecretValueInput{SecretIdList: chunk})
 	if err != nil {
 		return err
 	}
 	byName := map[string]string{}
+	binary := map[string]bool{}
 	for _, v := range out.SecretValues {
-		if v.SecretString == nil {
-			continue
-		}
 		for _, id := range []*string{v.Name, v.ARN} {
-			if id != nil {
+			switch {
+			case id == nil:
+			case v.SecretString != nil:
 				byName[*id] = *v.SecretString
+			case v.SecretBinary != nil:
+				binary[*id] = true
 			}
 		}
 	}
@@ -165,6 +254,8 @@ func (c *Client) batch(ctx context.Context, chunk []string, results map[string]R
 			results[path] = Result{Value: value}
 		case failed[path] != nil:
 			results[path] = Result{Err: failed[path]}
+		case binary[path]:
+			results[path] = Result{Err: &SecretError{Path: path, Err: ErrBinary}}
 		default:
 			// Absent from both lists: Secrets Manager reports missing ids as
 			// errors, so this is a secret without a string value.
@@ -269,17 +360,19 @@ func ParseMaster(path, raw string) (Master, error) {
 	str("username", &m.Username)
 	str("password", &m.Password)
 	str("dbname", &m.DBName)
-	switch p := fields["port"].(type) {
-	case float64:
-		m.Port = int(p)
-	case string:
-		m.Port, _ = strconv.Atoi(strings.TrimSpace(p))
-	}
-	if m.Port <= 0 || m.Port > 65535 {
+	var portErr error
+	if m.Port, portErr = parsePort(fields["port"]); portErr != nil {
 		missing = append(missing, "port")
 	}
 	if len(missing) > 0 {
-		return Master{}, fmt.Errorf("master secret %s: missing or invalid field(s) %s (need host, port, username, password, dbname)", path, strings.Join(missing, ", "))
+		err := fmt.Errorf("master secret %s: missing or invalid field(s) %s (need host, port, username, password, dbname)", path, strings.Join(missing, ", "))
+		if portErr != nil {
+			err = fmt.Errorf("%w; %w", err, portErr)
+		}
+		return Master{}, err
+	}
+	if strings.ContainsRune(m.Password, 0) {
+		return Master{}, fmt.Errorf("master secret %s: %w", path, errNUL)
 	}
 	return m, nil
 }
@@ -302,6 +395,9 @@ func ParseApp(path, raw, wantUsername string) (App, error) {
 	if !ok || password == "" {
 		return App{}, fmt.Errorf("app secret %s: missing or empty field password", path)
 	}
+	if strings.ContainsRune(password, 0) {
+		return App{}, fmt.Errorf("app secret %s: %w", path, errNUL)
+	}
 	a.Password = password
 	if u, present := fields["username"]; present {
 		name, ok := u.(string)
@@ -311,4 +407,40 @@ func ParseApp(path, raw, wantUsername string) (App, error) {
 		a.Username = name
 	}
 	return a, nil
+}
+
+// errNUL: PostgreSQL passwords are C strings, so a NUL would silently cut
+// the password short (libpq sends what comes before it).
+var errNUL = errors.New("password contains a NUL character, which PostgreSQL cannot take in a password: generate one without it")
+
+// parsePort accepts the port as a JSON number or a string of digits, as
+// Terraform and the RDS console write it, and only a whole number in
+// 1..65535: 5432.5 is a typo to report, not a port to round.
+func parsePort(v any) (int, error) {
+	const rule = "port must be a whole number from 1 to 65535"
+	var f float64
+	switch p := v.(type) {
+	case float64:
+		f = p
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			if _, ferr := strconv.ParseFloat(strings.TrimSpace(p), 64); ferr == nil {
+				return 0, errors.New(rule + " (it has a fraction)")
+			}
+			return 0, errors.New(rule)
+		}
+		f = float64(n)
+	case nil:
+		return 0, errors.New("port is missing")
+	default:
+		return 0, errors.New(rule)
+	}
+	if f != math.Trunc(f) {
+		return 0, errors.New(rule + " (it has a fraction)")
+	}
+	if f < 1 || f > 65535 {
+		return 0, errors.New(rule)
+	}
+	return int(f), nil
 }

@@ -127,6 +127,11 @@ func TestParseMaster(t *testing.T) {
 		{"port as string", `{"host":"h","port":"6543","username":"u","password":"p","dbname":"d"}`, "", Master{"h", 6543, "u", "p", "d"}},
 		{"missing fields", `{"host":"h","password":"hunter2"}`, "missing or invalid field(s) username, dbname, port", Master{}},
 		{"not json", `hunter2`, "is not a JSON object", Master{}},
+		{"port with a fraction", `{"host":"h","port":5432.5,"username":"u","password":"hunter2","dbname":"d"}`, "invalid field(s) port (need host, port, username, password, dbname); port must be a whole number from 1 to 65535 (it has a fraction)", Master{}},
+		{"port string with a fraction", `{"host":"h","port":"5432.5","username":"u","password":"hunter2","dbname":"d"}`, "port must be a whole number from 1 to 65535 (it has a fraction)", Master{}},
+		{"port out of range", `{"host":"h","port":65536,"username":"u","password":"hunter2","dbname":"d"}`, "port must be a whole number from 1 to 65535", Master{}},
+		{"port as a word", `{"host":"h","port":"postgres","username":"u","password":"hunter2","dbname":"d"}`, "port must be a whole number from 1 to 65535", Master{}},
+		{"password with NUL", `{"host":"h","port":5432,"username":"u","password":"hunter2\u0000x","dbname":"d"}`, "master secret goldenpath/dev/rds/master: password contains a NUL character", Master{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseMaster("goldenpath/dev/rds/master", tc.raw)
@@ -155,6 +160,7 @@ func TestParseApp(t *testing.T) {
 		{"other username", `{"username":"postgres","password":"s3cret"}`, "does not match tfvars username keycloak_user"},
 		{"no password", `{"username":"keycloak_user"}`, "missing or empty field password"},
 		{"not json", `s3cret`, "is not a JSON object"},
+		{"password with NUL", `{"password":"s3cret\u0000tail"}`, "app secret goldenpath/dev/keycloak/postgres: password contains a NUL character"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseApp("goldenpath/dev/keycloak/postgres", tc.raw, "keycloak_user")

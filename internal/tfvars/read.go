@@ -77,6 +77,7 @@ type File struct {
 	Region         string // aws_region, empty when absent
 	MasterUsername string // master_username, empty when absent
 	DatabaseName   string // the instance's own database_name, empty when absent
+	Environment    string // top-level environment, empty when absent (see CheckEnvironment)
 	Entries        []Entry
 	// HasAttribute is false when the file has no application_databases yet.
 	HasAttribute bool
@@ -129,9 +130,9 @@ func Locate(repoRoot, env string, mode Mode) (string, Mode, error) {
 	case ModeStandalone:
 		return standalone, ModeStandalone, nil
 	}
-	src, err := os.ReadFile(coupled)
+	src, err := readBounded(coupled)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", "", fmt.Errorf("read tfvars %s: %w", coupled, err)
+		return "", "", err
 	}
 	if err != nil {
 		src = nil
@@ -150,9 +151,9 @@ func Locate(repoRoot, env string, mode Mode) (string, Mode, error) {
 // Load reads the file at path. With ModeAuto the layout follows the content:
 // coupled when rds_config.enabled is true, standalone otherwise.
 func Load(path string, mode Mode) (*File, error) {
-	src, err := os.ReadFile(path)
+	src, err := readBounded(path)
 	if err != nil {
-		return nil, fmt.Errorf("read tfvars %s: %w", path, err)
+		return nil, err
 	}
 	return Parse(path, src, mode)
 }
@@ -205,6 +206,7 @@ func Parse(path string, src []byte, mode Mode) (*File, error) {
 	if f.Region, err = topString(body, "aws_region"); err != nil {
 		return nil, err
 	}
+	f.Environment = environment(body)
 
 	var dbs hclsyntax.Expression
 	switch mode {
@@ -251,6 +253,12 @@ func Parse(path string, src []byte, mode Mode) (*File, error) {
 }
 
 func parseBody(path string, src []byte) (*hclsyntax.Body, error) {
+	if err := checkSize(path, src); err != nil {
+		return nil, err
+	}
+	if err := checkNesting(path, src); err != nil {
+		return nil, err
+	}
 	file, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, diagError("parse tfvars: ", diags)
@@ -273,6 +281,7 @@ func readEntries(expr hclsyntax.Expression) ([]Entry, error) {
 	}
 	seen := map[string]int{}
 	entries := make([]Entry, 0, len(obj.Items))
+	keys := make([]hcl.Range, 0, len(obj.Items))
 	for _, item := range obj.Items {
 		key, err := keyString(item.KeyExpr)
 		if err != nil {
@@ -288,6 +297,10 @@ func readEntries(expr hclsyntax.Expression) ([]Entry, error) {
 			return nil, err
 		}
 		entries = append(entries, e)
+		keys = append(keys, item.KeyExpr.Range())
+	}
+	if err := checkOwners(entries, keys); err != nil {
+		return nil, err
 	}
 	return entries, nil
 }
@@ -402,9 +415,11 @@ func literalStringList(expr hclsyntax.Expression, what string) ([]string, error)
 	return out, nil
 }
 
+// topString reads an optional top-level string; null, as Terraform allows
+// for any variable, counts as absent.
 func topString(body *hclsyntax.Body, name string) (string, error) {
 	attr, ok := body.Attributes[name]
-	if !ok {
+	if !ok || isNull(attr.Expr) {
 		return "", nil
 	}
 	return literalString(attr.Expr, name)
@@ -412,10 +427,29 @@ func topString(body *hclsyntax.Body, name string) (string, error) {
 
 func itemString(obj *hclsyntax.ObjectConsExpr, name string) (string, error) {
 	item, ok := findItem(obj, name)
-	if !ok {
+	if !ok || isNull(item.ValueExpr) {
 		return "", nil
 	}
 	return literalString(item.ValueExpr, "rds_config."+name)
+}
+
+func isNull(expr hclsyntax.Expression) bool {
+	v, diags := expr.Value(nil)
+	return !diags.HasErrors() && v.IsNull()
+}
+
+// environment is the top-level environment attribute when it is a plain
+// string; other shapes are the stack's own business and not compared.
+func environment(body *hclsyntax.Body) string {
+	attr, ok := body.Attributes["environment"]
+	if !ok {
+		return ""
+	}
+	v, diags := attr.Expr.Value(nil)
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+		return ""
+	}
+	return v.AsString()
 }
 
 func findItem(obj *hclsyntax.ObjectConsExpr, name string) (hclsyntax.ObjectConsItem, bool) {

@@ -1,0 +1,101 @@
+package tfvars
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// Bounds on a tfvars file, checked before the HCL parser sees it: the
+// parser recurses once per nested bracket, so a file of nested brackets
+// exhausts the stack and kills the process. Real files are a few KiB and a
+// handful of levels deep (application_databases = { key = { ... } }).
+const (
+	MaxFileSize = 512 << 10 // bytes
+	MaxNesting  = 32        // brackets, parentheses and template interpolations
+)
+
+// ErrTooLarge is returned (wrapped) for a file over MaxFileSize.
+var ErrTooLarge = errors.New("tfvars file too large")
+
+// readBounded reads at most MaxFileSize bytes of the file at path.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read tfvars %s: %w", path, err)
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read tfvars %s: %w", path, err)
+	}
+	if err := checkSize(path, src); err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+func checkSize(path string, src []byte) error {
+	if len(src) > MaxFileSize {
+		return fmt.Errorf("%w: %s is over the limit of %d bytes (%d KiB); a tfvars file of application databases is a few KiB", ErrTooLarge, path, MaxFileSize, MaxFileSize>>10)
+	}
+	return nil
+}
+
+// checkNesting walks the tokens of src (HCL's lexer is not recursive, its
+// parser is) and refuses nesting deeper than MaxNesting at its first
+// too-deep token.
+func checkNesting(path string, src []byte) error {
+	tokens, _ := hclsyntax.LexConfig(src, path, hcl.InitialPos)
+	depth := 0
+	for _, tok := range tokens {
+		switch tok.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
+			hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+			depth++
+			if depth > MaxNesting {
+				return errorAt(tok.Range, "brackets nested more than %d deep: the limit is %d (a tfvars file of application databases needs a few levels)", MaxNesting, MaxNesting)
+			}
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenTemplateSeqEnd:
+			depth--
+		}
+	}
+	return nil
+}
+
+// checkOwners refuses a second owner entry for a database: both would
+// claim it, and whichever ran first would own it.
+func checkOwners(entries []Entry, ranges []hcl.Range) error {
+	first := map[string]int{} // database_name -> index of its owner entry
+	for i, e := range entries {
+		if e.AccessLevel != AccessOwner {
+			continue
+		}
+		j, dup := first[e.DatabaseName]
+		if !dup {
+			first[e.DatabaseName] = i
+			continue
+		}
+		o := entries[j]
+		return errorAt(ranges[i], "application_databases.%s (line %d) and application_databases.%s (line %d) are both owner entries of database %s: a database has one owner entry; give the other access_level = \"editor\" or \"reader\", or remove it", o.Key, o.Line, e.Key, e.Line, e.DatabaseName)
+	}
+	return nil
+}
+
+// ErrEnvironmentMismatch is returned (wrapped) when the file's environment
+// attribute names another environment than the run's.
+var ErrEnvironmentMismatch = errors.New("tfvars environment does not match --env")
+
+// CheckEnvironment refuses a file whose top-level environment attribute
+// names another environment than env: the approval gate is decided by env,
+// so running --env dev on prod's tfvars would skip it.
+func (f *File) CheckEnvironment(env string) error {
+	if f.Environment == "" || f.Environment == env {
+		return nil
+	}
+	return fmt.Errorf("%w: %s sets environment = %q but the run is for --env %s; pass the tfvars of %s, or --env %s (with its approval)", ErrEnvironmentMismatch, f.Path, f.Environment, env, env, f.Environment)
+}
