@@ -21,6 +21,24 @@ environment's application_databases (Terraform tfvars), idempotently, as the
 RDS master user. Writes the CSV audit to standard output and human log lines
 ([SUCCESS], [NO_CHANGE], [WARNING], [ERROR], [DRY-RUN]) to standard error.
 
+It works as a plan: it reads the instance once (roles, databases, and in
+each target database the privileges of database, schema public, tables,
+sequences and the owner's default privileges), computes the steps that
+bring it to what the entries say, and executes exactly those steps under an
+advisory lock. Access levels converge both ways: what a level lacks is
+granted, what it no longer includes is revoked, now and for tables the
+owner creates later. A converged rerun sends only the password ALTER ROLE.
+Roles no entry names are never touched; nothing is ever dropped.
+
+--dry-run reads the instance read-only (no lock, no change) and reports the
+same plan: [DRY-RUN] Would ... for what would change, [NO_CHANGE] for what
+is in place, [ERROR] for what the real run would refuse (exit 1). An app
+secret that Terraform has not created yet is a warning. When the instance
+cannot be reached, it warns and prints the offline preview.
+
+An existing login role that owns databases no entry names is only taken
+over when its entry lists them: adopt_owned_databases = ["payroll"].
+
 The tfvars file is --tfvars when given; otherwise it is found under
 --repo-root for --env with --rds-mode:
   coupled     envs/<env>/terraform.tfvars, rds_config.application_databases
@@ -55,12 +73,14 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	fs.StringVar(&opts.BuildID, "build-id", "manual", "build ID for the audit trail")
 	fs.StringVar(&opts.RunID, "run-id", "local", "CI run ID for the audit trail")
 	fs.StringVar(&opts.Region, "region", "", "AWS region (default: aws_region in the tfvars, else eu-west-2)")
-	fs.BoolVar(&opts.DryRun, "dry-run", false, "preview without executing: reads tfvars and secrets, changes nothing, shows every problem")
+	fs.BoolVar(&opts.DryRun, "dry-run", false, "show the plan without executing it: reads the instance read-only, changes nothing, shows every problem")
 	fs.BoolVar(&opts.RequireApproval, "require-approval", false, "require ALLOW_DB_PROVISION=true for environments other than dev")
 	fs.BoolVar(&opts.NoFailFast, "no-fail-fast", false, "continue with later databases after a failure (default: stop at the first)")
 	fs.StringVar(&opts.SSLMode, "sslmode", "verify-full", "PostgreSQL sslmode: disable, allow, prefer, require, verify-ca, verify-full")
 	fs.StringVar(&opts.SSLRootCert, "sslrootcert", "", "CA bundle for verify-ca/verify-full, e.g. the RDS global bundle (global-bundle.pem)")
 	fs.BoolVar(&opts.SkipPreflight, "skip-preflight", false, "skip the DNS and TCP checks before connecting (skipped anyway inside Kubernetes)")
+	fs.DurationVar(&opts.LockTimeout, "lock-timeout", provision.DefaultLockTimeout, "how long to wait for another run's advisory lock (a lock held by any other role fails at once)")
+	fs.DurationVar(&opts.StatementTimeout, "statement-timeout", provision.DefaultStatementTimeout, "deadline of every statement, so a frozen server or network fails the run instead of hanging it")
 	fs.StringVar(&auditOutput, "audit-output", "", "also append the CSV rows to FILE (header written when the file is new)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), provisionUsage)
@@ -87,6 +107,9 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	}
 	if err := provision.CheckSSLMode(opts.SSLMode); err != nil {
 		return usageErrorf("%v", err)
+	}
+	if opts.LockTimeout <= 0 || opts.StatementTimeout <= 0 {
+		return usageErrorf("--lock-timeout and --statement-timeout must be positive durations, e.g. 10m")
 	}
 	opts.Getenv, opts.Now, opts.Log = env.Getenv, env.Now, env.Stderr
 

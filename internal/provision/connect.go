@@ -53,6 +53,16 @@ func (r *run) connConfig(db string) (*pgx.ConnConfig, error) {
 	}
 	cfg.Password = r.master.Password
 	cfg.Tracer = r.opts.Tracer
+	// Keepalives notice a peer that vanished (failover, a dropped NAT
+	// entry) while the session waits, e.g. for the lock.
+	dialer := &net.Dialer{Timeout: connectTimeout, KeepAliveConfig: net.KeepAliveConfig{
+		Enable: true, Idle: 30 * time.Second, Interval: 10 * time.Second, Count: 3,
+	}}
+	cfg.DialFunc = dialer.DialContext
+	if r.opts.DryRun {
+		// A dry run cannot change anything, whatever the code path.
+		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	return cfg, nil
 }
 
@@ -67,28 +77,64 @@ func (r *run) connect(ctx context.Context, db string) (*pgx.Conn, error) {
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, connectError(r.master, r.opts.MasterSecret, err)
+		return nil, connectError(r.master, r.opts.MasterSecret, r.opts.SSLMode, err)
 	}
 	return conn, nil
 }
 
+// connError is a connection failure in the runbook's words, keeping the
+// driver's error for isUnreachable.
+type connError struct {
+	msg string
+	err error
+}
+
+func (e *connError) Error() string { return e.msg }
+func (e *connError) Unwrap() error { return e.err }
+
+// isUnreachable tells a network failure (DNS, refused, timed out), which a
+// dry run survives with an offline preview, from a server that answered
+// and said no (authentication, TLS), which the real run would also hit.
+func isUnreachable(err error) bool {
+	var pgErr *pgconn.PgError
+	var netErr net.Error
+	if errors.As(err, &pgErr) || errors.Is(err, errTLSRefused) {
+		return false
+	}
+	return errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded)
+}
+
+var errTLSRefused = errors.New("server refused TLS")
+
 // connectError keeps the runbook's words ("Failed to connect to RDS:
 // connection timed out") and adds the remedy.
-func connectError(m secrets.Master, secretPath string, err error) error {
+func connectError(m secrets.Master, secretPath, sslMode string, err error) error {
+	msg := connectMessage(m, secretPath, sslMode, err)
+	if strings.Contains(err.Error(), "server refused TLS connection") {
+		err = fmt.Errorf("%w: %w", errTLSRefused, err)
+	}
+	return &connError{msg: msg, err: err}
+}
+
+func connectMessage(m secrets.Master, secretPath, sslMode string, err error) string {
 	addr := net.JoinHostPort(m.Host, strconv.Itoa(m.Port))
 	var pgErr *pgconn.PgError
 	var netErr net.Error
 	switch {
+	case errors.Is(err, context.Canceled):
+		return fmt.Sprintf("Cancelled (SIGTERM or interrupt) while connecting to RDS at %s: nothing was changed after this point", addr)
+	case strings.Contains(err.Error(), "server refused TLS connection"):
+		return fmt.Sprintf("Failed to connect to RDS at %s: the server refused TLS (--sslmode %s needs it); RDS always offers TLS, so check the host and port in %s point at the RDS endpoint; a local server without TLS needs --sslmode disable", addr, sslMode, secretPath)
 	case errors.As(err, &pgErr) && pgErr.Code == "28P01":
-		return fmt.Errorf("Failed to connect to RDS: password authentication failed for master user %s at %s: check the credentials in %s", m.Username, addr, secretPath)
+		return fmt.Sprintf("Failed to connect to RDS: password authentication failed for master user %s at %s: check the credentials in %s", m.Username, addr, secretPath)
 	case errors.As(err, &pgErr) && pgErr.Code == "3D000":
-		return fmt.Errorf("Failed to connect to RDS: database in %s (dbname) does not exist on %s", secretPath, addr)
+		return fmt.Sprintf("Failed to connect to RDS: %s on %s (the master's dbname in %s, or a database an entry names)", pgErr.Message, addr, secretPath)
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Errorf("Failed to connect to RDS: connection timed out (%s): verify the VPC/security group allows this runner, the endpoint in %s is right, and the instance is running", addr, secretPath)
+		return fmt.Sprintf("Failed to connect to RDS: connection timed out (%s): verify the VPC/security group allows this runner, the endpoint in %s is right, and the instance is running", addr, secretPath)
 	case strings.Contains(err.Error(), "certificate") || strings.Contains(err.Error(), "tls"):
-		return fmt.Errorf("Failed to connect to RDS: TLS verification failed for %s: pass the RDS CA bundle with --sslrootcert (the container has /etc/ssl/certs/rds-global-bundle.pem), or --sslmode require to skip verification: %v", addr, err)
+		return fmt.Sprintf("Failed to connect to RDS: TLS verification failed for %s: pass the RDS CA bundle with --sslrootcert (the container has /etc/ssl/certs/rds-global-bundle.pem), or --sslmode require to skip verification: %v", addr, err)
 	}
-	return fmt.Errorf("Failed to connect to RDS at %s: %v", addr, err)
+	return fmt.Sprintf("Failed to connect to RDS at %s: %v", addr, err)
 }
 
 // preflight checks DNS and TCP reachability before the PostgreSQL handshake,
@@ -105,8 +151,11 @@ func (r *run) preflight(ctx context.Context) error {
 		lookupCtx, cancel := context.WithTimeout(ctx, connectTimeout)
 		_, err := net.DefaultResolver.LookupHost(lookupCtx, host)
 		cancel()
+		if err != nil && ctx.Err() != nil {
+			return &connError{err: ctx.Err(), msg: "Cancelled (SIGTERM or interrupt) while connecting to RDS: nothing was changed"}
+		}
 		if err != nil {
-			return fmt.Errorf("Failed to connect to RDS: DNS lookup of %s failed: check the RDS endpoint (host) in %s, and that this runner resolves private RDS names (run inside the VPC): %v", host, r.opts.MasterSecret, err)
+			return &connError{err: err, msg: fmt.Sprintf("Failed to connect to RDS: DNS lookup of %s failed: check the RDS endpoint (host) in %s, and that this runner resolves private RDS names (run inside the VPC): %v", host, r.opts.MasterSecret, err)}
 		}
 	}
 	if strings.HasPrefix(host, "/") {
@@ -117,9 +166,12 @@ func (r *run) preflight(ctx context.Context) error {
 	if err != nil {
 		var netErr net.Error
 		if errors.As(err, &netErr) && netErr.Timeout() {
-			return fmt.Errorf("Failed to connect to RDS: connection timed out (%s): verify the VPC/security group allows this runner, the endpoint in %s is right, and the instance is running (aws rds describe-db-instances)", addr, r.opts.MasterSecret)
+			return &connError{err: err, msg: fmt.Sprintf("Failed to connect to RDS: connection timed out (%s): verify the VPC/security group allows this runner, the endpoint in %s is right, and the instance is running (aws rds describe-db-instances)", addr, r.opts.MasterSecret)}
 		}
-		return fmt.Errorf("Failed to connect to RDS: cannot reach %s: %v: verify the instance is running and the port in %s is right", addr, err, r.opts.MasterSecret)
+		if ctx.Err() != nil {
+			return &connError{err: ctx.Err(), msg: "Cancelled (SIGTERM or interrupt) while connecting to RDS: nothing was changed"}
+		}
+		return &connError{err: err, msg: fmt.Sprintf("Failed to connect to RDS: cannot reach %s: %v: verify the instance is running and the port in %s is right", addr, err, r.opts.MasterSecret)}
 	}
 	conn.Close()
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -20,6 +19,7 @@ type entry struct {
 	SecretPath string
 	invalid    string // why the entry is refused before any I/O
 	password   string
+	verifier   string // SCRAM verifier of password, computed once per run
 	secretErr  error
 }
 
@@ -122,6 +122,9 @@ func (r *run) fetchSecrets(ctx context.Context, entries []*entry) error {
 		}
 		e.password = app.Password
 		r.hide(app.Password)
+		if e.verifier, err = scramVerifier(app.Password, r.opts.Random); err != nil {
+			e.secretErr = err
+		}
 	}
 	return nil
 }
@@ -134,38 +137,6 @@ func (r *run) hide(value string) {
 	}
 	r.audit.Redact(value)
 	r.opts.Mask(value)
-}
-
-// dryRun prints the runbook's preview lines. It continues past failures so
-// one preview shows every problem.
-func (r *run) dryRun(entries []*entry) {
-	for _, e := range entries {
-		if !r.checkEntry(e) {
-			continue
-		}
-		now := r.opts.Now()
-		r.record(e, audit.ActionCreateRole, audit.DryRun, now, "Would create/update role: %s", e.Username)
-		if e.AccessLevel == tfvars.AccessOwner {
-			r.record(e, audit.ActionCreateDatabase, audit.DryRun, now, "Would create database: %s with owner %s", e.DatabaseName, e.Username)
-		} else {
-			r.record(e, audit.ActionCreateDatabase, audit.DryRun, now, "Would use existing database: %s (access_level %s)", e.DatabaseName, e.AccessLevel)
-		}
-		r.record(e, audit.ActionApplyGrants, audit.DryRun, now, "Would grant %s on %s to %s", grantLabel(e.AccessLevel), e.DatabaseName, e.Username)
-	}
-}
-
-// checkEntry records an error row for an entry refused before any database
-// work and reports whether the entry may go on.
-func (r *run) checkEntry(e *entry) bool {
-	switch {
-	case e.invalid != "":
-		r.record(e, "validate", audit.Error, time.Time{}, "%s", e.invalid)
-		return false
-	case e.secretErr != nil:
-		r.record(e, audit.ActionFetchSecret, audit.Error, time.Time{}, "%v", e.secretErr)
-		return false
-	}
-	return true
 }
 
 // pgMessage renders a PostgreSQL error with the remedy the runbook gives.

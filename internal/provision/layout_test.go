@@ -11,7 +11,9 @@ import (
 )
 
 func TestCoupledLayoutFromRepoRoot(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "coupled")
+	pg.DropOnCleanup(t, []string{"cpl_db"}, []string{"cpl_user"})
 	f.putSecret(f.appSecret("cpl_app"), map[string]any{"password": "cpl-pw"})
 	root := t.TempDir()
 	path := tfvars.CoupledPath(root, "coupled")
@@ -37,6 +39,7 @@ rds_config = {
 }
 
 func TestPreflightNamesTheRemedy(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, host string
 		port       int

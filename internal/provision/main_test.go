@@ -35,26 +35,97 @@ type fixture struct {
 	env    string // unique per test, used in secret paths
 	dir    string
 	tfvars string
+	// made lists the roles and databases the test's entries name that did
+	// not exist when they were first seeded: the cleanup drops them.
+	madeRoles, madeDBs []string
+	seen               map[string]bool
 }
 
 func newFixture(t *testing.T, env string) *fixture {
 	t.Helper()
-	f := &fixture{t: t, env: env, dir: t.TempDir()}
+	f := &fixture{t: t, env: env, dir: t.TempDir(), seen: map[string]bool{}}
 	f.putSecret("goldenpath/"+env+"/rds/master", pg.MasterSecret())
+	t.Cleanup(f.cleanup)
 	return f
 }
 
+// track notes the entries' roles and databases that do not exist yet.
+func (f *fixture) track(apps []app) {
+	if f.seen == nil {
+		return // a benchmark's fixture
+	}
+	conn := adminConn(f.t, "postgres")
+	ctx := context.Background()
+	for _, a := range apps {
+		if !f.seen["r:"+a.user] {
+			f.seen["r:"+a.user] = true
+			var n int
+			conn.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = $1", a.user).Scan(&n)
+			if n == 0 {
+				f.madeRoles = append(f.madeRoles, a.user)
+			}
+		}
+		if !f.seen["d:"+a.db] {
+			f.seen["d:"+a.db] = true
+			var n int
+			conn.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", a.db).Scan(&n)
+			if n == 0 {
+				f.madeDBs = append(f.madeDBs, a.db)
+			}
+		}
+	}
+}
+
+// cleanup drops what the test made: its databases and those its roles
+// own (plugin databases), then the roles.
+func (f *fixture) cleanup() {
+	if len(f.madeRoles)+len(f.madeDBs) == 0 {
+		return
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pg.AdminURL)
+	if err != nil {
+		f.t.Logf("cleanup: %v", err)
+		return
+	}
+	defer conn.Close(ctx)
+	dbs := append([]string(nil), f.madeDBs...)
+	rows, _ := conn.Query(ctx, "SELECT datname FROM pg_database WHERE pg_get_userbyid(datdba) = ANY($1)", f.madeRoles)
+	owned, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	for _, db := range append(dbs, owned...) {
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident(db)+" WITH (FORCE)"); err != nil {
+			f.t.Logf("cleanup: drop database %s: %v", db, err)
+		}
+	}
+	for _, r := range f.madeRoles {
+		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+ident(r)); err != nil {
+			f.t.Logf("cleanup: drop role %s: %v", r, err)
+		}
+	}
+}
+
 // app is one application_databases entry of a test.
-type app struct{ key, db, user, password, access string }
+type app struct {
+	key, db, user, password, access string
+	adopt                           []string // adopt_owned_databases
+	schema                          string   // initial_schema
+}
 
 func (f *fixture) writeTfvars(apps ...app) {
 	f.t.Helper()
+	f.track(apps)
 	var b strings.Builder
 	b.WriteString("aws_region = \"eu-west-2\"\nmaster_username = \"platform_admin\"\n\napplication_databases = {\n")
 	for _, a := range apps {
 		fmt.Fprintf(&b, "  %s = {\n    database_name = %q\n    username      = %q\n", a.key, a.db, a.user)
 		if a.access != "" {
 			fmt.Fprintf(&b, "    access_level  = %q\n", a.access)
+		}
+		if a.schema != "" {
+			fmt.Fprintf(&b, "    initial_schema = %q\n", a.schema)
+		}
+		if a.adopt != nil {
+			fmt.Fprintf(&b, "    adopt_owned_databases = [%s]\n", quotedList(a.adopt))
 		}
 		b.WriteString("  }\n")
 	}
@@ -114,6 +185,14 @@ func (f *fixture) run(mutate ...func(*Options)) outcome {
 
 func runWith(t *testing.T, opts Options) outcome {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return runCtx(t, ctx, opts)
+}
+
+// runCtx is runWith under the caller's context (cancellation tests).
+func runCtx(t *testing.T, ctx context.Context, opts Options) outcome {
+	t.Helper()
 	var out outcome
 	var csvBuf, logBuf bytes.Buffer
 	opts.Audit = audit.NewLog()
@@ -122,8 +201,6 @@ func runWith(t *testing.T, opts Options) outcome {
 	}
 	opts.Log = &logBuf
 	opts.Mask = func(s string) { out.masked = append(out.masked, s) }
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	out.res, out.err = Run(ctx, opts)
 	out.csv, out.log = csvBuf.String(), logBuf.String()
 	return out

@@ -53,6 +53,11 @@ type Options struct {
 	SkipPreflight   bool
 	SSLMode         string // default verify-full
 	SSLRootCert     string
+	// LockTimeout bounds the wait for another run's advisory lock.
+	LockTimeout time.Duration // default DefaultLockTimeout
+	// StatementTimeout bounds every statement, so a frozen server or
+	// network fails the run instead of hanging it.
+	StatementTimeout time.Duration // default DefaultStatementTimeout
 
 	Getenv func(string) string
 	Now    func() time.Time
@@ -79,7 +84,17 @@ type Result struct {
 	Region     string
 	Entries    []tfvars.Entry // as read, with their lines for annotations
 	Rows       []audit.Row
+	// Steps is the plan a dry run reported or a real run executed; a real
+	// run that stopped (fail-fast, lost connection) has rows for the steps
+	// it reached only.
+	Steps []Step
 }
+
+// Defaults of the time bounds.
+const (
+	DefaultLockTimeout      = 10 * time.Minute
+	DefaultStatementTimeout = 5 * time.Minute
+)
 
 // Run provisions every entry of the environment's application_databases.
 // It returns ErrActionsFailed when any row is an error.
@@ -123,6 +138,12 @@ func newRun(opts Options) (*run, error) {
 	}
 	if err := CheckSSLMode(opts.SSLMode); err != nil {
 		return nil, err
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
+	if opts.StatementTimeout <= 0 {
+		opts.StatementTimeout = DefaultStatementTimeout
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -176,10 +197,19 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 		return res, err
 	}
 
+	in := planInput{
+		entries:      entries,
+		masterUser:   r.master.Username,
+		masterDB:     r.master.DBName,
+		tfvarsDB:     file.DatabaseName,
+		masterSecret: r.opts.MasterSecret,
+		env:          r.opts.Env,
+		dryRun:       r.opts.DryRun,
+	}
 	if r.opts.DryRun {
-		r.dryRun(entries)
-	} else if err := r.apply(ctx, entries); err != nil {
-		return res, err
+		res.Steps = r.preview(ctx, entries, in)
+	} else {
+		res.Steps = r.apply(ctx, entries, in)
 	}
 	if r.failed {
 		return res, ErrActionsFailed

@@ -14,6 +14,7 @@ import (
 )
 
 func TestFirstRunCreatesThenSecondChangesNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "first")
 	f.seedApps(app{key: "first_app", db: "first_db", user: "first_user", password: "first-pw-1"})
 
@@ -59,6 +60,7 @@ func TestFirstRunCreatesThenSecondChangesNothing(t *testing.T) {
 }
 
 func TestPasswordChangeInSecretsManagerIsApplied(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "rotate")
 	f.seedApps(app{key: "rotate_app", db: "rotate_db", user: "rotate_user", password: "old-password"})
 	if out := f.run(); out.err != nil {
@@ -79,8 +81,10 @@ func TestPasswordChangeInSecretsManagerIsApplied(t *testing.T) {
 }
 
 func TestDatabaseWithOtherOwnerIsAWarning(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "owner")
 	adminExec(t, "CREATE DATABASE owner_db OWNER postgres")
+	t.Cleanup(func() { adminExec(t, "DROP DATABASE IF EXISTS owner_db") })
 	f.seedApps(app{key: "owner_app", db: "owner_db", user: "owner_user", password: "pw"})
 	out := f.run()
 	if out.err != nil {
@@ -96,6 +100,7 @@ func TestDatabaseWithOtherOwnerIsAWarning(t *testing.T) {
 }
 
 func TestMissingSecretFailsFast(t *testing.T) {
+	t.Parallel()
 	apps := []app{
 		{key: "ff_one", db: "ff_one_db", user: "ff_one_user", password: "pw1"},
 		{key: "ff_two", db: "ff_two_db", user: "ff_two_user"}, // no secret
@@ -149,6 +154,7 @@ func roleExists(t *testing.T, name string) bool {
 }
 
 func TestPrivilegedAndForeignRolesAreRefused(t *testing.T) {
+	t.Parallel()
 	adminExec(t, "CREATE ROLE priv_super LOGIN SUPERUSER PASSWORD 'super-pw'")
 	adminExec(t, "CREATE ROLE priv_creator LOGIN CREATEROLE PASSWORD 'creator-pw'")
 	adminExec(t, "CREATE ROLE priv_member LOGIN PASSWORD 'member-pw' IN ROLE rds_superuser")
@@ -156,6 +162,10 @@ func TestPrivilegedAndForeignRolesAreRefused(t *testing.T) {
 	adminExec(t, "CREATE ROLE priv_other LOGIN PASSWORD 'other-pw'")
 	adminExec(t, "CREATE DATABASE priv_other_db OWNER priv_other")
 	adminExec(t, "CREATE ROLE priv_tenant LOGIN PASSWORD 'tenant-pw'")
+	t.Cleanup(func() {
+		adminExec(t, "DROP DATABASE IF EXISTS priv_other_db")
+		adminExec(t, "DROP ROLE IF EXISTS priv_super, priv_creator, priv_member, priv_group, priv_other, priv_tenant")
+	})
 
 	for _, tc := range []struct {
 		user, want string
@@ -215,7 +225,15 @@ func TestPrivilegedAndForeignRolesAreRefused(t *testing.T) {
 }
 
 func TestPlainExistingLoginRoleIsAdopted(t *testing.T) {
+	t.Parallel()
 	adminExec(t, "CREATE ROLE adopt_user LOGIN PASSWORD 'before'")
+	// As on RDS, where the master made the role: PostgreSQL 16+ then gives
+	// it ADMIN OPTION, without which it may not alter the role.
+	adminExec(t, "GRANT adopt_user TO platform_admin WITH ADMIN OPTION")
+	t.Cleanup(func() {
+		adminExec(t, "DROP DATABASE IF EXISTS adopt_db WITH (FORCE)")
+		adminExec(t, "DROP ROLE IF EXISTS adopt_user")
+	})
 	f := newFixture(t, "adopt")
 	f.seedApps(app{key: "adopt_app", db: "adopt_db", user: "adopt_user", password: "after"})
 	out := f.run()
@@ -233,6 +251,7 @@ func TestPlainExistingLoginRoleIsAdopted(t *testing.T) {
 }
 
 func TestTenantsCannotConnectToEachOther(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "tenants")
 	f.seedApps(
 		app{key: "tenant_a", db: "tenant_a_db", user: "tenant_a_user", password: "pw-a"},
@@ -248,6 +267,7 @@ func TestTenantsCannotConnectToEachOther(t *testing.T) {
 }
 
 func TestAccessLevels(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "levels")
 	f.seedApps(
 		app{key: "lv_owner", db: "lv_db", user: "lv_owner_user", password: "pw-o"},
@@ -290,6 +310,7 @@ func TestAccessLevels(t *testing.T) {
 }
 
 func TestConcurrentRunsSerialise(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "concurrent")
 	f.seedApps(
 		app{key: "cc_one", db: "cc_one_db", user: "cc_one_user", password: "pw1"},
@@ -326,6 +347,7 @@ func TestConcurrentRunsSerialise(t *testing.T) {
 }
 
 func TestPlaintextPasswordNeverReachesServerLog(t *testing.T) {
+	t.Parallel()
 	const password = "Plaintext-Must-Not-Leak-7f3a"
 	f := newFixture(t, "leak")
 	f.seedApps(app{key: "leak_app", db: "leak_db", user: "leak_user", password: password})
@@ -364,6 +386,7 @@ func contains(list []string, s string) bool {
 }
 
 func TestDryRunPrintsTheRunbookLinesAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "dryrun")
 	f.seedApps(app{key: "keycloak", db: "dry_keycloak", user: "dry_keycloak_user", password: "pw"})
 	out := f.run(func(o *Options) { o.DryRun = true })
@@ -400,6 +423,7 @@ func (s refusingSource) GetMany(context.Context, []string) (map[string]secrets.R
 }
 
 func TestApprovalGateComesBeforeAnyNetworkCall(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, env, allow string
 		blocked          bool

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -120,7 +121,7 @@ func checkInserted(path string, out []byte, mode Mode, before *File, e NewEntry)
 		return fmt.Errorf("edit tfvars %s: edited file has %d entries, want %d", path, len(got), len(want))
 	}
 	for i := range want {
-		if got[i] != want[i] {
+		if !reflect.DeepEqual(got[i], want[i]) {
 			return fmt.Errorf("edit tfvars %s: edited entry %d is %+v, want %+v", path, i, got[i], want[i])
 		}
 	}

@@ -64,6 +64,10 @@ type Entry struct {
 	// entry's database (internal/schema); empty for none.
 	InitialSchema string
 	Line          int // line of the key, for annotations
+
+	// AdoptOwnedDatabases lets provisioning take over an existing role that
+	// owns these databases, which no entry names (opt-in, per role).
+	AdoptOwnedDatabases []string
 }
 
 // File is what provisioning and requests need from one tfvars file.
@@ -317,6 +321,12 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: duplicate attribute %q", key, name)
 		}
 		seen[name] = true
+		if name == "adopt_owned_databases" {
+			if e.AdoptOwnedDatabases, err = literalStringList(item.ValueExpr, "application_databases."+key+"."+name); err != nil {
+				return e, err
+			}
+			continue
+		}
 		value, err := literalString(item.ValueExpr, "application_databases."+key+"."+name)
 		if err != nil {
 			return e, err
@@ -340,7 +350,7 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 				return e, err
 			}
 		default:
-			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name, initial_schema)", key, name)
+			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name, initial_schema, adopt_owned_databases)", key, name)
 		}
 	}
 	if e.InitialSchema != "" && e.AccessLevel != AccessOwner {
@@ -386,6 +396,23 @@ func literalString(expr hclsyntax.Expression, what string) (string, error) {
 		return "", errorAt(expr.Range(), "%s must be a quoted string", what)
 	}
 	return v.AsString(), nil
+}
+
+// literalStringList accepts only a list of constant strings.
+func literalStringList(expr hclsyntax.Expression, what string) ([]string, error) {
+	tuple, ok := expr.(*hclsyntax.TupleConsExpr)
+	if !ok {
+		return nil, errorAt(expr.Range(), "%s must be a list of quoted strings, e.g. [\"payroll\"]", what)
+	}
+	out := make([]string, 0, len(tuple.Exprs))
+	for _, item := range tuple.Exprs {
+		s, err := literalString(item, what+" items")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // topString reads an optional top-level string; null, as Terraform allows

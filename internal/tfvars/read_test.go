@@ -186,3 +186,33 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseAdoptOwnedDatabases(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		want        []string
+		err         string
+	}{
+		{"list", `["payroll", "payroll_archive"]`, []string{"payroll", "payroll_archive"}, ""},
+		{"empty list", `[]`, []string{}, ""},
+		{"not a list", `"payroll"`, nil, "adopt_owned_databases must be a list of quoted strings"},
+		{"interpolated item", `["${var.db}"]`, nil, "adopt_owned_databases items must be a quoted string"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "application_databases = {\n  a = { database_name = \"a\", username = \"b\", adopt_owned_databases = " + tc.value + " }\n}\n"
+			f, err := Parse("terraform.tfvars", []byte(src), ModeStandalone)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, f.Entries[0].AdoptOwnedDatabases); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,337 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/schema"
+)
+
+// apply connects as the master, takes the advisory lock, reads the
+// instance, plans, and executes exactly the planned steps.
+func (r *run) apply(ctx context.Context, entries []*entry, in planInput) []Step {
+	started := r.opts.Now()
+	fail := func(err error) {
+		r.record(nil, "connect", audit.Error, started, "%v", err)
+	}
+	if err := r.preflight(ctx); err != nil {
+		fail(err)
+		return nil
+	}
+	conn, err := r.connect(ctx, r.master.DBName)
+	if err != nil {
+		fail(err)
+		return nil
+	}
+	defer conn.Close(context.Background())
+
+	if err := r.lock(ctx, conn); err != nil {
+		fail(err)
+		return nil
+	}
+	defer func() {
+		if conn.IsClosed() {
+			return
+		}
+		uctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
+		defer cancel()
+		conn.Exec(uctx, sqlUnlock, lockKey)
+	}()
+
+	st, err := r.readState(ctx, conn, entries)
+	if err != nil {
+		fail(r.interrupted(ctx, "reading the instance", err))
+		return nil
+	}
+	in.state = st
+	steps := plan(in)
+	r.executeSteps(ctx, conn, steps)
+	return steps
+}
+
+// readState reads the instance on the master's connection, then the ACLs
+// inside each target database. A real run holds the lock, so nothing of
+// rds-provision's changes between the reads; a dry run's sessions are
+// read-only (default_transaction_read_only).
+func (r *run) readState(ctx context.Context, conn *pgx.Conn, entries []*entry) (*instance, error) {
+	st, err := r.readInstance(ctx, conn, entries)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.readDatabaseACLs(ctx, st, entries); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// executeSteps runs the steps in order. An entry's later steps are skipped
+// once one fails; fail-fast stops before the next entry. A lost master
+// session or a cancellation stops everything with one row, because nothing
+// may run without the lock.
+func (r *run) executeSteps(ctx context.Context, master *pgx.Conn, steps []Step) {
+	failed, started := map[int]bool{}, map[int]bool{}
+	for k, s := range steps {
+		// Fail-fast stops before a new entry; the apply_schema steps of
+		// entries already done (planned last) still run.
+		if !started[s.Entry] {
+			if r.stop(remainingEntries(steps[k:], started)) {
+				return
+			}
+			started[s.Entry] = true
+		}
+		if failed[s.Entry] {
+			continue
+		}
+		if !s.runs() {
+			r.recordStep(s, s.Status, s.Message, s.Line, time.Time{})
+			if s.Status == audit.Error {
+				failed[s.Entry] = true
+			}
+			continue
+		}
+		begun := r.opts.Now()
+		err := ctx.Err()
+		done := s
+		if err == nil {
+			done, err = r.runStep(ctx, master, s)
+		}
+		if err == nil {
+			r.recordStep(done, done.Status, done.Message, done.Line, begun)
+			continue
+		}
+		if stop := r.fatal(ctx, master, s, err, len(steps)-k); stop != nil {
+			r.recordStep(Step{Entry: -1, Action: "connect"}, audit.Error, stop.Error(), "", begun)
+			return
+		}
+		r.recordStep(s, audit.Error, s.Fail+": "+pgMessage(err), "", begun)
+		failed[s.Entry] = true
+	}
+}
+
+// errLostLock marks a step refused because the master session, which holds
+// the lock, is gone.
+var errLostLock = errors.New("the master session holding the advisory lock is gone")
+
+// runStep sends a step's statements as one implicit transaction, on the
+// master's session or on a connection to the step's database, and returns
+// the step as done: an apply_schema step reports what schema.Apply did.
+func (r *run) runStep(ctx context.Context, master *pgx.Conn, s Step) (Step, error) {
+	conn := master
+	if s.On != "" {
+		// Grants never run without the lock: check its session first.
+		pctx, cancel := r.statementContext(ctx, 0)
+		err := master.PgConn().Ping(pctx)
+		cancel()
+		if err != nil {
+			return s, fmt.Errorf("%w: %w", errLostLock, err)
+		}
+		c, err := r.connect(ctx, s.On)
+		if err != nil {
+			return s, err
+		}
+		defer c.Close(context.Background())
+		conn = c
+	}
+	sctx, cancel := r.statementContext(ctx, 0)
+	defer cancel()
+	var err error
+	if s.Template != "" {
+		s, err = r.applySchema(sctx, conn, s)
+	} else {
+		_, err = conn.Exec(sctx, strings.Join(s.SQL, ";\n"))
+	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return s, fmt.Errorf("no answer from the server within --statement-timeout %s: %w", r.opts.StatementTimeout, err)
+	}
+	return s, err
+}
+
+// applySchema applies an initial_schema template as the owner role. Apply
+// decides again under its own lock, so the row says what it really did.
+func (r *run) applySchema(ctx context.Context, conn *pgx.Conn, s Step) (Step, error) {
+	t, err := schema.Lookup(s.Template)
+	if err != nil {
+		return s, err
+	}
+	d, err := schema.Apply(ctx, conn, t, s.Username)
+	if err != nil {
+		return s, err
+	}
+	s.Status, s.Message = d.Row(s.On, false)
+	return s, nil
+}
+
+// fatal returns the one error that ends the run after err, or nil when
+// err concerns this step only.
+func (r *run) fatal(ctx context.Context, master *pgx.Conn, s Step, err error, left int) error {
+	what := s.Action
+	if s.Username != "" {
+		what += " for " + s.Username
+	}
+	if ctx.Err() != nil {
+		return r.interrupted(ctx, what, err, left)
+	}
+	if errors.Is(err, errLostLock) || master.IsClosed() {
+		return fmt.Errorf("Lost the connection to RDS during %s: %v. Stopped: the advisory lock ended with that session and nothing runs without it; %d step(s) not run. Re-run: provisioning converges from where it stopped", what, err, left)
+	}
+	return nil
+}
+
+// interrupted reports a cancellation (SIGTERM, interrupt) as such, not as a
+// connection failure; other errors pass through. left counts the steps
+// not run, when known.
+func (r *run) interrupted(ctx context.Context, what string, err error, left ...int) error {
+	if ctx.Err() == nil || !errors.Is(ctx.Err(), context.Canceled) {
+		if ctx.Err() != nil {
+			return fmt.Errorf("Stopped during %s: %v", what, ctx.Err())
+		}
+		return err
+	}
+	msg := fmt.Sprintf("Cancelled (SIGTERM or interrupt) during %s: stopped", what)
+	if len(left) > 0 {
+		msg += fmt.Sprintf("; %d step(s) not run", left[0])
+	}
+	return errors.New(msg + ". Re-run to finish: provisioning converges from where it stopped")
+}
+
+// remainingEntries counts the entries of steps not started yet.
+func remainingEntries(steps []Step, started map[int]bool) int {
+	seen := map[int]bool{}
+	for _, s := range steps {
+		if s.Entry >= 0 && !started[s.Entry] {
+			seen[s.Entry] = true
+		}
+	}
+	return len(seen)
+}
+
+// lock takes the instance-wide advisory lock. A lock held by a role other
+// than the master is not another run: fail at once, naming it. A lock held
+// by another run is waited for, up to --lock-timeout.
+func (r *run) lock(ctx context.Context, conn *pgx.Conn) error {
+	sctx, cancel := r.statementContext(ctx, 0)
+	defer cancel()
+	var got bool
+	if err := conn.QueryRow(sctx, sqlTryLock, lockKey).Scan(&got); err != nil {
+		return r.interrupted(ctx, "taking the advisory lock", fmt.Errorf("take advisory lock: %w", err))
+	}
+	if got {
+		return nil
+	}
+	pid, err := r.lockHolder(ctx, conn)
+	if err != nil {
+		return err
+	}
+	r.infof("Another rds-provision run (pid %d) holds the lock on this instance: waiting up to %s (--lock-timeout)", pid, r.opts.LockTimeout)
+	wctx, wcancel := r.statementContext(ctx, r.opts.LockTimeout)
+	defer wcancel()
+	if _, err := conn.Exec(wctx, fmt.Sprintf("SET lock_timeout = %d", r.opts.LockTimeout.Milliseconds())); err != nil {
+		return r.interrupted(ctx, "waiting for the advisory lock", fmt.Errorf("wait for advisory lock: %w", err))
+	}
+	_, err = conn.Exec(wctx, sqlLock, lockKey)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
+		return fmt.Errorf("another rds-provision run (pid %d) still held the advisory lock after --lock-timeout %s: let it finish and re-run, or raise --lock-timeout", pid, r.opts.LockTimeout)
+	}
+	if err != nil {
+		return r.interrupted(ctx, "waiting for the advisory lock", fmt.Errorf("wait for advisory lock: %w", err))
+	}
+	if _, err := conn.Exec(sctx, "SET lock_timeout = 0"); err != nil {
+		return fmt.Errorf("reset lock_timeout: %w", err)
+	}
+	return nil
+}
+
+// lockHolder returns the pid of the run holding the advisory lock (0 when
+// none), or an error when a role other than the master holds it: that is
+// not a run, and waiting for it would wait forever.
+func (r *run) lockHolder(ctx context.Context, conn *pgx.Conn) (int, error) {
+	sctx, cancel := r.statementContext(ctx, 0)
+	defer cancel()
+	var pid int
+	var holder, app string
+	err := conn.QueryRow(sctx, sqlLockHolder, lockKey).Scan(&pid, &holder, &app)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, r.interrupted(ctx, "taking the advisory lock", fmt.Errorf("find the advisory lock holder: %w", err))
+	}
+	if holder != r.master.Username {
+		return 0, fmt.Errorf("the advisory lock that serialises rds-provision runs (key %d) is held by role %s (pid %d, application_name %q), not by an rds-provision run of the master user %s; a login is blocking provisioning: end that session (SELECT pg_terminate_backend(%d)) and re-run",
+			lockKey, holder, pid, app, r.master.Username, pid)
+	}
+	return pid, nil
+}
+
+// statementContext bounds one statement: a frozen server or network fails
+// the statement instead of hanging the run. extra adds a wait the
+// statement is allowed (the lock wait).
+func (r *run) statementContext(ctx context.Context, extra time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.opts.StatementTimeout+extra)
+}
+
+// recordStep adds a step's row with the given outcome.
+func (r *run) recordStep(s Step, status audit.Status, msg, line string, started time.Time) {
+	if line == "" {
+		line = msg
+	}
+	var e *entry
+	if s.Username != "" || s.Database != "" {
+		e = &entry{}
+		e.DatabaseName, e.Username = s.Database, s.Username
+	}
+	r.recordAs(e, s.Action, status, started, msg, line)
+}
+
+// preview is the dry run: it reads the instance read-only, without the
+// lock, plans, and reports every step. An unreachable instance gives the
+// offline preview with a warning.
+func (r *run) preview(ctx context.Context, entries []*entry, in planInput) []Step {
+	started := r.opts.Now()
+	st, err := r.readPreview(ctx, entries)
+	switch {
+	case err != nil && isUnreachable(err) && ctx.Err() == nil:
+		r.record(nil, "connect", audit.Warning, started, "%v; this preview is offline: it cannot see what exists, so it lists every step as a change", err)
+	case err != nil:
+		r.record(nil, "connect", audit.Error, started, "%v", r.interrupted(ctx, "reading the instance", err))
+		return nil
+	}
+	in.state = st
+	steps := plan(in)
+	for _, s := range steps {
+		status, msg := s.Status, s.Message
+		if s.Preview != "" {
+			msg = s.Preview
+		}
+		if status == audit.Success {
+			status = audit.DryRun
+		}
+		r.recordStep(s, status, msg, "", time.Time{})
+	}
+	return steps
+}
+
+func (r *run) readPreview(ctx context.Context, entries []*entry) (*instance, error) {
+	if err := r.preflight(ctx); err != nil {
+		return nil, err
+	}
+	conn, err := r.connect(ctx, r.master.DBName)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	// The dry run takes no lock, but what would block the real run is an
+	// error here too.
+	if _, err := r.lockHolder(ctx, conn); err != nil {
+		return nil, err
+	}
+	return r.readState(ctx, conn, entries)
+}
