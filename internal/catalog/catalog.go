@@ -203,6 +203,17 @@ func Upsert(src []byte, env string, e Entry, now time.Time) (out []byte, changed
 	if !changed {
 		return src, false, nil
 	}
+	touchLastUpdated(ed, root, now)
+	out, err = ed.result()
+	if err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
+}
+
+// touchLastUpdated moves last_updated to now, in the file's own precision
+// (a date stays a date), adding it above databases when missing.
+func touchLastUpdated(ed *editor, root *yaml.Node, now time.Time) {
 	stamp := now.UTC().Format(time.RFC3339)
 	switch lu := lookup(root, "last_updated"); {
 	case lu == nil:
@@ -211,15 +222,12 @@ func Upsert(src []byte, env string, e Entry, now time.Time) (out []byte, changed
 		if len(lu.Value) == len("2006-01-02") {
 			stamp = now.UTC().Format("2006-01-02")
 		}
-		ed.setScalar(lu, stamp)
+		if lu.Value != stamp {
+			ed.setScalar(lu, stamp)
+		}
 	default:
 		ed.setKey(root, "last_updated", quoted(stamp))
 	}
-	out, err = ed.result()
-	if err != nil {
-		return nil, false, err
-	}
-	return out, true, nil
 }
 
 // updateEntry sets the request's fields on an existing entry, keeping

@@ -69,20 +69,7 @@ func SetStatus(src []byte, env string, statuses map[string]string, now time.Time
 		return src, nil, nil
 	}
 
-	stamp := now.UTC().Format(time.RFC3339)
-	switch lu := lookup(root, "last_updated"); {
-	case lu == nil:
-		ed.setKeyBefore(root, "last_updated", quoted(stamp), "databases")
-	case lu.Kind == yaml.ScalarNode:
-		if len(lu.Value) == len("2006-01-02") {
-			stamp = now.UTC().Format("2006-01-02")
-		}
-		if lu.Value != stamp {
-			ed.setScalar(lu, stamp)
-		}
-	default:
-		ed.setKey(root, "last_updated", quoted(stamp))
-	}
+	touchLastUpdated(ed, root, now)
 	out, err = ed.result()
 	if err != nil {
 		return nil, nil, err
