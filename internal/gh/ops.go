@@ -429,71 +429,7 @@ func (c *Client) PullRequestForCommit(ctx context.Context, sha string) (PullRequ
 // then PATCH /repos/{owner}/{repo}/issues/comments/{id} or
 // POST /repos/{owner}/{repo}/issues/{number}/comments
 func (c *Client) UpsertComment(ctx context.Context, number int, marker, body string) (string, bool, error) {
-	switch {
-	case number <= 0:
-		return "", false, c.wrap(fmt.Errorf("invalid number %d", number), "comment")
-	case strings.TrimSpace(marker) == "":
-		return "", false, c.wrap(errors.New("empty marker"), "comment on #%d", number)
-	}
-	body, _ = fitBody(body, marker)
-
-	var existing *github.IssueComment
-	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
-	for existing == nil {
-		var page []*github.IssueComment
-		var next int
-		err := c.call(ctx, false, func(ctx context.Context, api *github.Client) (*github.Response, error) {
-			var resp *github.Response
-			var err error
-			page, resp, err = api.Issues.ListComments(ctx, c.owner, c.repo, number, opts)
-			if resp != nil {
-				next = resp.NextPage
-			}
-			return resp, err
-		})
-		if err != nil {
-			return "", false, c.wrap(err, "list comments of #%d", number)
-		}
-		for _, ic := range page {
-			if strings.Contains(ic.GetBody(), marker) {
-				existing = ic
-				break
-			}
-		}
-		if next == 0 {
-			break
-		}
-		opts.Page = next
-	}
-
-	if existing != nil {
-		if existing.GetBody() == body {
-			return existing.GetHTMLURL(), true, nil
-		}
-		var edited *github.IssueComment
-		err := c.call(ctx, true, func(ctx context.Context, api *github.Client) (*github.Response, error) {
-			var resp *github.Response
-			var err error
-			edited, resp, err = api.Issues.EditComment(ctx, c.owner, c.repo, existing.GetID(), &github.IssueComment{Body: github.String(body)})
-			return resp, err
-		})
-		if err != nil {
-			return "", false, c.wrap(err, "edit comment %d on #%d", existing.GetID(), number)
-		}
-		return edited.GetHTMLURL(), true, nil
-	}
-
-	var made *github.IssueComment
-	err := c.call(ctx, true, func(ctx context.Context, api *github.Client) (*github.Response, error) {
-		var resp *github.Response
-		var err error
-		made, resp, err = api.Issues.CreateComment(ctx, c.owner, c.repo, number, &github.IssueComment{Body: github.String(body)})
-		return resp, err
-	})
-	if err != nil {
-		return "", false, c.wrap(err, "comment on #%d", number)
-	}
-	return made.GetHTMLURL(), false, nil
+	return c.UpsertCommentWith(ctx, number, marker, func(string) string { return body })
 }
 
 // fitBody puts marker (if any) in body and cuts body to MaxBodyLength
