@@ -3,10 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/goldenpath/rds-provision/internal/changes"
 )
@@ -43,18 +41,8 @@ func runChanges(ctx context.Context, args []string, env Env) error {
 	fs.StringVar(&opts.Before, "before", "", "revision before the change: a SHA, branch or tag (required; all zeros means none)")
 	fs.StringVar(&opts.After, "after", "HEAD", "revision after the change")
 	fs.StringVar(&opts.RepoRoot, "repo-root", ".", "infra repository root (inside a git clone holding both revisions)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), changesUsage)
-		printFlags(fs.Output(), fs)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageErrorf("%v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	if err := parseFlags(fs, args, changesUsage); err != nil {
+		return err
 	}
 	if opts.Before == "" {
 		return usageErrorf("--before is required (a revision, or %s for none)", changes.ZeroRev)

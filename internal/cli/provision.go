@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
-
-	"strings"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/naming"
@@ -82,18 +79,8 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	fs.DurationVar(&opts.LockTimeout, "lock-timeout", provision.DefaultLockTimeout, "how long to wait for another run's advisory lock (a lock held by any other role fails at once)")
 	fs.DurationVar(&opts.StatementTimeout, "statement-timeout", provision.DefaultStatementTimeout, "deadline of every statement, so a frozen server or network fails the run instead of hanging it")
 	fs.StringVar(&auditOutput, "audit-output", "", "also append the CSV rows to FILE (header written when the file is new)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), provisionUsage)
-		printFlags(fs.Output(), fs)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageErrorf("%v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	if err := parseFlags(fs, args, provisionUsage); err != nil {
+		return err
 	}
 	if opts.Env == "" {
 		return usageErrorf("--env is required (dev, test, staging, prod)")
