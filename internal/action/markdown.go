@@ -103,3 +103,21 @@ func cutTo(s string, limit int, size func(string) int) string {
 	}
 	return out
 }
+
+// runRef is a run id as Markdown, linked to the run when its address is
+// known.
+func runRef(id, url string) string {
+	if url != "" {
+		return mdLink(id, url)
+	}
+	return mdText(id)
+}
+
+// shortSHA is the 7-character abbreviation of a commit SHA (shorter input
+// as is).
+func shortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

@@ -186,14 +186,10 @@ func PlanSection(r ProvisionReport) string {
 		meta = append(meta, "tfvars "+mdText(r.TfvarsPath))
 	}
 	if r.HeadSHA != "" {
-		meta = append(meta, "commit "+r.HeadSHA[:7])
+		meta = append(meta, "commit "+mdText(shortSHA(r.HeadSHA)))
 	}
 	if r.RunID != "" {
-		if r.RunURL != "" {
-			meta = append(meta, "run "+mdLink(r.RunID, r.RunURL))
-		} else {
-			meta = append(meta, "run "+mdText(r.RunID))
-		}
+		meta = append(meta, "run "+runRef(r.RunID, r.RunURL))
 	}
 	if len(meta) > 0 {
 		head.WriteString(strings.Join(meta, " · ") + "\n\n")

@@ -103,11 +103,7 @@ func renderProvision(r ProvisionReport, prefix string, limit int, size func(stri
 		meta = append(meta, "build "+mdText(r.BuildID))
 	}
 	if r.RunID != "" {
-		if r.RunURL != "" {
-			meta = append(meta, "run "+mdLink(r.RunID, r.RunURL))
-		} else {
-			meta = append(meta, "run "+mdText(r.RunID))
-		}
+		meta = append(meta, "run "+runRef(r.RunID, r.RunURL))
 	}
 	if len(meta) > 0 {
 		head.WriteString(strings.Join(meta, " · ") + "\n\n")
