@@ -45,9 +45,27 @@ type Decision struct {
 	From     int    // the template's version in the database before; 0 when absent
 	To       int    // the version after
 	Files    []File // the files to run, in order; only for ActionApply
-	// Message explains a NoChange or Warning, for the audit row.
+	// Message explains a NoChange or Warning without naming the database;
+	// Row's message names it, because the apply_schema rows of a run come
+	// after every entry's grants and would be ambiguous in the log.
 	Message string
+	// why, names and version (the template's) let Row say Message again
+	// with the database in it.
+	why     reason
+	names   string
+	version int
 }
+
+// reason is which NoChange or Warning case Decide found.
+type reason int
+
+const (
+	reasonNone reason = iota
+	reasonOtherTemplate
+	reasonNewer
+	reasonApplied
+	reasonConflict
+)
 
 // Decide compares the template with what the database holds. It applies
 // nothing when the database has another template, a newer version of this
@@ -55,7 +73,7 @@ type Decision struct {
 // template would create: such a database was set up by someone else and
 // its data is left alone.
 func Decide(t Template, s State) Decision {
-	d := Decision{Template: t.Name, To: t.Version()}
+	d := Decision{Template: t.Name, To: t.Version(), version: t.Version()}
 	versions := map[string]int{}
 	var others []string
 	for _, a := range s.Applied {
@@ -73,22 +91,45 @@ func Decide(t Template, s State) Decision {
 	switch {
 	case len(others) > 0:
 		d.Action, d.To = ActionWarning, d.From
-		d.Message = fmt.Sprintf("Database already has schema template %s (see public.%s); %s not applied", strings.Join(others, ", "), MarkerTable, t.Label())
+		d.why, d.names = reasonOtherTemplate, strings.Join(others, ", ")
 	case d.From > t.Version():
 		d.Action, d.To = ActionWarning, d.From
-		d.Message = fmt.Sprintf("Database has schema template %s v%d, newer than this rds-provision's v%d; nothing applied (upgrade rds-provision)", t.Name, d.From, t.Version())
+		d.why = reasonNewer
 	case d.From == t.Version():
 		d.Action = ActionNoChange
-		d.Message = fmt.Sprintf("Schema template %s already applied", t.Label())
+		d.why = reasonApplied
 	case d.From == 0 && len(conflicts(t, s)) > 0:
 		d.Action, d.To = ActionWarning, 0
-		d.Message = fmt.Sprintf("Database already has %s, which schema template %s would create, and no %s marker: template not applied, data untouched",
-			strings.Join(conflicts(t, s), ", "), t.Name, MarkerTable)
+		d.why, d.names = reasonConflict, strings.Join(conflicts(t, s), ", ")
 	default:
 		d.Action = ActionApply
 		d.Files = t.Files[d.From:]
+		return d
 	}
+	d.Message = d.explain("")
 	return d
+}
+
+// explain words a NoChange or Warning decision, naming db when given
+// ("Database legacy already has users, …", as the runbook's "Database
+// keycloak exists but owner is postgres").
+func (d Decision) explain(db string) string {
+	label := fmt.Sprintf("%s (v%d)", d.Template, d.version)
+	subject, in := "Database", ""
+	if db != "" {
+		subject, in = "Database "+db, " to "+db
+	}
+	switch d.why {
+	case reasonOtherTemplate:
+		return fmt.Sprintf("%s already has schema template %s (see public.%s); %s not applied", subject, d.names, MarkerTable, label)
+	case reasonNewer:
+		return fmt.Sprintf("%s has schema template %s v%d, newer than this rds-provision's v%d; nothing applied (upgrade rds-provision)", subject, d.Template, d.From, d.version)
+	case reasonApplied:
+		return fmt.Sprintf("Schema template %s already applied%s", label, in)
+	case reasonConflict:
+		return fmt.Sprintf("%s already has %s, which schema template %s would create, and no %s marker: template not applied, data untouched", subject, d.names, d.Template, MarkerTable)
+	}
+	return d.Message
 }
 
 // conflicts are the template's objects already present in the database.
@@ -126,7 +167,7 @@ func (d Decision) Done(db string) string {
 // Row is the audit status and message of an apply_schema step for db:
 // in a dry run (dryRun true) an ActionApply decision is audit.DryRun with
 // Plan's line; after Apply it is audit.Success with Done's; NoChange and
-// Warning keep their Message.
+// Warning say their Message with db named.
 func (d Decision) Row(db string, dryRun bool) (audit.Status, string) {
 	switch d.Action {
 	case ActionApply:
@@ -135,7 +176,7 @@ func (d Decision) Row(db string, dryRun bool) (audit.Status, string) {
 		}
 		return audit.Success, d.Done(db)
 	case ActionNoChange:
-		return audit.NoChange, d.Message
+		return audit.NoChange, d.explain(db)
 	}
-	return audit.Warning, d.Message
+	return audit.Warning, d.explain(db)
 }

@@ -149,6 +149,7 @@ func TestDecide(t *testing.T) {
 
 func TestDecisionMessages(t *testing.T) {
 	es := mustLookup(t, "event-sourcing")
+	basic := mustLookup(t, "basic-app")
 	d := Decide(es, State{})
 	if got, want := d.Plan("orders"), "Would apply schema template event-sourcing (v1) to orders"; got != want {
 		t.Errorf("Plan = %q, want %q", got, want)
@@ -167,6 +168,15 @@ func TestDecisionMessages(t *testing.T) {
 		{Decision{Action: ActionNoChange, Message: "m"}, true, audit.NoChange, "m"},
 		{Decision{Action: ActionNoChange, Message: "m"}, false, audit.NoChange, "m"},
 		{Decision{Action: ActionWarning, Message: "w"}, false, audit.Warning, "w"},
+		// apply_schema rows come after every entry's grants: each names its database.
+		{Decide(es, State{Marker: true, Applied: []Applied{{"event-sourcing", 1, time.Time{}}}}), false, audit.NoChange,
+			"Schema template event-sourcing (v1) already applied to orders"},
+		{Decide(basic, State{Existing: []string{"users", "settings"}}), true, audit.Warning,
+			"Database orders already has users, settings, which schema template basic-app would create, and no rds_provision_schema marker: template not applied, data untouched"},
+		{Decide(es, State{Marker: true, Applied: []Applied{{"basic-app", 1, time.Time{}}}}), false, audit.Warning,
+			"Database orders already has schema template basic-app (v1) (see public.rds_provision_schema); event-sourcing (v1) not applied"},
+		{Decide(es, State{Marker: true, Applied: []Applied{{"event-sourcing", 2, time.Time{}}}}), false, audit.Warning,
+			"Database orders has schema template event-sourcing v2, newer than this rds-provision's v1; nothing applied (upgrade rds-provision)"},
 	} {
 		status, msg := tc.d.Row("orders", tc.dryRun)
 		if status != tc.status || msg != tc.msg {
