@@ -75,6 +75,13 @@ func run() error {
 			fmt.Printf("export %s=%s\n", k, v)
 		}
 		fmt.Printf("bin/rds-provision provision --env dev --tfvars %s --master-secret goldenpath/dev/rds/master --sslmode disable\n", tfvars.StandalonePath(infraRepo, "dev"))
+		// The passwords are this throwaway server's, printed so the
+		// result can be inspected (\dp, \ddp, has_table_privilege).
+		fmt.Printf("psql %q   # the RDS-like master\n", servers.Postgres.MasterURL())
+		fmt.Printf("psql %q   # superuser, for inspection only\n", servers.Postgres.AdminURL)
+		if servers.Postgres.LogPath != "" {
+			fmt.Printf("tail -f %s   # every statement (log_statement = all)\n", servers.Postgres.LogPath)
+		}
 		<-ctx.Done()
 	}
 	step("Stopping PostgreSQL and moto_server")
