@@ -62,7 +62,7 @@ func (rt *runtime) checkEnvironment(ctx context.Context, in provisionInputs) (ap
 	if in.allowUnprotected {
 		return approvalGate{Unprotected: fmt.Sprintf("GitHub Environment %q %s and allow_unprotected_environment is true: nobody approved this run of %s.", name, problem, in.env)}, nil
 	}
-	return approvalGate{}, fmt.Errorf("%w: GitHub Environment %q %s, so nobody approves provisioning %s. Add required reviewers or a wait timer at %s (required reviewers on a private repository need GitHub Team or Enterprise), or %s",
+	return approvalGate{}, fmt.Errorf("%w: GitHub Environment %q %s, so nobody approves provisioning %s. Add required reviewers or a wait timer at %s (on a private or internal repository, required reviewers and wait timers need GitHub Enterprise), or %s",
 		ErrUnprotectedEnvironment, name, problem, in.env, env.SettingsURL, optOut)
 }
 
