@@ -53,6 +53,13 @@ func (rt *runtime) checkEnvironment(ctx context.Context, in provisionInputs) (ap
 			rule = fmt.Sprintf("a %d-minute wait timer", env.WaitTimer)
 		}
 		rt.gha.Infof("GitHub Environment %q is protected (%s): provisioning %s.", name, rule, in.env)
+		if env.Reviewers > 0 && !env.PreventSelfReview {
+			// Not refused: a team of one cannot do otherwise. But whoever
+			// pushed may be the one who approves.
+			rt.annotate("warning", annotation{Title: "rds-provision " + in.env + ": self-approval", Message: fmt.Sprintf(
+				"GitHub Environment %q lets a required reviewer approve a run they triggered themselves; turn on \"Prevent self-review\" at %s so a second person approves provisioning %s.",
+				name, env.SettingsURL, in.env)})
+		}
 		return approvalGate{}, nil
 	}
 	problem := "has no protection rule (required reviewers or wait timer)"
@@ -62,7 +69,7 @@ func (rt *runtime) checkEnvironment(ctx context.Context, in provisionInputs) (ap
 	if in.allowUnprotected {
 		return approvalGate{Unprotected: fmt.Sprintf("GitHub Environment %q %s and allow_unprotected_environment is true: nobody approved this run of %s.", name, problem, in.env)}, nil
 	}
-	return approvalGate{}, fmt.Errorf("%w: GitHub Environment %q %s, so nobody approves provisioning %s. Add required reviewers or a wait timer at %s (required reviewers on a private repository need GitHub Team or Enterprise), or %s",
+	return approvalGate{}, fmt.Errorf("%w: GitHub Environment %q %s, so nobody approves provisioning %s. Add required reviewers or a wait timer at %s (on a private or internal repository, required reviewers and wait timers need GitHub Enterprise), or %s",
 		ErrUnprotectedEnvironment, name, problem, in.env, env.SettingsURL, optOut)
 }
 

@@ -120,3 +120,43 @@ func TestProvisionGateSkipsDryRunAndDev(t *testing.T) {
 		})
 	}
 }
+
+// stopSecrets ends a run right after the approval gate: every read fails.
+type stopSecrets struct{}
+
+func (stopSecrets) Get(context.Context, string) (string, error) {
+	return "", errors.New("stop after the gate")
+}
+
+func (stopSecrets) GetMany(context.Context, []string) (map[string]secrets.Result, error) {
+	return nil, errors.New("stop after the gate")
+}
+
+// Required reviewers who may approve their own push pass the gate with a
+// warning; with "Prevent self-review" they pass silently.
+func TestProvisionWarnsOnSelfApproval(t *testing.T) {
+	const warning = "::warning title=rds-provision act-self%3A self-approval::GitHub Environment \"act-self\" lets a required reviewer approve a run they triggered themselves"
+	for _, tt := range []struct {
+		name        string
+		env         ghtest.Environment
+		wantWarning bool
+	}{
+		{"self-review allowed", ghtest.Environment{Reviewers: []string{"sre-lead"}}, true},
+		{"self-review prevented", ghtest.Environment{Reviewers: []string{"sre-lead"}, PreventSelfReview: true}, false},
+		{"wait timer only", ghtest.Environment{WaitTimer: 5}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := newInfra(t, "act-self", []app{{"act_self_app", "act_self_app", "act_self_user"}})
+			srv := ghtest.New(t, "goldenpath", "infra")
+			srv.SetEnvironment("act-self", tt.env)
+			res := gatedRunner(in, srv).input("comment_on_pr", "false").input("update_catalog_status", "false").
+				run(func(o *Options) { o.Secrets = stopSecrets{} })
+			if errors.Is(res.err, ErrUnprotectedEnvironment) {
+				t.Fatalf("refused at the gate: %v\n%s", res.err, res.log)
+			}
+			if got := strings.Contains(res.log, warning); got != tt.wantWarning {
+				t.Errorf("self-approval warning %v, want %v:\n%s", got, tt.wantWarning, res.log)
+			}
+		})
+	}
+}

@@ -88,14 +88,30 @@ func TestApplyWorkflowDetectsByContentAndChecksEnvironment(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &wf); err != nil {
 		t.Fatal(err)
 	}
-	var detect string
-	for _, s := range wf.Jobs["detect"].Steps {
-		if s.ID == "detect" {
+	// The detect job runs changes in the released image on two checkouts,
+	// without Go: the old revision in a worktree inside the workspace.
+	var detect, worktree string
+	var image *workflowStep
+	for i, s := range wf.Jobs["detect"].Steps {
+		switch {
+		case s.ID == "detect":
 			detect = s.Run
+		case strings.HasPrefix(s.Uses, "docker://ghcr.io/goldenpath/rds-provision:"):
+			image = &wf.Jobs["detect"].Steps[i]
+		case strings.Contains(s.Run, "git worktree add"):
+			worktree = s.Run
+		case strings.HasPrefix(s.Uses, "actions/setup-go@"):
+			t.Errorf("detect job sets up Go; it runs the image")
 		}
 	}
-	if !strings.Contains(detect, `changes --before "${base}" --after "${AFTER}"`) {
-		t.Errorf("detect step does not run rds-provision changes:\n%s", detect)
+	if image == nil || image.With["args"] != "changes --before-dir .rds-provision-before --after-dir . --output .rds-provision-changes.json" {
+		t.Errorf("detect job does not run rds-provision changes in the image: %+v", image)
+	}
+	if !strings.Contains(worktree, `git worktree add --detach .rds-provision-before "${base}"`) || !strings.Contains(worktree, "mkdir .rds-provision-before") {
+		t.Errorf("detect job does not check out the old revision into .rds-provision-before:\n%s", worktree)
+	}
+	if !strings.Contains(detect, "cat .rds-provision-changes.json") {
+		t.Errorf("detect step does not read the list changes wrote:\n%s", detect)
 	}
 	prov := wf.Jobs["provision"]
 	if prov.Permissions["actions"] != "read" || prov.Permissions["contents"] != "write" {

@@ -5,9 +5,11 @@
 // revision, and names the environments where they differ. A node count edited
 // in a coupled tfvars, or a comment, names nothing.
 //
-// It reads the revisions with the git command line (git ls-tree, git
+// It reads two revisions with the git command line (git ls-tree, git
 // cat-file), so it works on any clone that has both commits, without a
-// working tree checkout of either.
+// working tree checkout of either; or two directory trees (a checkout of
+// each side) without git, as the action's image must, since it has no git.
+// Both ways go through tree, so they parse and compare the same way.
 package changes
 
 import (
@@ -15,8 +17,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -35,7 +40,8 @@ const ZeroRev = "0000000000000000000000000000000000000000"
 // file names and secret paths downstream.
 var envRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
 
-// Options says which repository and revisions to compare.
+// Options says which repository and revisions, or which two directory
+// trees, to compare.
 type Options struct {
 	// RepoRoot is a directory inside the git repository; default ".".
 	RepoRoot string
@@ -44,13 +50,38 @@ type Options struct {
 	Before, After string
 	// Git is the git binary; default "git" on PATH.
 	Git string
+
+	// BeforeDir and AfterDir, instead of RepoRoot, Before and After, are
+	// the roots of two directory trees of the infra repository (a checkout
+	// of each side, e.g. a git worktree), read without git. Both must
+	// exist; an empty BeforeDir means nothing before. Files are read only
+	// inside them: a symlink that resolves outside is refused.
+	BeforeDir, AfterDir string
 }
+
+// dirMode reports whether opts compares directory trees.
+func (opts Options) dirMode() bool { return opts.BeforeDir != "" || opts.AfterDir != "" }
 
 // Environments returns, sorted, the environments whose application_databases
 // entries or catalog entries differ between opts.Before and opts.After.
 // Catalog status changes are ignored: provisioning writes them itself, and a
 // status commit must not start another provisioning run.
 func Environments(ctx context.Context, opts Options) ([]string, error) {
+	var before, after map[string]*state
+	var err error
+	if opts.dirMode() {
+		before, after, err = dirSnapshots(ctx, opts)
+	} else {
+		before, after, err = gitSnapshots(ctx, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return differ(before, after), nil
+}
+
+// gitSnapshots reads opts.Before and opts.After with git.
+func gitSnapshots(ctx context.Context, opts Options) (before, after map[string]*state, err error) {
 	if opts.RepoRoot == "" {
 		opts.RepoRoot = "."
 	}
@@ -58,17 +89,53 @@ func Environments(ctx context.Context, opts Options) ([]string, error) {
 		opts.Git = "git"
 	}
 	if opts.After == "" {
-		return nil, errors.New("changes: the after revision is required")
+		return nil, nil, errors.New("changes: the after revision is required")
 	}
 	g := gitRepo{bin: opts.Git, dir: opts.RepoRoot}
-	before, err := g.snapshot(ctx, opts.Before)
-	if err != nil {
-		return nil, err
+	var trees [2]tree
+	for i, rev := range []string{opts.Before, opts.After} {
+		if rev == "" || rev == ZeroRev {
+			continue // nothing: a nil tree
+		}
+		if err := g.verify(ctx, rev); err != nil {
+			return nil, nil, err
+		}
+		trees[i] = gitTree{repo: g, rev: rev}
 	}
-	after, err := g.snapshot(ctx, opts.After)
-	if err != nil {
-		return nil, err
+	if before, err = snapshot(ctx, trees[0]); err != nil {
+		return nil, nil, err
 	}
+	if after, err = snapshot(ctx, trees[1]); err != nil {
+		return nil, nil, err
+	}
+	return before, after, nil
+}
+
+// dirSnapshots reads opts.BeforeDir and opts.AfterDir.
+func dirSnapshots(ctx context.Context, opts Options) (before, after map[string]*state, err error) {
+	if opts.Before != "" || opts.After != "" || opts.RepoRoot != "" {
+		return nil, nil, errors.New("changes: compare either two revisions (Before, After, RepoRoot) or two directories (BeforeDir, AfterDir), not both")
+	}
+	var snaps [2]map[string]*state
+	for i, side := range []struct{ name, dir string }{{"before", opts.BeforeDir}, {"after", opts.AfterDir}} {
+		if side.dir == "" {
+			return nil, nil, fmt.Errorf("changes: the %s directory is required (an empty directory means nothing before)", side.name)
+		}
+		t, err := openDir(side.dir)
+		if err != nil {
+			return nil, nil, fmt.Errorf("changes: %s directory: %w", side.name, err)
+		}
+		snaps[i], err = snapshot(ctx, t)
+		t.close()
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return snaps[0], snaps[1], nil
+}
+
+// differ returns, sorted, the environments whose state differs.
+func differ(before, after map[string]*state) []string {
 	names := map[string]bool{}
 	for env := range before {
 		names[env] = true
@@ -86,7 +153,17 @@ func Environments(ctx context.Context, opts Options) ([]string, error) {
 		}
 	}
 	sort.Strings(out)
-	return out, nil
+	return out
+}
+
+// tree is one side of the comparison as snapshot reads it: a git revision
+// (gitTree) or a directory (dirTree).
+type tree interface {
+	// files lists the files under dirs, slash-separated paths relative to
+	// the infra repository root; a dir that does not exist lists nothing.
+	files(ctx context.Context, dirs ...string) ([]string, error)
+	// read returns the content of file, a path files listed.
+	read(ctx context.Context, file string) ([]byte, error)
 }
 
 // state is what provisioning would see of one environment at one revision.
@@ -100,16 +177,13 @@ type state struct {
 	Catalog []catalog.Entry
 }
 
-// snapshot reads every environment's state at rev.
-func (g gitRepo) snapshot(ctx context.Context, rev string) (map[string]*state, error) {
+// snapshot reads every environment's state in t; a nil t is nothing.
+func snapshot(ctx context.Context, t tree) (map[string]*state, error) {
 	out := map[string]*state{}
-	if rev == "" || rev == ZeroRev {
+	if t == nil {
 		return out, nil
 	}
-	if err := g.verify(ctx, rev); err != nil {
-		return nil, err
-	}
-	files, err := g.lsTree(ctx, rev, "envs", catalog.Dir)
+	files, err := t.files(ctx, "envs", catalog.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +212,7 @@ func (g gitRepo) snapshot(ctx context.Context, rev string) (map[string]*state, e
 		envs[env] = true
 	}
 	for env := range envs {
-		st, err := g.tfvarsState(ctx, rev, env, have)
+		st, err := tfvarsState(ctx, t, env, have)
 		if err != nil {
 			return nil, err
 		}
@@ -155,7 +229,7 @@ func (g gitRepo) snapshot(ctx context.Context, rev string) (map[string]*state, e
 		if !ok {
 			continue
 		}
-		src, err := g.show(ctx, rev, f)
+		src, err := t.read(ctx, f)
 		if err != nil {
 			return nil, err
 		}
@@ -200,13 +274,13 @@ func catalogEnv(f string) (string, bool) {
 	return env, ok && env != ""
 }
 
-// tfvarsState applies provision's auto rule to env at rev and reads its
+// tfvarsState applies provision's auto rule to env in t and reads its
 // entries, without their line numbers (moving an entry is no change).
-func (g gitRepo) tfvarsState(ctx context.Context, rev, env string, have map[string]bool) (state, error) {
+func tfvarsState(ctx context.Context, t tree, env string, have map[string]bool) (state, error) {
 	coupledFile, standaloneFile := tfvars.CoupledFile(env), tfvars.StandaloneFile(env)
 	var coupledSrc []byte
 	if have[coupledFile] {
-		src, err := g.show(ctx, rev, coupledFile)
+		src, err := t.read(ctx, coupledFile)
 		if err != nil {
 			return state{}, err
 		}
@@ -222,7 +296,7 @@ func (g gitRepo) tfvarsState(ctx context.Context, rev, env string, have map[stri
 	file, src := coupledFile, coupledSrc
 	if mode == tfvars.ModeStandalone {
 		file = standaloneFile
-		if src, err = g.show(ctx, rev, file); err != nil {
+		if src, err = t.read(ctx, file); err != nil {
 			return state{}, err
 		}
 	}
@@ -268,13 +342,19 @@ func (g gitRepo) verify(ctx context.Context, rev string) error {
 	return nil
 }
 
-// lsTree lists the files under dirs at rev, paths relative to the
+// gitTree is one revision of a git repository, verified to exist.
+type gitTree struct {
+	repo gitRepo
+	rev  string
+}
+
+// files lists the files under dirs at the revision, paths relative to the
 // repository directory (which may be a subdirectory of the git work tree).
-func (g gitRepo) lsTree(ctx context.Context, rev string, dirs ...string) ([]string, error) {
-	args := append([]string{"ls-tree", "-r", "-z", "--name-only", rev, "--"}, dirs...)
-	out, err := g.run(ctx, args...)
+func (t gitTree) files(ctx context.Context, dirs ...string) ([]string, error) {
+	args := append([]string{"ls-tree", "-r", "-z", "--name-only", t.rev, "--"}, dirs...)
+	out, err := t.repo.run(ctx, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list files at %s: %w", rev, err)
+		return nil, fmt.Errorf("list files at %s: %w", t.rev, err)
 	}
 	var files []string
 	for _, f := range strings.Split(string(out), "\x00") {
@@ -285,11 +365,111 @@ func (g gitRepo) lsTree(ctx context.Context, rev string, dirs ...string) ([]stri
 	return files, nil
 }
 
-// show returns the content of file at rev.
-func (g gitRepo) show(ctx context.Context, rev, file string) ([]byte, error) {
-	out, err := g.run(ctx, "cat-file", "blob", rev+":./"+file)
+// read returns the content of file at the revision.
+func (t gitTree) read(ctx context.Context, file string) ([]byte, error) {
+	out, err := t.repo.run(ctx, "cat-file", "blob", t.rev+":./"+file)
 	if err != nil {
-		return nil, fmt.Errorf("read %s at %s: %w", file, rev, err)
+		return nil, fmt.Errorf("read %s at %s: %w", file, t.rev, err)
 	}
 	return out, nil
+}
+
+// dirTree is a directory tree read through an os.Root, so no path and no
+// symlink leads outside it.
+type dirTree struct {
+	dir  string
+	root *os.Root
+}
+
+// openDir opens dir, which must be an existing directory.
+func openDir(dir string) (dirTree, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return dirTree{}, fmt.Errorf("%w (create it empty for nothing before)", err)
+	}
+	if !fi.IsDir() {
+		return dirTree{}, fmt.Errorf("%s is not a directory", dir)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return dirTree{}, err
+	}
+	return dirTree{dir: dir, root: root}, nil
+}
+
+func (t dirTree) close() { t.root.Close() }
+
+// files walks dirs without following symlinked directories (git lists a
+// symlink as one file too); a symlink is listed as a file and refused when
+// read if it leads outside.
+func (t dirTree) files(ctx context.Context, dirs ...string) ([]string, error) {
+	var out []string
+	fsys := t.root.FS()
+	for _, d := range dirs {
+		err := fs.WalkDir(fsys, d, func(p string, e fs.DirEntry, err error) error {
+			if err != nil {
+				if p == d && errors.Is(err, fs.ErrNotExist) {
+					return fs.SkipDir // the dir is not there: nothing
+				}
+				return t.pathError("list", p, err)
+			}
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return ctxErr
+			}
+			if !e.IsDir() {
+				out = append(out, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// read returns the content of file, following symlinks only inside the
+// directory.
+func (t dirTree) read(_ context.Context, file string) ([]byte, error) {
+	data, err := t.root.ReadFile(file)
+	if err != nil {
+		return nil, t.pathError("read", file, err)
+	}
+	return data, nil
+}
+
+// pathError says what failed on p, and names a symlink that leads
+// outside the directory (os.Root refuses it) with the remedy.
+func (t dirTree) pathError(op, p string, err error) error {
+	if target, outside := t.outside(p); outside {
+		return fmt.Errorf("%s %s in %s: it resolves to %s, outside %s; replace the symlink by the file, or point it inside", op, p, t.dir, target, t.dir)
+	}
+	if !errors.Is(err, fs.ErrNotExist) && t.viaSymlink(p) {
+		return fmt.Errorf("%s %s in %s: %w; a symlink on the way must resolve inside %s: replace it by the file, or point it inside", op, p, t.dir, err, t.dir)
+	}
+	return fmt.Errorf("%s %s in %s: %w", op, p, t.dir, err)
+}
+
+// outside reports whether p's symlinks lead outside the directory.
+func (t dirTree) outside(p string) (string, bool) {
+	root, err := filepath.EvalSymlinks(t.dir)
+	if err != nil {
+		return "", false
+	}
+	real, err := filepath.EvalSymlinks(filepath.Join(t.dir, filepath.FromSlash(p)))
+	if err != nil {
+		return "", false
+	}
+	rel, err := filepath.Rel(root, real)
+	return real, err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// viaSymlink reports whether p or one of its parents is a symlink.
+func (t dirTree) viaSymlink(p string) bool {
+	for ; p != "." && p != "/" && p != ""; p = path.Dir(p) {
+		if fi, err := t.root.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -14,8 +14,9 @@ import (
 // repo is a real git repository made from testdata/infra, one commit per
 // step.
 type repo struct {
-	t   *testing.T
-	dir string
+	t     *testing.T
+	dir   string
+	trees map[string]string // revision -> its git worktree, for dir mode
 }
 
 func newRepo(t *testing.T) *repo {
@@ -82,6 +83,42 @@ func (r *repo) commit(msg string) string {
 
 func (r *repo) changed(before, after string) ([]string, error) {
 	return Environments(context.Background(), Options{RepoRoot: r.dir, Before: before, After: after})
+}
+
+// changedDirs compares the two revisions in dir mode: each checked out in
+// a git worktree, as the apply workflow does, ZeroRev as an empty
+// directory.
+func (r *repo) changedDirs(before, after string) ([]string, error) {
+	return Environments(context.Background(), Options{BeforeDir: r.tree(before), AfterDir: r.tree(after)})
+}
+
+func (r *repo) tree(rev string) string {
+	r.t.Helper()
+	if d, ok := r.trees[rev]; ok {
+		return d
+	}
+	d := r.t.TempDir()
+	if rev != ZeroRev {
+		d = filepath.Join(d, "tree")
+		r.git("worktree", "add", "-q", "--detach", d, rev)
+	}
+	if r.trees == nil {
+		r.trees = map[string]string{}
+	}
+	r.trees[rev] = d
+	return d
+}
+
+// agree checks that dir mode names what git mode named.
+func (r *repo) agree(t *testing.T, before, after string, git []string) {
+	t.Helper()
+	dirs, err := r.changedDirs(before, after)
+	if err != nil {
+		t.Fatalf("dir mode: %v", err)
+	}
+	if diff := cmp.Diff(git, dirs); diff != "" {
+		t.Errorf("dir mode disagrees with git mode (-git +dirs):\n%s", diff)
+	}
 }
 
 const (
@@ -163,6 +200,7 @@ node_count   = 5`)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("environments (-want +got):\n%s", diff)
 			}
+			r.agree(t, tt.before, tt.after, got)
 		})
 	}
 }
@@ -190,6 +228,7 @@ func TestEnvironmentsBrokenTfvars(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("environments (-want +got):\n%s", diff)
 			}
+			r.agree(t, tt.before, tt.after, got)
 		})
 	}
 }

@@ -41,7 +41,7 @@ func commands() []command {
 	return []command{
 		{"provision", "create roles, databases and grants from application_databases", runProvision},
 		{"request", "validate a database request, edit catalog and tfvars, open a pull request", runRequest},
-		{"changes", "list the environments whose RDS databases changed between two git revisions", runChanges},
+		{"changes", "list the environments whose RDS databases changed between two git revisions or two checkouts", runChanges},
 		{"action", "run as a GitHub Action step (inputs from INPUT_*, see action.yml)", runAction},
 	}
 }

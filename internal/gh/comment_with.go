@@ -64,8 +64,8 @@ func (c *Client) UpsertCommentWith(ctx context.Context, number int, marker strin
 	return made.GetHTMLURL(), false, nil
 }
 
-// findComment returns the first comment on number whose body holds marker,
-// or nil.
+// findComment returns the first comment on number whose body holds marker
+// and whose author this client may have been (trustedAuthor), or nil.
 //
 // GitHub API: GET /repos/{owner}/{repo}/issues/{number}/comments
 func (c *Client) findComment(ctx context.Context, number int, marker string) (*github.IssueComment, error) {
@@ -86,7 +86,7 @@ func (c *Client) findComment(ctx context.Context, number int, marker string) (*g
 			return nil, c.wrap(err, "list comments of #%d", number)
 		}
 		for _, ic := range page {
-			if strings.Contains(ic.GetBody(), marker) {
+			if strings.Contains(ic.GetBody(), marker) && trustedAuthor(ic) {
 				return ic, nil
 			}
 		}
@@ -95,4 +95,22 @@ func (c *Client) findComment(ctx context.Context, number int, marker string) (*g
 		}
 		opts.Page = next
 	}
+}
+
+// trustedAuthor reports whether a marked comment may be one of ours: a
+// bot's (the workflow token's github-actions[bot], a GitHub App's) or that
+// of a member or collaborator of the repository (a personal token). Anyone
+// who may comment can copy a marker into a comment of their own; taking
+// such a comment over would put their text (other environments' plan
+// sections) under ours, or, when the edit is refused, keep the audit
+// comment from landing at all.
+func trustedAuthor(ic *github.IssueComment) bool {
+	if ic.GetUser().GetType() == "Bot" {
+		return true
+	}
+	switch ic.GetAuthorAssociation() {
+	case "OWNER", "MEMBER", "COLLABORATOR":
+		return true
+	}
+	return false
 }

@@ -59,3 +59,57 @@ func TestUpsertCommentWith(t *testing.T) {
 		t.Errorf("%d edits, want 1: an unchanged body is not sent", n)
 	}
 }
+
+// A marker in a comment from someone without write access to the
+// repository is not ours: the comment is neither edited nor read as the
+// current body, and ours is posted beside it. A member's comment (a
+// personal token) or a bot's is ours.
+func TestUpsertCommentTakesOverOnlyOwnComments(t *testing.T) {
+	const marker = "<!-- rds-provision:prod -->"
+	forged := marker + "\n✅ prod: nothing to change"
+	tests := []struct {
+		name        string
+		login       string
+		association string
+		wantUpdated bool
+		wantBodies  []string
+	}{
+		{"outsider", "octocat", "NONE", false, []string{forged, marker + "\naudit"}},
+		{"contributor", "drive-by", "CONTRIBUTOR", false, []string{forged, marker + "\naudit"}},
+		{"member with a personal token", "platform-bot-user", "MEMBER", true, []string{marker + "\naudit"}},
+		{"collaborator", "ops", "COLLABORATOR", true, []string{marker + "\naudit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := setup(t)
+			ctx := context.Background()
+			newRequestBranch(t, f, "database/create-dev-inventory")
+			pr, _, err := f.client.EnsurePullRequest(ctx, gh.PullRequestSpec{Head: "database/create-dev-inventory", Base: base, Title: "t"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.srv.AddCommentAs(pr.Number, tt.login, tt.association, forged)
+			var current string
+			_, updated, err := f.client.UpsertCommentWith(ctx, pr.Number, marker, func(c string) string {
+				current = c
+				return marker + "\naudit"
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if updated != tt.wantUpdated {
+				t.Errorf("updated = %v, want %v", updated, tt.wantUpdated)
+			}
+			if wantCurrent := map[bool]string{true: forged}[tt.wantUpdated]; current != wantCurrent {
+				t.Errorf("builder got current body %q, want %q", current, wantCurrent)
+			}
+			var bodies []string
+			for _, c := range f.srv.Comments(pr.Number) {
+				bodies = append(bodies, c.Body)
+			}
+			if diff := cmp.Diff(tt.wantBodies, bodies); diff != "" {
+				t.Errorf("comments (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -18,6 +18,9 @@ type Environment struct {
 	Exists bool
 	// Reviewers counts the required reviewers (users and teams).
 	Reviewers int
+	// PreventSelfReview is true when a reviewer may not approve a run they
+	// triggered themselves.
+	PreventSelfReview bool
 	// WaitTimer is the wait timer in minutes.
 	WaitTimer int
 	// BranchPolicy is true when deployment branches are restricted, which
@@ -61,6 +64,7 @@ func (c *Client) Environment(ctx context.Context, name string) (Environment, err
 		switch r.GetType() {
 		case "required_reviewers":
 			out.Reviewers += len(r.Reviewers)
+			out.PreventSelfReview = r.GetPreventSelfReview()
 		case "wait_timer":
 			out.WaitTimer = r.GetWaitTimer()
 		case "branch_policy":

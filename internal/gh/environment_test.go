@@ -19,6 +19,7 @@ func TestEnvironment(t *testing.T) {
 	f.srv.SetEnvironment("test", ghtest.Environment{WaitTimer: 30})
 	f.srv.SetEnvironment("prod", ghtest.Environment{BranchPolicy: true})
 	f.srv.SetEnvironment("qa", ghtest.Environment{})
+	f.srv.SetEnvironment("prod-eu", ghtest.Environment{Reviewers: []string{"sre-lead"}, PreventSelfReview: true})
 	settings := f.srv.URL() + "/goldenpath/infra/settings/environments"
 	tests := []struct {
 		name          string
@@ -30,6 +31,7 @@ func TestEnvironment(t *testing.T) {
 		{"prod", gh.Environment{Name: "prod", Exists: true, BranchPolicy: true, SettingsURL: settings}, false},
 		{"qa", gh.Environment{Name: "qa", Exists: true, SettingsURL: settings}, false},
 		{"missing", gh.Environment{Name: "missing", SettingsURL: settings}, false},
+		{"prod-eu", gh.Environment{Name: "prod-eu", Exists: true, Reviewers: 1, PreventSelfReview: true, SettingsURL: settings}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -420,8 +420,9 @@ func (c *Client) PullRequestForCommit(ctx context.Context, sha string) (PullRequ
 
 // UpsertComment keeps one comment on issue or pull request number per
 // marker, a hidden HTML comment such as "<!-- rds-provision:dev -->": it
-// looks through every page of comments for one containing marker and edits
-// it (updated true), or creates one. The marker is prepended when body lacks
+// looks through every page of comments for one containing marker, posted
+// by a bot or a member or collaborator (never someone else's copy of the
+// marker), and edits it (updated true), or creates one. The marker is prepended when body lacks
 // it. A body over GitHub's 65536-character limit is truncated with a note
 // rather than failing. It returns the comment's html_url.
 //

@@ -16,6 +16,8 @@ type Environment struct {
 	// Reviewers are the logins of the required reviewers (a
 	// required_reviewers rule when not empty).
 	Reviewers []string
+	// PreventSelfReview forbids a reviewer to approve a run they triggered.
+	PreventSelfReview bool
 	// WaitTimer is the wait timer in minutes (a wait_timer rule when > 0).
 	WaitTimer int
 	// BranchPolicy restricts the deployment branches (a branch_policy rule,
@@ -66,7 +68,7 @@ func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request, m []stri
 			})
 		}
 		rules = append(rules, map[string]any{
-			"id": ruleID, "node_id": fmt.Sprintf("GA_%d", ruleID), "prevent_self_review": false,
+			"id": ruleID, "node_id": fmt.Sprintf("GA_%d", ruleID), "prevent_self_review": env.PreventSelfReview,
 			"type": "required_reviewers", "reviewers": reviewers,
 		})
 		ruleID++

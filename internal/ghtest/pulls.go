@@ -1,6 +1,7 @@
 package ghtest
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"sort"
@@ -41,6 +42,11 @@ type comment struct {
 	Body      string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Author is the login of a user who posted it; "" is the token's bot.
+	Author string
+	// Association is the author's author_association (NONE, CONTRIBUTOR,
+	// MEMBER, ...), as GitHub reports it.
+	Association string
 }
 
 // PullRequest is a pull request as tests see it.
@@ -132,11 +138,21 @@ func (s *Server) Comments(number int) []Comment {
 	return out
 }
 
-// AddComment posts a comment as another user would, and returns its ID.
+// AddComment posts a comment as a user without access to the repository
+// would (octocat, author_association NONE), and returns its ID.
 func (s *Server) AddComment(number int, body string) int64 {
+	return s.AddCommentAs(number, "octocat", "NONE", body)
+}
+
+// AddCommentAs posts a comment as user login, whose author_association on
+// the repository is association (OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR,
+// NONE, ...), and returns its ID.
+func (s *Server) AddCommentAs(number int, login, association, body string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.addComment(number, body).ID
+	c := s.addComment(number, body)
+	c.Author, c.Association = login, association
+	return c.ID
 }
 
 func (s *Server) addComment(number int, body string) *comment {
@@ -502,11 +518,20 @@ func (s *Server) commentJSON(r *http.Request, c *comment) map[string]any {
 		"html_url":           s.commentHTML(c),
 		"issue_url":          s.apiURL(r, fmt.Sprintf("issues/%d", c.Issue)),
 		"body":               c.Body,
-		"user":               s.userJSON(),
+		"user":               s.commentUserJSON(c),
 		"created_at":         c.CreatedAt.Format(time.RFC3339),
 		"updated_at":         c.UpdatedAt.Format(time.RFC3339),
-		"author_association": "NONE",
+		"author_association": cmp.Or(c.Association, "NONE"),
 	}
+}
+
+// commentUserJSON is the comment's author: the token's bot, or the user a
+// test posted it as.
+func (s *Server) commentUserJSON(c *comment) map[string]any {
+	if c.Author == "" {
+		return s.userJSON()
+	}
+	return map[string]any{"login": c.Author, "id": 583231, "type": "User"}
 }
 
 // GET /repos/{owner}/{repo}/issues/{number}/comments?per_page=&page=

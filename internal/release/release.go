@@ -40,14 +40,6 @@ var versionRE = regexp.MustCompile(`^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9]
 // e.g. ghcr.io/goldenpath/rds-provision:v1.2.3 (the -nonroot variant too).
 var imageRefRE = regexp.MustCompile(regexp.QuoteMeta(ImageRepo) + `:(v[0-9]+(?:\.[0-9]+\.[0-9]+)?)(-nonroot)?\b`)
 
-// goRunRE finds the binary run from the Go module proxy at a version, as
-// the apply workflow's detect job does (`rds-provision changes` needs git,
-// which the image lacks).
-var goRunRE = regexp.MustCompile(regexp.QuoteMeta(GoCommand) + `@(\S+?)(["'\s]|$)`)
-
-// GoCommand is the binary's package path, for `go run <path>@<version>`.
-const GoCommand = "github.com/goldenpath/rds-provision/cmd/rds-provision"
-
 // ParseVersion checks that v is a release version (v1.2.3) and returns its
 // major tag (v1).
 func ParseVersion(v string) (major string, err error) {
@@ -84,7 +76,7 @@ func ImageFiles(root string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if strings.Contains(string(raw), "docker://"+ImageRepo+":") || goRunRE.Match(raw) {
+		if strings.Contains(string(raw), "docker://"+ImageRepo+":") {
 			rel, _ := filepath.Rel(root, wf)
 			files = append(files, filepath.ToSlash(rel))
 		}
@@ -121,11 +113,6 @@ func CheckVersions(root string) error {
 		for _, m := range refs {
 			if m[1] != version {
 				errs = append(errs, fmt.Errorf("%s: image %s, but VERSION is %s; run `make release-version NEW_VERSION=%s`", f, m[0], version, version))
-			}
-		}
-		for _, m := range goRunRE.FindAllStringSubmatch(string(raw), -1) {
-			if m[1] != version {
-				errs = append(errs, fmt.Errorf("%s: runs %s@%s, but VERSION is %s; run `make release-version NEW_VERSION=%s`", f, GoCommand, m[1], version, version))
 			}
 		}
 	}
@@ -177,7 +164,8 @@ func LatestChangelogVersion(root string) (string, error) {
 }
 
 // SetVersion moves the release to version: VERSION, action.yml's image and
-// the reusable workflows' images and `go run` of the binary. The CHANGELOG must already have the
+// the reusable workflows' images (every docker:// step, the apply
+// workflow's detect job too). The CHANGELOG must already have the
 // release's notes under "## <version>", so no release goes out without them.
 func SetVersion(root, version string) error {
 	if _, err := ParseVersion(version); err != nil {
@@ -200,8 +188,7 @@ func SetVersion(root, version string) error {
 		if err != nil {
 			return err
 		}
-		text := imageRefRE.ReplaceAllString(string(raw), ImageRepo+":"+version+"$2")
-		out[f] = []byte(goRunRE.ReplaceAllString(text, GoCommand+"@"+version+"$2"))
+		out[f] = []byte(imageRefRE.ReplaceAllString(string(raw), ImageRepo+":"+version+"$2"))
 	}
 	names := make([]string, 0, len(out))
 	for f := range out {

@@ -116,6 +116,14 @@ func TestCheckPinsIn(t *testing.T) {
 	}
 }
 
+// detectStep is the apply workflow's detect job running changes in the
+// image, at version.
+func detectStep(version string) string {
+	return "      - name: Compare the RDS entries\n        if: ${{ !inputs.environment }}\n" +
+		"        uses: docker://ghcr.io/goldenpath/rds-provision:" + version + "\n" +
+		"        with:\n          args: changes --before-dir .rds-provision-before --after-dir . --output .rds-provision-changes.json\n"
+}
+
 // fixture writes a minimal repository in step at v1.2.3.
 func fixture(t *testing.T) string {
 	t.Helper()
@@ -125,7 +133,7 @@ func fixture(t *testing.T) string {
 		ChangelogFile:                  "# Changelog\n\n## v1.2.3\n\nNotes.\n\n## v1.2.2\n",
 		ActionFile:                     "runs:\n  using: docker\n  image: docker://ghcr.io/goldenpath/rds-provision:v1.2.3\n",
 		".github/workflows/apply.yml":  "      - uses: docker://ghcr.io/goldenpath/rds-provision:v1.2.3\n",
-		".github/workflows/detect.yml": "          json=\"$(go run github.com/goldenpath/rds-provision/cmd/rds-provision@v1.2.3 changes)\"\n",
+		".github/workflows/detect.yml": detectStep("v1.2.3"),
 		".github/workflows/ci.yml":     "      - run: make test\n",
 		"examples/caller-workflow.yml": "    uses: goldenpath/rds-provision/.github/workflows/apply.yml@v1\n",
 		"examples/k8s-job.yaml":        "          image: ghcr.io/goldenpath/rds-provision:v1-nonroot\n",
@@ -153,7 +161,7 @@ func TestCheckVersions(t *testing.T) {
 		{"action.yml behind", ActionFile, "runs:\n  using: docker\n  image: docker://ghcr.io/goldenpath/rds-provision:v1.2.2\n", []string{"runs.image must be", "but VERSION is v1.2.3"}},
 		{"action.yml builds the Dockerfile", ActionFile, "runs:\n  using: docker\n  image: Dockerfile\n", []string{"runs.image must be"}},
 		{"workflow behind", ".github/workflows/apply.yml", "      - uses: docker://ghcr.io/goldenpath/rds-provision:v1.2.2\n", []string{"apply.yml: image ghcr.io/goldenpath/rds-provision:v1.2.2"}},
-		{"go run behind", ".github/workflows/detect.yml", "          go run github.com/goldenpath/rds-provision/cmd/rds-provision@v1 changes\n", []string{"detect.yml: runs github.com/goldenpath/rds-provision/cmd/rds-provision@v1, but VERSION is v1.2.3"}},
+		{"detect job's image behind", ".github/workflows/detect.yml", detectStep("v1.2.2"), []string{"detect.yml: image ghcr.io/goldenpath/rds-provision:v1.2.2, but VERSION is v1.2.3"}},
 		{"changelog behind", ChangelogFile, "## v1.2.2\n", []string{"newest release is v1.2.2"}},
 		{"example at another major", "examples/k8s-job.yaml", "          image: ghcr.io/goldenpath/rds-provision:v2-nonroot\n", []string{"k8s-job.yaml: image ghcr.io/goldenpath/rds-provision:v2-nonroot"}},
 		{"example workflow at another major", "examples/caller-workflow.yml", "    uses: goldenpath/rds-provision/.github/workflows/apply.yml@v0\n", []string{"uses goldenpath/rds-provision/.github/workflows/apply.yml@v0"}},
@@ -216,7 +224,7 @@ func TestSetVersion(t *testing.T) {
 		VersionFile:                    "v1.3.0\n",
 		ActionFile:                     "runs:\n  using: docker\n  image: docker://ghcr.io/goldenpath/rds-provision:v1.3.0\n",
 		".github/workflows/apply.yml":  "      - uses: docker://ghcr.io/goldenpath/rds-provision:v1.3.0\n",
-		".github/workflows/detect.yml": "          json=\"$(go run github.com/goldenpath/rds-provision/cmd/rds-provision@v1.3.0 changes)\"\n",
+		".github/workflows/detect.yml": detectStep("v1.3.0"),
 		".github/workflows/ci.yml":     "      - run: make test\n",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
