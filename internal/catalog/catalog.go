@@ -77,7 +77,15 @@ var (
 	// ErrLayout: the file's layout does not allow a safe edit; it is left
 	// as it is and the message says what to change.
 	ErrLayout = errors.New("catalog cannot be edited safely")
+	// ErrTooLarge: the file is over MaxFileSize; it is not parsed.
+	ErrTooLarge = errors.New("catalog file too large")
 )
+
+// MaxFileSize bounds a catalog file, checked before the YAML parser sees
+// it: the parser holds many times a file's size in memory, so a hostile
+// file of a few hundred MB in the repo would exhaust the runner. An entry
+// is about 500 bytes; a thousand databases fit many times over.
+const MaxFileSize = 4 << 20
 
 // Entries returns the entries of a catalog file, in file order. An empty
 // or comment-only file has none.

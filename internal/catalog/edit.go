@@ -425,7 +425,7 @@ func (ed *editor) apply() ([]byte, error) {
 // verify checks that out holds the same documents as the file, with the
 // catalog document equal to the edited tree.
 func (ed *editor) verify(out []byte) error {
-	g, err := load(out)
+	g, err := parse(out)
 	if err != nil {
 		return fmt.Errorf("the edited file does not parse (%v)", err)
 	}

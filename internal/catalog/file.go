@@ -28,7 +28,18 @@ type file struct {
 // catalog is the one document with a databases or rds_instance key, and
 // the file is refused when that is not exactly one. An empty or
 // comment-only file has no catalog document (doc nil).
+//
+// A file over MaxFileSize is refused unparsed.
 func load(src []byte) (*file, error) {
+	if len(src) > MaxFileSize {
+		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d (%d MiB); a catalog of application databases is a few hundred KiB", ErrTooLarge, len(src), MaxFileSize, MaxFileSize>>20)
+	}
+	return parse(src)
+}
+
+// parse is load without the size bound, for reading back an edit of a
+// file that was within it.
+func parse(src []byte) (*file, error) {
 	f := &file{lines: strings.SplitAfter(string(src), "\n"), eol: "\n", index: -1}
 	if i := bytes.IndexByte(src, '\n'); i > 0 && src[i-1] == '\r' {
 		f.eol = "\r\n"

@@ -262,3 +262,25 @@ func FuzzUpsertLayout(f *testing.F) {
 }
 
 func yamlV3Unmarshal(b []byte, v any) error { return yamlv3.Unmarshal(b, v) }
+
+// TestRefusesOversizedFile: a catalog over MaxFileSize is refused before
+// the YAML parser sees it (the parser holds many times the file's size in
+// memory), by every entry point, and nothing is returned to be written.
+func TestRefusesOversizedFile(t *testing.T) {
+	big := mustRead(t, "sample.yaml") + "# " + strings.Repeat("x", MaxFileSize) + "\n"
+	if _, err := Entries([]byte(big)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Entries: %v, want ErrTooLarge", err)
+	}
+	if out, _, err := Upsert([]byte(big), "dev", inventory("dev"), now); !errors.Is(err, ErrTooLarge) || out != nil {
+		t.Errorf("Upsert: %v (output %d bytes), want ErrTooLarge", err, len(out))
+	}
+	if out, _, err := SetStatus([]byte(big), "dev", map[string]string{"keycloak": "active"}, now); !errors.Is(err, ErrTooLarge) || out != nil {
+		t.Errorf("SetStatus: %v (output %d bytes), want ErrTooLarge", err, len(out))
+	}
+	// At the limit the file is still a catalog.
+	fits := mustRead(t, "sample.yaml")
+	fits += "#" + strings.Repeat("x", MaxFileSize-len(fits)-2) + "\n"
+	if _, _, err := Upsert([]byte(fits), "dev", inventory("dev"), now); err != nil {
+		t.Errorf("Upsert of a file of exactly MaxFileSize bytes: %v", err)
+	}
+}

@@ -137,6 +137,30 @@ func TestBranchAndReadFile(t *testing.T) {
 	}
 }
 
+// TestReadFileRefusesSymlinks: GitHub answers for a symlink with the file it
+// points to, or with the symlink itself and no content. Either way a commit
+// of the edit would write a regular file over the symlink (and, for the
+// second, start the file from nothing), so ReadFile refuses both.
+func TestReadFileRefusesSymlinks(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	f.srv.Advance(base, map[string]string{"shared/catalog.yaml": "databases: {}\n"})
+	f.srv.SeedSymlink(base, "docs/inside.yaml", "../shared/catalog.yaml")
+	f.srv.SeedSymlink(base, "docs/outside.yaml", "../../../etc/catalog.yaml")
+	f.srv.SeedSymlink(base, "docs/missing.yaml", "nope.yaml")
+	for name, p := range map[string]string{"to a file of the repo": "docs/inside.yaml", "out of the repo": "docs/outside.yaml", "to a missing file": "docs/missing.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			got, found, err := f.client.ReadFile(ctx, base, p)
+			if err == nil || !strings.Contains(err.Error(), p+" is a symlink") {
+				t.Errorf("ReadFile(%s) = %q, %v, %v; want an error naming the symlink", p, got, found, err)
+			}
+		})
+	}
+	if got, _, err := f.client.ReadFile(ctx, base, "shared/catalog.yaml"); err != nil || string(got) != "databases: {}\n" {
+		t.Errorf("the symlink's target itself: %q, %v", got, err)
+	}
+}
+
 func TestCommitFiles(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -129,6 +129,16 @@ func (c *Client) ReadFile(ctx context.Context, ref, filePath string) ([]byte, bo
 	if file == nil || dir != nil {
 		return nil, false, c.wrap(errors.New("is a directory"), "read %s at %s", filePath, ref)
 	}
+	// For a symlink GitHub answers with the file it points to (another
+	// path) or with the symlink itself (no content); an edit committed at
+	// filePath would replace the symlink by a regular file, so refuse both.
+	if file.GetType() == "symlink" || file.GetPath() != strings.Trim(filePath, "/") {
+		target := file.GetTarget()
+		if target == "" {
+			target = file.GetPath()
+		}
+		return nil, false, c.wrap(fmt.Errorf("%s is a symlink (to %s): rds-provision edits regular files only; replace the symlink by the file", filePath, target), "read %s at %s", filePath, ref)
+	}
 	content, err := file.GetContent()
 	if err != nil {
 		return nil, false, c.wrap(err, "decode %s at %s", filePath, ref)

@@ -299,6 +299,20 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, m []string)
 	want := strings.Trim(m[1], "/")
 	tree := s.trees[c.Tree]
 	if e, ok := tree[want]; ok {
+		if e.Mode == "120000" {
+			// GitHub answers for a symlink with the file it points to when
+			// that is a regular file of the repository, otherwise with the
+			// symlink itself (type symlink, its target, no content).
+			target := string(s.blobs[e.SHA])
+			if t, ok := tree[path.Join(path.Dir(want), target)]; ok && t.Mode != "120000" && !path.IsAbs(target) {
+				writeJSON(w, http.StatusOK, s.contentJSON(r, path.Join(path.Dir(want), target), t, c.SHA, true))
+				return
+			}
+			out := s.contentJSON(r, want, e, c.SHA, false)
+			out["type"], out["target"] = "symlink", target
+			writeJSON(w, http.StatusOK, out)
+			return
+		}
 		writeJSON(w, http.StatusOK, s.contentJSON(r, want, e, c.SHA, true))
 		return
 	}

@@ -182,6 +182,26 @@ func (s *Server) SeedBranch(branch string, files map[string]string) string {
 	return c.SHA
 }
 
+// SeedSymlink adds a commit on top of branch that makes p a symlink
+// (mode 120000) to target, a path relative to p's directory as git stores
+// it, and returns the new SHA. It panics if the branch does not exist.
+func (s *Server) SeedSymlink(branch, p, target string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	head, ok := s.refs[branch]
+	if !ok {
+		panic(fmt.Sprintf("ghtest: SeedSymlink: no branch %q", branch))
+	}
+	entries := map[string]treeEntry{}
+	for k, e := range s.trees[s.commits[head].Tree] {
+		entries[k] = e
+	}
+	entries[p] = treeEntry{Mode: "120000", SHA: s.putBlob([]byte(target))}
+	c := s.putCommit(s.putTree(entries), []string{head}, "Add symlink "+p)
+	s.refs[branch] = c.SHA
+	return c.SHA
+}
+
 // Advance adds a commit on top of branch that writes files over its tree, as
 // if someone else pushed (the base moving under an open pull request), and
 // returns the new SHA. It panics if the branch does not exist.

@@ -12,6 +12,9 @@ import (
 // platform's canonical vocabulary file, so the same file serves both.
 const EnumsPath = "schemas/metadata/enums.yaml"
 
+// MaxEnumsSize bounds the enum override file.
+const MaxEnumsSize = 1 << 20
+
 // Enums are the allowed values of the form's enum fields.
 type Enums struct {
 	Owners         []string
@@ -68,8 +71,14 @@ var (
 // ParseEnums reads an enum override file. Every list present replaces the
 // default of its field; lists absent keep SPEC's defaults. Values are held to
 // a strict pattern so that an override can never let a hostile value through.
+//
+// A file over MaxEnumsSize is refused unparsed: the YAML parser holds many
+// times a file's size in memory.
 func ParseEnums(src []byte) (Enums, error) {
 	e := DefaultEnums()
+	if len(src) > MaxEnumsSize {
+		return e, fmt.Errorf("parse %s: %d bytes, over the limit of %d (%d MiB); the vocabulary file is a few KiB", EnumsPath, len(src), MaxEnumsSize, MaxEnumsSize>>20)
+	}
 	var f enumsFile
 	if err := yaml.Unmarshal(src, &f); err != nil {
 		return e, fmt.Errorf("parse %s: %w", EnumsPath, err)

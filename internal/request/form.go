@@ -181,6 +181,12 @@ type ExistingDatabase struct {
 	Username     string
 }
 
+// namingRule is a naming error as a FieldError rule: naming's reasons may
+// start with the quoted name, which the FieldError already shows.
+func namingRule(err error, value string) string {
+	return strings.TrimPrefix(err.Error(), strconv.Quote(value)+" ")
+}
+
 // Validate checks every field of f (with defaults applied by the caller)
 // against SPEC's rules, the enum lists in facts and what the environment
 // already holds, and returns every problem found, in field order.
@@ -200,7 +206,7 @@ func Validate(f Form, facts Facts) []FieldError {
 		add(FieldDatabaseName, f.DatabaseName, "is required")
 	default:
 		if err := naming.CheckDatabase(f.DatabaseName); err != nil {
-			add(FieldDatabaseName, f.DatabaseName, "%v", err)
+			add(FieldDatabaseName, f.DatabaseName, "%s", namingRule(err, f.DatabaseName))
 		} else {
 			dbOK = true
 		}
@@ -211,7 +217,7 @@ func Validate(f Form, facts Facts) []FieldError {
 		add(FieldUsername, f.Username, "is required")
 	default:
 		if err := naming.CheckUsername(f.Username); err != nil {
-			add(FieldUsername, f.Username, "%v", err)
+			add(FieldUsername, f.Username, "%s", namingRule(err, f.Username))
 		} else {
 			userOK = true
 		}

@@ -87,6 +87,11 @@ func TestValidate(t *testing.T) {
 			if tc.rule != "" && !strings.Contains(got[0].Rule, tc.rule) {
 				t.Errorf("rule %q does not contain %q", got[0].Rule, tc.rule)
 			}
+			for _, p := range got {
+				if n := strings.Count(p.String(), p.Value); n != 1 {
+					t.Errorf("%q shows the value %d times, want once", p.String(), n)
+				}
+			}
 		})
 	}
 }
@@ -214,6 +219,7 @@ rds_size_by_environment:
 		"unknown size":  "rds_size_by_environment: {dev: [huge]}\n",
 		"not yaml":      "owners: [\n",
 		"tiers a list":  "rds_size_tiers: [small]\n",
+		"too large":     "owners: [a]\n#" + strings.Repeat("x", MaxEnumsSize) + "\n",
 	} {
 		if _, err := ParseEnums([]byte(bad)); err == nil {
 			t.Errorf("%s: accepted %q", name, bad)

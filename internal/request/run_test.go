@@ -268,6 +268,19 @@ func TestRunErrors(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+	t.Run("catalog is a symlink", func(t *testing.T) {
+		srv, c, _ := newFake(t)
+		srv.SeedSymlink("development", catalog.Path("dev"), "../../../../shared/catalog.yaml")
+		_, err := Run(context.Background(), Options{Form: validForm(), GitHub: c})
+		if err == nil || !strings.Contains(err.Error(), "is a symlink") {
+			t.Fatalf("err = %v, want the symlink refused", err)
+		}
+		for _, call := range srv.Calls() {
+			if !strings.HasPrefix(call, "GET") {
+				t.Errorf("write call %s", call)
+			}
+		}
+	})
 	t.Run("read-only token", func(t *testing.T) {
 		srv, c, _ := newFake(t)
 		srv.SetReadOnly(true)

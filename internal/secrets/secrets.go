@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -371,8 +372,8 @@ func ParseMaster(path, raw string) (Master, error) {
 		}
 		return Master{}, err
 	}
-	if strings.ContainsRune(m.Password, 0) {
-		return Master{}, fmt.Errorf("master secret %s: %w", path, errNUL)
+	if err := checkPassword(m.Password); err != nil {
+		return Master{}, fmt.Errorf("master secret %s: %w", path, err)
 	}
 	return m, nil
 }
@@ -395,8 +396,8 @@ func ParseApp(path, raw, wantUsername string) (App, error) {
 	if !ok || password == "" {
 		return App{}, fmt.Errorf("app secret %s: missing or empty field password", path)
 	}
-	if strings.ContainsRune(password, 0) {
-		return App{}, fmt.Errorf("app secret %s: %w", path, errNUL)
+	if err := checkPassword(password); err != nil {
+		return App{}, fmt.Errorf("app secret %s: %w", path, err)
 	}
 	a.Password = password
 	if u, present := fields["username"]; present {
@@ -412,6 +413,24 @@ func ParseApp(path, raw, wantUsername string) (App, error) {
 // errNUL: PostgreSQL passwords are C strings, so a NUL would silently cut
 // the password short (libpq sends what comes before it).
 var errNUL = errors.New("password contains a NUL character, which PostgreSQL cannot take in a password: generate one without it")
+
+// errReplacement: JSON decoding turns invalid UTF-8 and a lone surrogate
+// escape ("\ud800") into U+FFFD, so the role would get a password other
+// than the one the application reads (Python keeps the lone surrogate,
+// which it cannot even encode), and the application could not log in.
+var errReplacement = errors.New("password contains U+FFFD, the mark of invalid UTF-8 or a lone surrogate escape (\\ud800-\\udfff) in the secret: store it as valid UTF-8, or generate one without it")
+
+// checkPassword refuses a password that PostgreSQL or the application's
+// JSON reader would see differently from the role's verifier.
+func checkPassword(p string) error {
+	switch {
+	case strings.ContainsRune(p, 0):
+		return errNUL
+	case strings.ContainsRune(p, utf8.RuneError):
+		return errReplacement
+	}
+	return nil
+}
 
 // parsePort accepts the port as a JSON number or a string of digits, as
 // Terraform and the RDS console write it, and only a whole number in

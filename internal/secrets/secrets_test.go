@@ -132,6 +132,7 @@ func TestParseMaster(t *testing.T) {
 		{"port out of range", `{"host":"h","port":65536,"username":"u","password":"hunter2","dbname":"d"}`, "port must be a whole number from 1 to 65535", Master{}},
 		{"port as a word", `{"host":"h","port":"postgres","username":"u","password":"hunter2","dbname":"d"}`, "port must be a whole number from 1 to 65535", Master{}},
 		{"password with NUL", `{"host":"h","port":5432,"username":"u","password":"hunter2\u0000x","dbname":"d"}`, "master secret goldenpath/dev/rds/master: password contains a NUL character", Master{}},
+		{"password with a lone surrogate", `{"host":"h","port":5432,"username":"u","password":"hunter2\udc00x","dbname":"d"}`, "master secret goldenpath/dev/rds/master: password contains U+FFFD", Master{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseMaster("goldenpath/dev/rds/master", tc.raw)
@@ -161,6 +162,8 @@ func TestParseApp(t *testing.T) {
 		{"no password", `{"username":"keycloak_user"}`, "missing or empty field password"},
 		{"not json", `s3cret`, "is not a JSON object"},
 		{"password with NUL", `{"password":"s3cret\u0000tail"}`, "app secret goldenpath/dev/keycloak/postgres: password contains a NUL character"},
+		{"password with a lone surrogate", `{"password":"s3cret\ud800tail"}`, "app secret goldenpath/dev/keycloak/postgres: password contains U+FFFD"},
+		{"password of invalid UTF-8", "{\"password\":\"s3cret\xfftail\"}", "password contains U+FFFD"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseApp("goldenpath/dev/keycloak/postgres", tc.raw, "keycloak_user")
