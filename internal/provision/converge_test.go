@@ -142,16 +142,18 @@ func TestAccessLevelTransitionsBothWays(t *testing.T) {
 		})
 	})
 
-	t.Run("owner entry set to reader while it owns the database", func(t *testing.T) {
+	t.Run("owner entry set to reader is refused before any change", func(t *testing.T) {
+		// An owner cannot be demoted (its role owns the database), and
+		// without an owner entry the database is not the file's to share.
 		o := owner
 		o.access = "reader"
 		f.writeTfvars(o, x)
-		out := mustRun(t, f)
-		if got := out.statuses(owner.user); !cmp.Equal(got, []string{"create_role:no_change", "create_database:no_change", "apply_grants:warning"}) {
-			t.Errorf("rows = %v", got)
+		out := f.run()
+		if out.err == nil || !strings.Contains(out.err.Error(), "access_level reader on database tr_db, which no owner entry of application_databases lists") {
+			t.Errorf("err = %v", out.err)
 		}
-		if got := out.message(owner.user, "apply_grants"); !strings.Contains(got, "owns the database, so access_level reader cannot limit it") {
-			t.Errorf("message = %q", got)
+		if len(out.res.Rows) != 0 {
+			t.Errorf("rows = %+v, want none: refused before any I/O", out.res.Rows)
 		}
 	})
 

@@ -25,7 +25,10 @@ type entry struct {
 
 // prepare validates names and computes secret paths, without I/O.
 // masterUsername is the tfvars master_username, refused as an app role.
-func (r *run) prepare(in []tfvars.Entry, masterUsername string) []*entry {
+// An entry with a bad name is marked invalid (an error row of its own);
+// entries that conflict with each other refuse the whole run, before
+// anything is changed, since no order of running them is right.
+func (r *run) prepare(in []tfvars.Entry, masterUsername string) ([]*entry, error) {
 	out := make([]*entry, 0, len(in))
 	secretOf := map[string]string{} // username -> secret path of its first entry
 	seen := map[[2]string]string{}  // database+username -> key
@@ -41,9 +44,9 @@ func (r *run) prepare(in []tfvars.Entry, masterUsername string) []*entry {
 		if e.invalid == "" {
 			pair := [2]string{te.DatabaseName, te.Username}
 			if first, dup := seen[pair]; dup {
-				e.invalid = fmt.Sprintf("application_databases.%s repeats database %s and username %s of entry %s: remove one", te.Key, te.DatabaseName, te.Username, first)
+				return nil, fmt.Errorf("application_databases.%s (line %d) repeats database %s and username %s of entry %s: one entry per role and database; remove one (nothing was changed)", te.Key, te.Line, te.DatabaseName, te.Username, first)
 			} else if path, ok := secretOf[te.Username]; ok && path != e.SecretPath {
-				e.invalid = fmt.Sprintf("username %s is already provisioned from secret %s; application_databases.%s would set another password from %s: give it its own username", te.Username, path, te.Key, e.SecretPath)
+				return nil, fmt.Errorf("username %s is provisioned from secret %s, and application_databases.%s (line %d) would set another password from %s: a role has one password; give the entry its own username, or secret_name = %q (nothing was changed)", te.Username, path, te.Key, te.Line, e.SecretPath, path)
 			}
 			seen[pair] = te.Key
 			if _, ok := secretOf[te.Username]; !ok {
@@ -52,7 +55,7 @@ func (r *run) prepare(in []tfvars.Entry, masterUsername string) []*entry {
 		}
 		out = append(out, e)
 	}
-	return out
+	return out, nil
 }
 
 func (r *run) invalidReason(te tfvars.Entry) string {

@@ -36,7 +36,7 @@ func TestMasterDatabaseIsRefused(t *testing.T) {
 	master := pg.MasterSecret()
 	master["dbname"] = "md_platform"
 	f.putSecret("goldenpath/masterdb/rds/master", master)
-	f.seedApps(app{key: "md_app", db: "md_platform", user: "md_user", password: "pw", access: "reader"})
+	f.seedApps(app{key: "md_app", db: "md_platform", user: "md_user", password: "pw"})
 	for _, dry := range []bool{true, false} {
 		out := f.run(func(o *Options) { o.DryRun = dry })
 		rows := errorRows(out)

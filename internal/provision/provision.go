@@ -192,7 +192,10 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 		}
 		r.opts.Secrets = client
 	}
-	entries := r.prepare(file.Entries, file.MasterUsername)
+	entries, err := r.prepare(file.Entries, file.MasterUsername)
+	if err != nil {
+		return res, err
+	}
 	if err := r.fetchSecrets(ctx, entries); err != nil {
 		return res, err
 	}

@@ -67,21 +67,30 @@ func checkNesting(path string, src []byte) error {
 	return nil
 }
 
-// checkOwners refuses a second owner entry for a database: both would
-// claim it, and whichever ran first would own it.
-func checkOwners(entries []Entry, ranges []hcl.Range) error {
-	first := map[string]int{} // database_name -> index of its owner entry
+// checkEntries refuses what application_databases alone shows to be wrong,
+// before any network call, so a run never makes half of a conflicting
+// file:
+//   - a second owner entry for a database: both would claim it, and
+//     whichever ran first would own it;
+//   - an editor or reader entry for a database no owner entry lists: that
+//     database is not the file's to share (another team's, or made by
+//     hand), and an entry must not be a way into it.
+func checkEntries(entries []Entry, ranges []hcl.Range) error {
+	owner := map[string]int{} // database_name -> index of its owner entry
 	for i, e := range entries {
 		if e.AccessLevel != AccessOwner {
 			continue
 		}
-		j, dup := first[e.DatabaseName]
-		if !dup {
-			first[e.DatabaseName] = i
-			continue
+		if j, dup := owner[e.DatabaseName]; dup {
+			o := entries[j]
+			return errorAt(ranges[i], "application_databases.%s (line %d) and application_databases.%s (line %d) are both owner entries of database %s: a database has one owner entry; give the other access_level = \"editor\" or \"reader\", or remove it", o.Key, o.Line, e.Key, e.Line, e.DatabaseName)
 		}
-		o := entries[j]
-		return errorAt(ranges[i], "application_databases.%s (line %d) and application_databases.%s (line %d) are both owner entries of database %s: a database has one owner entry; give the other access_level = \"editor\" or \"reader\", or remove it", o.Key, o.Line, e.Key, e.Line, e.DatabaseName)
+		owner[e.DatabaseName] = i
+	}
+	for i, e := range entries {
+		if _, ok := owner[e.DatabaseName]; !ok {
+			return errorAt(ranges[i], "application_databases.%s: access_level %s on database %s, which no owner entry of application_databases lists: a database is shared with editor and reader entries only beside its owner entry; add that entry (the app whose role owns the database; an owner cannot be demoted, its role owns the database), or remove this one", e.Key, e.AccessLevel, e.DatabaseName)
+		}
 	}
 	return nil
 }

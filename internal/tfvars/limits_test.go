@@ -84,7 +84,7 @@ func TestNullIsAbsent(t *testing.T) {
 	}
 }
 
-func TestOneOwnerEntryPerDatabase(t *testing.T) {
+func TestOwnerEntriesOfDatabases(t *testing.T) {
 	for _, tc := range []struct {
 		name, src string
 		want      string // substring of the error; empty: parses
@@ -99,6 +99,21 @@ func TestOneOwnerEntryPerDatabase(t *testing.T) {
   shop_ro = { database_name = "shop", username = "shop_ro", access_level = "reader" }
 }
 `, ""},
+		{"reader listed before its owner", `application_databases = {
+  shop_ro = { database_name = "shop", username = "shop_ro", access_level = "reader" }
+  shop = { database_name = "shop", username = "shop_user" }
+}
+`, ""},
+		{"reader of a database no owner entry lists", `application_databases = {
+  shop = { database_name = "shop", username = "shop_user" }
+  spy = { database_name = "payroll", username = "spy_user", access_level = "reader" }
+}
+`, `f.tfvars:3,3: application_databases.spy: access_level reader on database payroll, which no owner entry of application_databases lists`},
+		{"editor of a database no owner entry lists", `application_databases = {
+  shop = { database_name = "shop", username = "shop_user" }
+  spy = { database_name = "payroll", username = "spy_user", access_level = "editor" }
+}
+`, `f.tfvars:3,3: application_databases.spy: access_level editor on database payroll`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("f.tfvars", []byte(tc.src), ModeStandalone)

@@ -299,7 +299,7 @@ func readEntries(expr hclsyntax.Expression) ([]Entry, error) {
 		entries = append(entries, e)
 		keys = append(keys, item.KeyExpr.Range())
 	}
-	if err := checkOwners(entries, keys); err != nil {
+	if err := checkEntries(entries, keys); err != nil {
 		return nil, err
 	}
 	return entries, nil

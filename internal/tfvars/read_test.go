@@ -28,10 +28,10 @@ application_databases = {
     database_name = "keycloak" // trailing
     username      = "keycloak_user"
   },
-  backstage = { database_name = "backstage", username = "backstage_user", access_level = "editor" }
+  backstage = { database_name = "keycloak", username = "backstage_user", access_level = "editor" }
   /* block comment */
   reports = {
-    database_name = "backstage"
+    database_name = "keycloak"
     username      = "reports_user"
     access_level  = "reader"
     secret_name   = "custom/reports"
@@ -41,8 +41,8 @@ application_databases = {
 			mode: ModeAuto,
 			want: File{Mode: ModeStandalone, Region: "eu-west-1", MasterUsername: "platform_admin", DatabaseName: "platform", HasAttribute: true, Entries: []Entry{
 				{Key: "keycloak", DatabaseName: "keycloak", Username: "keycloak_user", AccessLevel: "owner", Line: 7},
-				{Key: "backstage", DatabaseName: "backstage", Username: "backstage_user", AccessLevel: "editor", Line: 11},
-				{Key: "reports", DatabaseName: "backstage", Username: "reports_user", AccessLevel: "reader", SecretName: "custom/reports", Line: 13},
+				{Key: "backstage", DatabaseName: "keycloak", Username: "backstage_user", AccessLevel: "editor", Line: 11},
+				{Key: "reports", DatabaseName: "keycloak", Username: "reports_user", AccessLevel: "reader", SecretName: "custom/reports", Line: 13},
 			}},
 		},
 		{

@@ -3,5 +3,5 @@ application_databases = {
     "database_name" = "keycloak"
     "username"      = "keycloak_user"
   }
-  "backstage" = { database_name = "backstage", username = "backstage_user", access_level = "reader" }
+  "backstage" = { database_name = "keycloak", username = "backstage_user", access_level = "reader" }
 }
