@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -13,68 +14,87 @@ import (
 // A privilege that a role no entry names granted (with its grant option)
 // cannot be revoked by the owner's REVOKE. The run must not report it as
 // revoked on every run while the reader keeps it: either it is really
-// gone, or the row is a warning naming the grantor and a rerun sends no
-// REVOKE.
+// gone (the master can SET ROLE to the grantor), or the row is a warning
+// naming the grantor; either way a rerun sends no REVOKE.
 func TestReaderKeepsNoWriteGrantedByAnotherGrantor(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "rvgrantor")
-	owner := app{key: "rvg_owner", db: "rvg_db", user: "rvg_owner_user", password: "pw-o"}
-	x := app{key: "rvg_x", db: "rvg_db", user: "rvg_x_user", password: "pw-x", access: "reader"}
-	f.seedApps(owner, x)
-	mustRun(t, f)
-	if err := as(t, owner.user, owner.password, owner.db, "CREATE TABLE t1 (id integer)"); err != nil {
-		t.Fatal(err)
-	}
-	adminExec(t, "CREATE ROLE rvg_grantor NOLOGIN")
-	t.Cleanup(func() {
-		ctx := context.Background()
-		for _, db := range []string{owner.db, "postgres"} {
-			if conn, err := pgxConnectAdmin(db); err == nil {
-				conn.Exec(ctx, "DROP OWNED BY rvg_grantor")
-				conn.Close(ctx)
-			}
-		}
-		if conn, err := pgxConnectAdmin("postgres"); err == nil {
-			conn.Exec(ctx, "DROP ROLE IF EXISTS rvg_grantor")
-			conn.Close(ctx)
-		}
-	})
-	db := adminConn(t, owner.db)
-	for _, sql := range []string{
-		"GRANT INSERT ON t1 TO rvg_grantor WITH GRANT OPTION",
-		"SET ROLE rvg_grantor",
-		"GRANT INSERT ON t1 TO " + ident(x.user),
-		"RESET ROLE",
+	for _, tc := range []struct {
+		prefix       string
+		masterMember bool // the master may SET ROLE to the grantor
+	}{
+		{"rvg", false},
+		{"rvm", true},
 	} {
-		if _, err := db.Exec(context.Background(), sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-
-	first := mustRun(t, f)
-	log := &statementLog{}
-	second := mustRun(t, f, func(o *Options) { o.Tracer = log })
-
-	var stillInsert bool
-	if err := db.QueryRow(context.Background(), "SELECT has_table_privilege($1, 't1', 'INSERT')", x.user).Scan(&stillInsert); err != nil {
-		t.Fatal(err)
-	}
-	for name, out := range map[string]outcome{"first": first, "second": second} {
-		var row audit.Row
-		for _, r := range out.res.Rows {
-			if r.Username == x.user && r.Action == audit.ActionApplyGrants {
-				row = r
+		t.Run(fmt.Sprintf("master member of the grantor %v", tc.masterMember), func(t *testing.T) {
+			t.Parallel()
+			p := tc.prefix
+			f := newFixture(t, p+"grantor")
+			owner := app{key: p + "_owner", db: p + "_db", user: p + "_owner_user", password: "pw-o"}
+			x := app{key: p + "_x", db: p + "_db", user: p + "_x_user", password: "pw-x", access: "reader"}
+			grantor := p + "_grantor"
+			f.seedApps(owner, x)
+			mustRun(t, f)
+			if err := as(t, owner.user, owner.password, owner.db, "CREATE TABLE t1 (id integer)"); err != nil {
+				t.Fatal(err)
 			}
-		}
-		if stillInsert && (row.Status != audit.Warning || !strings.Contains(row.Message, "rvg_grantor")) {
-			t.Errorf("%s run: reader %s still has INSERT on t1 (granted by rvg_grantor), but apply_grants is %s %q; want a warning naming rvg_grantor",
-				name, x.user, row.Status, row.Message)
-		}
-	}
-	for _, s := range log.changes() {
-		if strings.HasPrefix(strings.ToUpper(s), "REVOKE") {
-			t.Errorf("the rerun sent %q again: a revoke that cannot take effect is repeated on every run", s)
-		}
+			adminExec(t, "CREATE ROLE "+grantor+" NOLOGIN")
+			t.Cleanup(func() {
+				ctx := context.Background()
+				for _, db := range []string{owner.db, "postgres"} {
+					if conn, err := pgxConnectAdmin(db); err == nil {
+						conn.Exec(ctx, "DROP OWNED BY "+grantor)
+						conn.Close(ctx)
+					}
+				}
+				if conn, err := pgxConnectAdmin("postgres"); err == nil {
+					conn.Exec(ctx, "DROP ROLE IF EXISTS "+grantor)
+					conn.Close(ctx)
+				}
+			})
+			if tc.masterMember {
+				adminExec(t, "GRANT "+grantor+" TO platform_admin")
+			}
+			db := adminConn(t, owner.db)
+			for _, sql := range []string{
+				"GRANT INSERT ON t1 TO " + grantor + " WITH GRANT OPTION",
+				"SET ROLE " + grantor,
+				"GRANT INSERT ON t1 TO " + ident(x.user),
+				"RESET ROLE",
+			} {
+				if _, err := db.Exec(context.Background(), sql); err != nil {
+					t.Fatalf("%s: %v", sql, err)
+				}
+			}
+
+			first := mustRun(t, f)
+			log := &statementLog{}
+			second := mustRun(t, f, func(o *Options) { o.Tracer = log })
+
+			var stillInsert bool
+			if err := db.QueryRow(context.Background(), "SELECT has_table_privilege($1, 't1', 'INSERT')", x.user).Scan(&stillInsert); err != nil {
+				t.Fatal(err)
+			}
+			if stillInsert == tc.masterMember {
+				t.Errorf("reader %s has INSERT on t1 (granted by %s): %v, want %v", x.user, grantor, stillInsert, !tc.masterMember)
+			}
+			for name, out := range map[string]outcome{"first": first, "second": second} {
+				var row audit.Row
+				for _, r := range out.res.Rows {
+					if r.Username == x.user && r.Action == audit.ActionApplyGrants {
+						row = r
+					}
+				}
+				if stillInsert && (row.Status != audit.Warning || !strings.Contains(row.Message, grantor)) {
+					t.Errorf("%s run: reader %s still has INSERT on t1 (granted by %s), but apply_grants is %s %q; want a warning naming %s",
+						name, x.user, grantor, row.Status, row.Message, grantor)
+				}
+			}
+			for _, s := range log.changes() {
+				if strings.HasPrefix(strings.ToUpper(s), "REVOKE") {
+					t.Errorf("the rerun sent %q again: a revoke that cannot take effect is repeated on every run", s)
+				}
+			}
+		})
 	}
 }
 
