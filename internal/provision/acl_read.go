@@ -21,6 +21,9 @@ import (
 // (defaclnamespace = 0, ALTER DEFAULT PRIVILEGES without IN SCHEMA): the
 // latter kinds are prefixed "global_".
 //
+// Column privileges (pg_attribute.attacl) of a table are read apart, in
+// the last column: a REVOKE on the table removes them with its own.
+//
 // Each ACL entry is "grantee=PRIV,PRIV/grantor/canset": one per grantee and
 // grantor, since only the grantor's REVOKE removes its grant, and canset
 // says whether the master may SET ROLE to the grantor to revoke it (the
@@ -28,19 +31,21 @@ import (
 const sqlDatabaseACLs = `
 WITH objs AS (
   SELECT 'database'::text AS kind, ''::text AS name, d.datdba AS owner,
-         COALESCE(d.datacl, acldefault('d', d.datdba)) AS acl
+         COALESCE(d.datacl, acldefault('d', d.datdba)) AS acl, NULL::aclitem[] AS cols
     FROM pg_database d WHERE d.datname = current_database()
   UNION ALL
-  SELECT 'schema', n.nspname::text, n.nspowner, COALESCE(n.nspacl, acldefault('n', n.nspowner))
+  SELECT 'schema', n.nspname::text, n.nspowner, COALESCE(n.nspacl, acldefault('n', n.nspowner)), NULL
     FROM pg_namespace n WHERE n.nspname = 'public'
   UNION ALL
   SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END, c.relname::text, c.relowner,
-         COALESCE(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner))
+         COALESCE(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)),
+         NULLIF(ARRAY(SELECT i FROM pg_attribute a, unnest(a.attacl) i
+                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}')
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
   UNION ALL
   SELECT CASE WHEN a.defaclnamespace = 0 THEN 'global_' ELSE '' END
-         || CASE a.defaclobjtype WHEN 'S' THEN 'default_sequence' ELSE 'default_table' END, '', a.defaclrole, a.defaclacl
+         || CASE a.defaclobjtype WHEN 'S' THEN 'default_sequence' ELSE 'default_table' END, '', a.defaclrole, a.defaclacl, NULL
     FROM pg_default_acl a LEFT JOIN pg_namespace n ON n.oid = a.defaclnamespace
    WHERE (n.nspname = 'public' OR a.defaclnamespace = 0) AND a.defaclobjtype IN ('r', 'S')
 )
@@ -53,18 +58,48 @@ SELECT o.kind, o.name, pg_get_userbyid(o.owner), pg_has_role(current_user, o.own
                FROM aclexplode(o.acl) x LEFT JOIN pg_roles g ON g.oid = x.grantee
               WHERE x.grantee = 0 OR g.rolname = ANY($1)
               GROUP BY g.rolname, x.grantor
+              ORDER BY g.rolname, x.grantor),
+       ARRAY(SELECT COALESCE(g.rolname::text, '') || '=' || string_agg(x.privilege_type, ',')
+                    || '/' || pg_get_userbyid(x.grantor) || '/'
+                    || CASE WHEN current_setting('server_version_num')::int >= 160000
+                            THEN pg_has_role(current_user, x.grantor, 'SET')
+                            ELSE pg_has_role(current_user, x.grantor, 'MEMBER') END::text
+               FROM aclexplode(o.cols) x LEFT JOIN pg_roles g ON g.oid = x.grantee
+              WHERE x.grantee = 0 OR g.rolname = ANY($1)
+              GROUP BY g.rolname, x.grantor
               ORDER BY g.rolname, x.grantor)
 FROM objs o
 ORDER BY o.kind, o.name`
 
 // parseObject fills o from one row of sqlDatabaseACLs: its kind (and
-// whether it is a global default) and its ACL entries.
-func parseObject(o *object, k string, acl []string) {
+// whether it is a global default), its ACL entries and its columns'.
+func parseObject(o *object, k string, acl, cols []string) {
 	if base, ok := strings.CutPrefix(k, "global_"); ok {
 		o.global, k = true, base
 	}
 	o.kind = kind(k)
-	for _, item := range acl {
+	for grantee, gs := range parseACL(cols) {
+		if o.columns == nil {
+			o.columns = map[string][]aclGrant{}
+		}
+		o.columns[grantee] = gs
+	}
+	for grantee, gs := range parseACL(acl) {
+		if o.grants == nil {
+			o.grants = map[string][]aclGrant{}
+		}
+		o.grants[grantee] = gs
+		o.acl[grantee] = privs{}
+		for _, g := range gs {
+			o.acl[grantee] = o.acl[grantee].union(g.privs)
+		}
+	}
+}
+
+// parseACL reads sqlDatabaseACLs' ACL entries, by grantee.
+func parseACL(items []string) map[string][]aclGrant {
+	out := map[string][]aclGrant{}
+	for _, item := range items {
 		grantee, rest, _ := strings.Cut(item, "=")
 		list, rest, _ := strings.Cut(rest, "/")
 		// Grantees are validated names or PUBLIC; a grantor may be any
@@ -74,17 +109,9 @@ func parseObject(o *object, k string, acl []string) {
 			continue
 		}
 		g := aclGrant{grantor: rest[:i], privs: privsOf(strings.Split(list, ",")...), canSet: rest[i+1:] == "true"}
-		if o.acl[grantee] == nil {
-			o.acl[grantee] = privs{}
-		}
-		for n := range g.privs {
-			o.acl[grantee][n] = true
-		}
-		if o.grants == nil {
-			o.grants = map[string][]aclGrant{}
-		}
-		o.grants[grantee] = append(o.grants[grantee], g)
+		out[grantee] = append(out[grantee], g)
 	}
+	return out
 }
 
 // connectDenied reports whether reading a database failed because the

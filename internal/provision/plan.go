@@ -3,6 +3,7 @@ package provision
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -589,6 +590,12 @@ func (c *grantChanges) object(o *object, user string, want privs, target string,
 	}
 	held := o.acl[user]
 	grant, revoke := want.minus(held), held.minus(want)
+	// Column privileges beyond the level are write access too (UPDATE
+	// (col)); REVOKE on the table removes them with the table's.
+	cols := o.columns[user]
+	for _, g := range cols {
+		revoke = revoke.union(g.privs.minus(want))
+	}
 	if len(grant)+len(revoke) == 0 {
 		return
 	}
@@ -605,43 +612,62 @@ func (c *grantChanges) object(o *object, user string, want privs, target string,
 	// grant of another grantor (a WITH GRANT OPTION chain) is revoked as
 	// that grantor, with SET ROLE, since GRANTED BY names only the current
 	// role before PostgreSQL 19; when the master cannot SET ROLE to it,
-	// the grant is kept and reported. Without RESTRICT's default failing
-	// on grants the role passed on, CASCADE would revoke privileges of
-	// roles no entry names, so it is never used.
-	after, byOwner := want.clone(), revoke
+	// the grant is kept and reported. A REVOKE fails (RESTRICT, the
+	// default) when the role passed the privilege on: CASCADE would take it
+	// from roles no entry names, so the step fails with an error row.
+	after, byOwner, asGrantor := want.clone(), revoke, privs{}
 	gs, read := o.grants[user]
-	if read {
+	if read || len(cols) > 0 {
+		if !read && len(held) > 0 {
+			gs = []aclGrant{{grantor: o.owner, privs: held}} // not read per grantor: the owner's
+		}
 		byOwner = privs{}
-		var now []aclGrant
-		for _, g := range gs {
+		now := []aclGrant{{grantor: o.owner, privs: want.clone()}}
+		for _, g := range byGrantor(slices.Concat(gs, cols)) {
 			r := g.privs.minus(want)
 			switch {
 			case len(r) == 0:
 			case g.grantor == o.owner:
-				for n := range r {
-					byOwner[n] = true
-				}
-				continue
+				byOwner = byOwner.union(r)
 			case g.canSet:
-				c.note(&c.revoked, o.kind, r, order)
+				asGrantor = asGrantor.union(r)
 				c.asGrantor = append(c.asGrantor, "SET ROLE "+ident(g.grantor),
 					fmt.Sprintf("REVOKE %s ON %s FROM %s", r.render(order), kindTarget(o.kind, target), ident(user)), "RESET ROLE")
-				r = nil
 			default:
 				c.kept = append(c.kept, keptGrant{grantor: g.grantor, what: r.render(order) + " on " + strings.ToLower(kindTarget(o.kind, target))})
-				for n := range r {
-					after[n] = true
-				}
+				after = after.union(r)
+				now = append(now, aclGrant{grantor: g.grantor, privs: r})
 			}
-			now = append(now, aclGrant{grantor: g.grantor, privs: g.privs.minus(g.privs.minus(want)).union(r), canSet: g.canSet})
 		}
-		o.grants[user] = append(now, aclGrant{grantor: o.owner, privs: want.clone()})
+		if o.grants == nil {
+			o.grants = map[string][]aclGrant{}
+		}
+		o.grants[user] = now
+		o.columns = maps.Clone(o.columns)
+		delete(o.columns, user)
 	}
 	if len(byOwner) > 0 {
-		c.note(&c.revoked, o.kind, byOwner, order)
 		c.stmt("REVOKE", o.kind, byOwner.render(order), target)
 	}
+	if done := byOwner.union(asGrantor); len(done) > 0 {
+		c.note(&c.revoked, o.kind, done, order)
+	}
 	o.acl[user] = after
+}
+
+// byGrantor merges the grants of each grantor (table and column
+// privileges), in the order grantors first appear.
+func byGrantor(gs []aclGrant) []aclGrant {
+	var out []aclGrant
+	for _, g := range gs {
+		i := slices.IndexFunc(out, func(o aclGrant) bool { return o.grantor == g.grantor })
+		if i < 0 {
+			out = append(out, aclGrant{grantor: g.grantor, privs: g.privs.clone(), canSet: g.canSet})
+			continue
+		}
+		out[i].privs = out[i].privs.union(g.privs)
+	}
+	return out
 }
 
 // kindTarget is the object clause of a GRANT or REVOKE on one object.

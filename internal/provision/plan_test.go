@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/goldenpath/rds-provision/internal/schema"
 	"github.com/goldenpath/rds-provision/internal/secrets"
@@ -581,6 +582,13 @@ func TestPlanGlobalDefaultsAndGrantors(t *testing.T) {
 			{"apply_grants", "success", "Converged shop_app to reader on shop: revoked INSERT on 1 table",
 				[]string{`SET ROLE "dba"`, `REVOKE INSERT ON TABLE ` + table + ` FROM "shop_app"`, `RESET ROLE`}},
 		}},
+		{"column write privileges are revoked on the table", withoutOrders(reader(&object{kind: kindTable, name: "orders", owner: "shop_user", manageable: true,
+			acl:     map[string]privs{"shop_app": privsOf("SELECT")},
+			grants:  map[string][]aclGrant{"shop_app": {{grantor: "shop_user", privs: privsOf("SELECT")}}},
+			columns: map[string][]aclGrant{"shop_app": {{grantor: "shop_user", privs: privsOf("SELECT", "UPDATE")}}}})), []planned{
+			{"apply_grants", "success", "Converged shop_app to reader on shop: revoked UPDATE on 1 table",
+				[]string{`REVOKE UPDATE ON TABLE ` + table + ` FROM "shop_app"`}},
+		}},
 		{"the owner's grant is revoked, another grantor's is reported", withoutOrders(reader(orders("dba", false, "UPDATE"))), []planned{
 			{"apply_grants", "success", "Converged shop_app to reader on shop: revoked UPDATE on 1 table",
 				[]string{`REVOKE UPDATE ON TABLE ` + table + ` FROM "shop_app"`}},
@@ -621,6 +629,25 @@ func TestPlanPublicAndSkippedTemplate(t *testing.T) {
 		steps := runPlan(newFakeState().st, true, planEntry("shop", "shop", "shop_user", ""))
 		if got, want := steps[len(steps)-1].Preview, "Would grant ALL on shop to shop_user"; got != want {
 			t.Errorf("preview %q, want %q", got, want)
+		}
+	})
+	t.Run("a database PUBLIC may not connect to, of an adopted owner", func(t *testing.T) {
+		for _, dry := range []bool{true, false} {
+			f := newFakeState()
+			r := f.app("shop_user", "shop")
+			r.masterIsMember, r.masterActs = false, false
+			f.st.databases["shop"] = &database{owner: "shop_user", readErr: fmt.Errorf("connect: %w", &pgconn.PgError{Code: "42501", Message: "permission denied for database"})}
+			steps := summarise(runPlan(f.st, dry, planEntry("shop", "shop", "shop_user", "")))
+			// The dry run cannot read it; a real run reads it after the
+			// create_role step's GRANT (readAfterMembership), so what is
+			// still unread there is an error.
+			want := "warning"
+			if !dry {
+				want = "error"
+			}
+			if got := steps[len(steps)-1]; got.Action != "apply_grants" || got.Status != want {
+				t.Errorf("dry run %v: last step %+v, want an apply_grants %s", dry, got, want)
+			}
 		}
 	})
 	t.Run("template on a database another role owns", func(t *testing.T) {

@@ -193,6 +193,35 @@ func TestAdoptingAnExistingDatabaseSaysItRevokesPublic(t *testing.T) {
 	}
 }
 
+// A column privilege (GRANT UPDATE (col) ON t TO x) is write access too:
+// a reader must not keep it. (REVOKE on the table takes column privileges
+// with it, so editor to reader clears them; one granted to a reader later
+// is never seen: the table's ACL looks right.)
+func TestReaderLosesColumnWritePrivileges(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "rvcolumn")
+	owner := app{key: "rvc_owner", db: "rvc_db", user: "rvc_owner_user", password: "pw-o"}
+	x := app{key: "rvc_x", db: "rvc_db", user: "rvc_x_user", password: "pw-x", access: "reader"}
+	f.seedApps(owner, x)
+	mustRun(t, f)
+	for _, sql := range []string{
+		"CREATE TABLE t1 (id integer, note text)",
+		"INSERT INTO t1 VALUES (1, 'a')",
+		"GRANT UPDATE (note), INSERT (id, note) ON t1 TO " + ident(x.user),
+	} {
+		if err := as(t, owner.user, owner.password, owner.db, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	mustRun(t, f)
+	can(t, x, map[string]bool{
+		"SELECT note FROM t1":                true,
+		"UPDATE t1 SET note = 'b'":           false,
+		"INSERT INTO t1 (id) VALUES (2)":     false,
+		"INSERT INTO t1 (note) VALUES ('c')": false,
+	})
+}
+
 // An entry asks for a template on a database someone else owns: grants
 // are skipped with a warning, and the template must be named too, not
 // silently dropped (the dry run a reviewer reads says nothing of it).
@@ -214,5 +243,21 @@ func TestTemplateOnADatabaseOwnedByAnotherRoleIsAWarning(t *testing.T) {
 		if row.Status != audit.Warning || !strings.Contains(row.Message, "basic-app") {
 			t.Errorf("dry run %v: apply_schema row %+v; want a warning that basic-app is not applied to rvs_db (owner postgres)\n%s", dry, row, out.log)
 		}
+	}
+}
+
+// A run-level failure (here a tfvars file that does not exist) comes
+// before the summary, which counts it, and is not logged twice.
+func TestRunLevelFailureIsCountedInTheSummary(t *testing.T) {
+	t.Parallel()
+	var log strings.Builder
+	_, err := Run(context.Background(), Options{Env: "dev", TfvarsPath: t.TempDir() + "/missing.tfvars", Log: &log})
+	if err == nil || !Logged(err) {
+		t.Fatalf("err = %v; want a run-level failure that Run logged", err)
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "[ERROR] ") || !strings.Contains(lines[0], "missing.tfvars") ||
+		!strings.HasPrefix(lines[1], "[INFO] Summary: ") || !strings.Contains(lines[1], "1 error") {
+		t.Errorf("log:\n%s\nwant the [ERROR] line, then a summary counting 1 error", log.String())
 	}
 }

@@ -62,6 +62,9 @@ type object struct {
 	// grants splits acl by grantor, as read; nil when not read (a
 	// database this plan creates): then the owner granted everything.
 	grants map[string][]aclGrant
+	// columns holds a table's column privileges (GRANT UPDATE (col)) by
+	// grantee, as read; only revoked, never granted.
+	columns map[string][]aclGrant
 	// global marks the owner's default privileges for all schemas (ALTER
 	// DEFAULT PRIVILEGES without IN SCHEMA); otherwise they are schema
 	// public's.
@@ -268,12 +271,12 @@ func (r *run) readACLs(ctx context.Context, db string, users []string, inspect b
 	for rows.Next() {
 		o := &object{acl: map[string]privs{}}
 		var k string
-		var acl []string
-		if err := rows.Scan(&k, &o.name, &o.owner, &o.manageable, &acl); err != nil {
+		var acl, cols []string
+		if err := rows.Scan(&k, &o.name, &o.owner, &o.manageable, &acl, &cols); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
 		}
-		parseObject(o, k, acl)
+		parseObject(o, k, acl, cols)
 		objs = append(objs, o)
 	}
 	if err := rows.Err(); err != nil {
