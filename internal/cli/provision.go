@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
@@ -35,6 +34,10 @@ cannot be reached, it warns and prints the offline preview.
 
 An existing login role that owns databases no entry names is only taken
 over when its entry lists them: adopt_owned_databases = ["payroll"].
+
+An owner entry's initial_schema = "<template>" applies that template (or its
+newer version) in the database as the owner, after every entry's grants
+(apply_schema row); objects it did not create are left alone with a warning.
 
 The tfvars file is --tfvars when given; otherwise it is found under
 --repo-root for --env with --rds-mode:
@@ -121,7 +124,7 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 // provisionError maps the mode's errors onto exit codes: failed rows were
 // already logged one by one.
 func provisionError(err error) error {
-	if errors.Is(err, provision.ErrActionsFailed) {
+	if provision.Logged(err) {
 		return ErrFailedRows
 	}
 	return err

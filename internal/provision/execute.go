@@ -52,6 +52,12 @@ func (r *run) apply(ctx context.Context, entries []*entry, in planInput) []Step 
 	}
 	in.state = st
 	steps := plan(in)
+	if again, err := r.readAfterMembership(ctx, conn, st, steps, entries); err != nil {
+		fail(r.interrupted(ctx, "reading the instance", err))
+		return nil
+	} else if again {
+		steps = plan(in)
+	}
 	r.executeSteps(ctx, conn, steps)
 	return steps
 }

@@ -3,6 +3,7 @@ package provision
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -178,7 +179,7 @@ func (p *planner) entry(i int, e *entry) bool {
 	if e.AccessLevel != tfvars.AccessOwner && p.st.databases[e.DatabaseName] == nil {
 		// Refused before the role is made, so nothing changes.
 		p.add(i, e, Step{Action: audit.ActionCreateDatabase, Status: audit.Error, Message: fmt.Sprintf(
-			"Database %s does not exist: an %s entry needs it created first (list its owner entry before application_databases.%s)", e.DatabaseName, e.AccessLevel, e.Key)})
+			"Database %s does not exist: %s entry needs it created first (list its owner entry before application_databases.%s)", e.DatabaseName, article(e.AccessLevel), e.Key)})
 		return false
 	}
 	return p.role(i, e) && p.database(i, e) && p.grants(i, e)
@@ -331,7 +332,18 @@ func (p *planner) database(i int, e *entry) bool {
 	p.add(i, e, Step{Action: audit.ActionCreateDatabase, Status: audit.Warning, Message: fmt.Sprintf("Database %s exists but owner is %s, expected %s", e.DatabaseName, db.owner, e.Username)})
 	p.add(i, e, Step{Action: audit.ActionApplyGrants, Status: audit.Warning, Message: fmt.Sprintf(
 		"Grants on %s skipped because its owner is %s: if safe, run ALTER DATABASE %s OWNER TO %s and re-run", e.DatabaseName, db.owner, ident(e.DatabaseName), ident(e.Username))})
+	p.schemaSkipped(i, e, "its owner is "+db.owner+", not "+e.Username)
 	return false
+}
+
+// schemaSkipped says that an owner entry's initial_schema is not applied
+// because its grants were skipped, so the preview names the template too.
+func (p *planner) schemaSkipped(i int, e *entry, why string) {
+	if e.InitialSchema == "" {
+		return
+	}
+	p.add(i, e, Step{Action: audit.ActionApplySchema, Status: audit.Warning, Message: fmt.Sprintf(
+		"initial_schema %s not applied to %s: %s; it is applied once the grants are", e.InitialSchema, e.DatabaseName, why)})
 }
 
 // newDatabase is the state of a database CREATE DATABASE ... OWNER makes:
@@ -355,6 +367,12 @@ func (p *planner) grants(i int, e *entry) bool {
 		p.add(i, e, Step{Action: audit.ActionApplyGrants, Status: audit.Warning, Message: fmt.Sprintf(format, args...)})
 	}
 	switch {
+	case db.objects == nil && p.in.dryRun && connectDenied(db.readErr) && p.grantsMembership(db.owner):
+		// Reached only in a dry run: a real run sends the create_role
+		// step's GRANT first and reads the database again.
+		skip("Privileges in %s cannot be read before the master user is a member of its owner %s (PUBLIC may not connect to it); the create_role step grants that, and a real run reads them after it and plans the grants then",
+			e.DatabaseName, db.owner)
+		return false
 	case db.objects == nil:
 		err := db.readErr
 		if err == nil {
@@ -388,6 +406,7 @@ func (p *planner) grants(i int, e *entry) bool {
 		case kindDatabase:
 			if !o.manageable {
 				skip("Grants on %s skipped: the master user is not a member of its owner %s, so it cannot grant on it", e.DatabaseName, o.owner)
+				p.schemaSkipped(i, e, "the master user is not a member of its owner "+o.owner)
 				return false
 			}
 			if len(o.acl[""]) > 0 {
@@ -401,7 +420,11 @@ func (p *planner) grants(i int, e *entry) bool {
 		case kindTable, kindSequence:
 			c.object(o, e.Username, want[o.kind], pgIdent("public", o.name), privOrder(o.kind))
 		case kindDefaultTable, kindDefaultSequence:
-			if o.owner == db.owner {
+			switch {
+			case o.owner != db.owner:
+			case o.global:
+				c.globalDefaults(o, e.Username, want[o.kind], privOrder(o.kind))
+			default:
 				hasDefault[o.kind] = true
 				c.defaults(o, e.Username, want[o.kind], privOrder(o.kind))
 			}
@@ -418,6 +441,7 @@ func (p *planner) grants(i int, e *entry) bool {
 	}
 	c.flush(e.Username)
 	if len(c.sql) == 0 {
+		defer p.keptWarning(i, e, c)
 		msg := fmt.Sprintf("Grants already in place: %s on %s to %s", label, e.DatabaseName, e.Username)
 		if note := c.skippedNote(); note != "" {
 			msg += " (" + note + ")"
@@ -431,6 +455,12 @@ func (p *planner) grants(i int, e *entry) bool {
 		// A fresh grant says the runbook's words.
 		s.Message = fmt.Sprintf("Granted %s on %s to %s", label, e.DatabaseName, e.Username)
 		s.Preview = fmt.Sprintf("Would grant %s on %s to %s", label, e.DatabaseName, e.Username)
+		// A database this run did not create may have logins that
+		// connect through PUBLIC: they lose it, so say so.
+		if c.public && !db.created {
+			s.Message += "; revoked PUBLIC's access to the database"
+			s.Preview += "; revoke PUBLIC's access to the database"
+		}
 	} else {
 		s.Message = fmt.Sprintf("Converged %s to %s on %s: %s", e.Username, e.AccessLevel, e.DatabaseName, c.describe("granted", "revoked"))
 		s.Preview = fmt.Sprintf("Would converge %s to %s on %s: %s", e.Username, e.AccessLevel, e.DatabaseName, c.describe("grant", "revoke"))
@@ -440,7 +470,32 @@ func (p *planner) grants(i int, e *entry) bool {
 		s.Preview += " (" + note + ")"
 	}
 	p.add(i, e, s)
+	p.keptWarning(i, e, c)
 	return true
+}
+
+// keptWarning reports the privileges beyond the level that other grantors
+// granted and the master cannot revoke: the plan leaves them (a rerun
+// sends nothing for them) and says who can.
+func (p *planner) keptWarning(i int, e *entry, c *grantChanges) {
+	if len(c.kept) == 0 {
+		return
+	}
+	var what, grantors []string
+	for _, k := range c.kept {
+		what = append(what, k.what+" granted by "+k.grantor)
+		if !slices.Contains(grantors, k.grantor) {
+			grantors = append(grantors, k.grantor)
+		}
+	}
+	ids := make([]string, len(grantors))
+	for j, g := range grantors {
+		ids[j] = ident(g)
+	}
+	p.add(i, e, Step{Action: audit.ActionApplyGrants, Status: audit.Warning, Message: fmt.Sprintf(
+		"Role %s keeps privileges access_level %s does not include: %s. Only their grantor can revoke them and the master user %s cannot SET ROLE to %s; have %s run REVOKE ... FROM %s, or GRANT %s TO %s and re-run",
+		e.Username, e.AccessLevel, strings.Join(what, ", "), p.in.masterUser, strings.Join(grantors, ", "),
+		strings.Join(grantors, ", "), ident(e.Username), strings.Join(ids, ", "), ident(p.in.masterUser))})
 }
 
 // schema plans an owner entry's initial_schema: schema.Decide on what the
@@ -472,6 +527,13 @@ func (p *planner) schema(i int, e *entry) {
 	p.add(i, e, s)
 }
 
+// grantsMembership reports whether this plan's create_role steps make the
+// master a member of role, which it was not when the state was read.
+func (p *planner) grantsMembership(role string) bool {
+	before := p.in.state.roles[role]
+	return before != nil && !before.masterActs && p.masterActsAs(role)
+}
+
 func (p *planner) masterActsAs(owner string) bool {
 	if owner == p.in.masterUser {
 		return true
@@ -490,6 +552,16 @@ type grantChanges struct {
 	// a hundred tables needing the same grant take one statement.
 	pending []pendingStmt
 	skipped map[skippedKey]int
+	// asGrantor revokes grants of other grantors, each as its grantor
+	// (SET ROLE); kept lists those the master cannot revoke.
+	asGrantor []string
+	kept      []keptGrant
+}
+
+// keptGrant is a privilege beyond the level that another grantor granted
+// and the master cannot revoke.
+type keptGrant struct {
+	grantor, what string
 }
 
 // skippedKey counts objects left alone by kind and owner.
@@ -518,6 +590,12 @@ func (c *grantChanges) object(o *object, user string, want privs, target string,
 	}
 	held := o.acl[user]
 	grant, revoke := want.minus(held), held.minus(want)
+	// Column privileges beyond the level are write access too (UPDATE
+	// (col)); REVOKE on the table removes them with the table's.
+	cols := o.columns[user]
+	for _, g := range cols {
+		revoke = revoke.union(g.privs.minus(want))
+	}
 	if len(grant)+len(revoke) == 0 {
 		return
 	}
@@ -529,11 +607,108 @@ func (c *grantChanges) object(o *object, user string, want privs, target string,
 		c.note(&c.granted, o.kind, grant, order)
 		c.stmt("GRANT", o.kind, grant.render(order), target)
 	}
-	if len(revoke) > 0 {
-		c.note(&c.revoked, o.kind, revoke, order)
-		c.stmt("REVOKE", o.kind, revoke.render(order), target)
+	// Only a grant's grantor can revoke it: the owner's REVOKE removes
+	// what the owner granted (the master's REVOKE acts as the owner). A
+	// grant of another grantor (a WITH GRANT OPTION chain) is revoked as
+	// that grantor, with SET ROLE, since GRANTED BY names only the current
+	// role before PostgreSQL 19; when the master cannot SET ROLE to it,
+	// the grant is kept and reported. A REVOKE fails (RESTRICT, the
+	// default) when the role passed the privilege on: CASCADE would take it
+	// from roles no entry names, so the step fails with an error row.
+	after, byOwner, asGrantor := want.clone(), revoke, privs{}
+	gs, read := o.grants[user]
+	if read || len(cols) > 0 {
+		if !read && len(held) > 0 {
+			gs = []aclGrant{{grantor: o.owner, privs: held}} // not read per grantor: the owner's
+		}
+		byOwner = privs{}
+		now := []aclGrant{{grantor: o.owner, privs: want.clone()}}
+		for _, g := range byGrantor(slices.Concat(gs, cols)) {
+			r := g.privs.minus(want)
+			switch {
+			case len(r) == 0:
+			case g.grantor == o.owner:
+				byOwner = byOwner.union(r)
+			case g.canSet:
+				asGrantor = asGrantor.union(r)
+				c.asGrantor = append(c.asGrantor, "SET ROLE "+ident(g.grantor),
+					fmt.Sprintf("REVOKE %s ON %s FROM %s", r.render(order), kindTarget(o.kind, target), ident(user)), "RESET ROLE")
+			default:
+				c.kept = append(c.kept, keptGrant{grantor: g.grantor, what: r.render(order) + " on " + strings.ToLower(kindTarget(o.kind, target))})
+				after = after.union(r)
+				now = append(now, aclGrant{grantor: g.grantor, privs: r})
+			}
+		}
+		if o.grants == nil {
+			o.grants = map[string][]aclGrant{}
+		}
+		o.grants[user] = now
+		o.columns = maps.Clone(o.columns)
+		delete(o.columns, user)
 	}
-	o.acl[user] = want.clone()
+	if len(byOwner) > 0 {
+		c.stmt("REVOKE", o.kind, byOwner.render(order), target)
+	}
+	if done := byOwner.union(asGrantor); len(done) > 0 {
+		c.note(&c.revoked, o.kind, done, order)
+	}
+	o.acl[user] = after
+}
+
+// byGrantor merges the grants of each grantor (table and column
+// privileges), in the order grantors first appear.
+func byGrantor(gs []aclGrant) []aclGrant {
+	var out []aclGrant
+	for _, g := range gs {
+		i := slices.IndexFunc(out, func(o aclGrant) bool { return o.grantor == g.grantor })
+		if i < 0 {
+			out = append(out, aclGrant{grantor: g.grantor, privs: g.privs.clone(), canSet: g.canSet})
+			continue
+		}
+		out[i].privs = out[i].privs.union(g.privs)
+	}
+	return out
+}
+
+// kindTarget is the object clause of a GRANT or REVOKE on one object.
+func kindTarget(k kind, target string) string {
+	switch k {
+	case kindDatabase:
+		return "DATABASE " + target
+	case kindSchema:
+		return "SCHEMA " + target
+	case kindSequence:
+		return "SEQUENCE " + target
+	}
+	return "TABLE " + target
+}
+
+// globalDefaults revokes what the owner's default privileges for all
+// schemas (ALTER DEFAULT PRIVILEGES without IN SCHEMA) give user beyond
+// want. PostgreSQL's rule: without a global row, a new object gets the
+// built-in defaults, which for a role other than the owner are nothing; a
+// global row replaces the built-in defaults; a schema's row only adds to
+// them. So the global row holds exactly what user gets everywhere, and
+// revoking there what the level does not include is enough. The level's
+// grants stay in schema public's row: granting them globally would reach
+// every other schema the owner creates.
+func (c *grantChanges) globalDefaults(o *object, user string, want privs, order []string) {
+	held := o.acl[user]
+	revoke := held.minus(want)
+	if o.owner == user || len(revoke) == 0 {
+		return
+	}
+	if !o.manageable {
+		c.skip(o)
+		return
+	}
+	objects := "TABLES"
+	if o.kind == kindDefaultSequence {
+		objects = "SEQUENCES"
+	}
+	c.note(&c.revoked, o.kind, revoke, order)
+	c.sql = append(c.sql, fmt.Sprintf("ALTER DEFAULT PRIVILEGES FOR ROLE %s REVOKE %s ON %s FROM %s", ident(o.owner), revoke.render(order), objects, ident(user)))
+	o.acl[user] = held.minus(revoke)
 }
 
 // defaults compares the owner's default privileges for user with want.
@@ -630,7 +805,8 @@ func (c *grantChanges) flush(user string) {
 			defaults = append(defaults, s)
 		}
 	}
-	c.sql = slices.Concat(head, out, defaults)
+	c.sql = slices.Concat(head, out, c.asGrantor, defaults)
+	c.asGrantor = nil
 	c.pending = nil
 }
 
@@ -706,6 +882,14 @@ func (c *grantChanges) skippedNote() string {
 	}
 	slices.Sort(out)
 	return "left alone, the master user is not a member of their owner: " + strings.Join(out, ", ")
+}
+
+// article puts "a" or "an" before an access level.
+func article(level string) string {
+	if strings.ContainsRune("aeiou", rune(level[0])) {
+		return "an " + level
+	}
+	return "a " + level
 }
 
 func plural(n int, one, many string) string {

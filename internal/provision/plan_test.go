@@ -3,10 +3,12 @@ package provision
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/goldenpath/rds-provision/internal/schema"
 	"github.com/goldenpath/rds-provision/internal/secrets"
@@ -527,4 +529,136 @@ func TestPlanInitialSchemaRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Privileges beyond the level that the owner set for all schemas, or that
+// another grantor granted, are revoked where the master can, and reported
+// (not resent on every run) where it cannot.
+func TestPlanGlobalDefaultsAndGrantors(t *testing.T) {
+	const table = `"public"."orders"`
+	reader := func(extra ...*object) *instance {
+		f := newFakeState()
+		f.app("shop_user", "shop")
+		f.app("shop_app")
+		d := f.db("shop", "shop_user")
+		readerGrants(d, "shop_user", "shop_app")
+		d.objects = append(d.objects, extra...)
+		return f.st
+	}
+	global := func(p ...string) *object {
+		return &object{kind: kindDefaultTable, owner: "shop_user", manageable: true, global: true, acl: map[string]privs{"shop_app": privsOf(p...)}}
+	}
+	// orders with SELECT from the owner and INSERT from another grantor.
+	orders := func(grantor string, canSet bool, byOwner ...string) *object {
+		return &object{kind: kindTable, name: "orders", owner: "shop_user", manageable: true,
+			acl: map[string]privs{"shop_app": privsOf(append([]string{"SELECT", "INSERT"}, byOwner...)...)},
+			grants: map[string][]aclGrant{"shop_app": {
+				{grantor: "shop_user", privs: privsOf(append([]string{"SELECT"}, byOwner...)...)},
+				{grantor: grantor, privs: privsOf("INSERT"), canSet: canSet},
+			}}}
+	}
+	withoutOrders := func(st *instance) *instance {
+		d := st.databases["shop"]
+		d.objects = slices.DeleteFunc(d.objects, func(o *object) bool { return o.kind == kindTable && o.grants == nil })
+		return st
+	}
+	for _, tc := range []struct {
+		name  string
+		state *instance
+		want  []planned
+	}{
+		{"global defaults with write access lose it, at global level only", reader(global("SELECT", "INSERT", "DELETE")), []planned{
+			{"apply_grants", "success", "Converged shop_app to reader on shop: revoked INSERT, DELETE on future tables",
+				[]string{`ALTER DEFAULT PRIVILEGES FOR ROLE "shop_user" REVOKE INSERT, DELETE ON TABLES FROM "shop_app"`}},
+		}},
+		{"global defaults within the level are left alone", reader(global("SELECT")), []planned{
+			{"apply_grants", "no_change", "Grants already in place: SELECT on shop to shop_app", nil},
+		}},
+		{"another grantor's grant the master cannot revoke is reported, not resent", withoutOrders(reader(orders("dba", false))), []planned{
+			{"apply_grants", "no_change", "Grants already in place: SELECT on shop to shop_app", nil},
+			{"apply_grants", "warning", `Role shop_app keeps privileges access_level reader does not include: INSERT on table "public"."orders" granted by dba. Only their grantor can revoke them and the master user platform_admin cannot SET ROLE to dba; have dba run REVOKE ... FROM "shop_app", or GRANT "dba" TO "platform_admin" and re-run`, nil},
+		}},
+		{"another grantor's grant is revoked as that grantor", withoutOrders(reader(orders("dba", true))), []planned{
+			{"apply_grants", "success", "Converged shop_app to reader on shop: revoked INSERT on 1 table",
+				[]string{`SET ROLE "dba"`, `REVOKE INSERT ON TABLE ` + table + ` FROM "shop_app"`, `RESET ROLE`}},
+		}},
+		{"column write privileges are revoked on the table", withoutOrders(reader(&object{kind: kindTable, name: "orders", owner: "shop_user", manageable: true,
+			acl:     map[string]privs{"shop_app": privsOf("SELECT")},
+			grants:  map[string][]aclGrant{"shop_app": {{grantor: "shop_user", privs: privsOf("SELECT")}}},
+			columns: map[string][]aclGrant{"shop_app": {{grantor: "shop_user", privs: privsOf("SELECT", "UPDATE")}}}})), []planned{
+			{"apply_grants", "success", "Converged shop_app to reader on shop: revoked UPDATE on 1 table",
+				[]string{`REVOKE UPDATE ON TABLE ` + table + ` FROM "shop_app"`}},
+		}},
+		{"the owner's grant is revoked, another grantor's is reported", withoutOrders(reader(orders("dba", false, "UPDATE"))), []planned{
+			{"apply_grants", "success", "Converged shop_app to reader on shop: revoked UPDATE on 1 table",
+				[]string{`REVOKE UPDATE ON TABLE ` + table + ` FROM "shop_app"`}},
+			{"apply_grants", "warning", `Role shop_app keeps privileges access_level reader does not include: INSERT on table "public"."orders" granted by dba. Only their grantor can revoke them and the master user platform_admin cannot SET ROLE to dba; have dba run REVOKE ... FROM "shop_app", or GRANT "dba" TO "platform_admin" and re-run`, nil},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []planned
+			for _, s := range summarise(runPlan(tc.state, false, planEntry("shop", "shop", "shop_user", ""), planEntry("shop_ro", "shop", "shop_app", tfvars.AccessReader))) {
+				if s.Action == "apply_grants" && strings.Contains(s.Message, "shop_app") {
+					got = append(got, s)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("apply_grants steps of the reader (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// An adopted database loses PUBLIC's access, and a template on a database
+// another role owns is named in a warning.
+func TestPlanPublicAndSkippedTemplate(t *testing.T) {
+	t.Run("adopting a database says PUBLIC loses access", func(t *testing.T) {
+		f := newFakeState()
+		f.app("shop_user", "shop")
+		f.db("shop", "shop_user").objects[0].acl[""] = privsOf("CONNECT", "TEMPORARY")
+		steps := runPlan(f.st, true, planEntry("shop", "shop", "shop_user", ""))
+		got := steps[len(steps)-1]
+		if want := "Would grant ALL on shop to shop_user; revoke PUBLIC's access to the database"; got.Preview != want {
+			t.Errorf("preview %q, want %q", got.Preview, want)
+		}
+		if want := "Granted ALL on shop to shop_user; revoked PUBLIC's access to the database"; got.Message != want {
+			t.Errorf("message %q, want %q", got.Message, want)
+		}
+	})
+	t.Run("a database this run creates keeps the runbook's words", func(t *testing.T) {
+		steps := runPlan(newFakeState().st, true, planEntry("shop", "shop", "shop_user", ""))
+		if got, want := steps[len(steps)-1].Preview, "Would grant ALL on shop to shop_user"; got != want {
+			t.Errorf("preview %q, want %q", got, want)
+		}
+	})
+	t.Run("a database PUBLIC may not connect to, of an adopted owner", func(t *testing.T) {
+		for _, dry := range []bool{true, false} {
+			f := newFakeState()
+			r := f.app("shop_user", "shop")
+			r.masterIsMember, r.masterActs = false, false
+			f.st.databases["shop"] = &database{owner: "shop_user", readErr: fmt.Errorf("connect: %w", &pgconn.PgError{Code: "42501", Message: "permission denied for database"})}
+			steps := summarise(runPlan(f.st, dry, planEntry("shop", "shop", "shop_user", "")))
+			// The dry run cannot read it; a real run reads it after the
+			// create_role step's GRANT (readAfterMembership), so what is
+			// still unread there is an error.
+			want := "warning"
+			if !dry {
+				want = "error"
+			}
+			if got := steps[len(steps)-1]; got.Action != "apply_grants" || got.Status != want {
+				t.Errorf("dry run %v: last step %+v, want an apply_grants %s", dry, got, want)
+			}
+		}
+	})
+	t.Run("template on a database another role owns", func(t *testing.T) {
+		f := newFakeState()
+		f.db("shop", "postgres")
+		e := planEntry("shop", "shop", "shop_user", "")
+		e.InitialSchema = "basic-app"
+		steps := summarise(runPlan(f.st, false, e))
+		want := planned{"apply_schema", "warning", "initial_schema basic-app not applied to shop: its owner is postgres, not shop_user; it is applied once the grants are", nil}
+		if diff := cmp.Diff(want, steps[len(steps)-1]); diff != "" {
+			t.Errorf("last step (-want +got):\n%s", diff)
+		}
+	})
 }

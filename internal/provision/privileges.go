@@ -49,6 +49,15 @@ func (p privs) minus(q privs) privs {
 
 func (p privs) clone() privs { return p.minus(nil) }
 
+// union is what p or q holds.
+func (p privs) union(q privs) privs {
+	out := p.clone()
+	for n := range q {
+		out[n] = true
+	}
+	return out
+}
+
 // render lists p in the order of order (the privileges of that kind), then
 // any others alphabetically, joined as GRANT lists them.
 func (p privs) render(order []string) string {

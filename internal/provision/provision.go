@@ -105,8 +105,30 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	}
 	res, err := r.execute(ctx)
 	res.Rows = r.audit.Rows()
-	r.summary()
+	failures := 0
+	if err != nil && !errors.Is(err, ErrActionsFailed) {
+		// A run-level failure (tfvars, approval) happens before any action,
+		// so the CSV has no row for it; the log says it before the summary,
+		// which counts it.
+		fmt.Fprintf(r.log, "[ERROR] %s\n", r.audit.Scrub(err.Error()))
+		err, failures = loggedError{err}, 1
+	}
+	r.summary(failures)
 	return res, err
+}
+
+// loggedError is a run-level failure Run already logged; its text is the
+// failure's own.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+// Logged reports whether err was already logged as [ERROR] lines (rows,
+// or a run-level failure before the summary), so a caller need not print it
+// again.
+func Logged(err error) bool {
+	var l loggedError
+	return errors.As(err, &l) || errors.Is(err, ErrActionsFailed)
 }
 
 type run struct {
@@ -304,8 +326,11 @@ func (r *run) stop(remaining int) bool {
 	return true
 }
 
-func (r *run) summary() {
+// summary logs the count of rows per status; failures adds run-level
+// errors that have no row.
+func (r *run) summary(failures int) {
 	c := r.audit.Counts()
+	c[audit.Error] += failures
 	parts := make([]string, 0, len(audit.Statuses))
 	for _, s := range audit.Statuses {
 		parts = append(parts, fmt.Sprintf("%d %s", c[s], s))

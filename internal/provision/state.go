@@ -3,7 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
-	"strings"
+	"maps"
 
 	"github.com/jackc/pgx/v5"
 
@@ -59,6 +59,25 @@ type object struct {
 	// acl holds the privileges of PUBLIC (key "") and of the roles the
 	// entries name; other grantees are never read, so never touched.
 	acl map[string]privs
+	// grants splits acl by grantor, as read; nil when not read (a
+	// database this plan creates): then the owner granted everything.
+	grants map[string][]aclGrant
+	// columns holds a table's column privileges (GRANT UPDATE (col)) by
+	// grantee, as read; only revoked, never granted.
+	columns map[string][]aclGrant
+	// global marks the owner's default privileges for all schemas (ALTER
+	// DEFAULT PRIVILEGES without IN SCHEMA); otherwise they are schema
+	// public's.
+	global bool
+}
+
+// aclGrant is what one grantor granted one grantee.
+type aclGrant struct {
+	grantor string
+	privs   privs
+	// canSet: the master may SET ROLE to the grantor, so it can revoke
+	// the grant as the grantor.
+	canSet bool
 }
 
 // clone copies the state so planning never changes what was read.
@@ -79,6 +98,7 @@ func (in *instance) clone() *instance {
 				for g, p := range o.acl {
 					co.acl[g] = p.clone()
 				}
+				co.grants = maps.Clone(o.grants)
 				c.objects[i] = &co
 			}
 		}
@@ -128,35 +148,6 @@ WHERE d.datname = ANY($1)`
 const sqlAllPrivileges = `
 SELECT t.k::text, ARRAY(SELECT a.privilege_type FROM aclexplode(acldefault(t.k, 10)) a WHERE a.grantee = 10)
 FROM unnest(ARRAY['d', 'n', 'r', 's']::"char"[]) AS t(k)`
-
-// sqlDatabaseACLs runs inside one database and reads, for PUBLIC and the
-// named roles, every ACL the access levels govern. A NULL ACL counts as its
-// default, so an owner holds what it owns.
-const sqlDatabaseACLs = `
-WITH objs AS (
-  SELECT 'database'::text AS kind, ''::text AS name, d.datdba AS owner,
-         COALESCE(d.datacl, acldefault('d', d.datdba)) AS acl
-    FROM pg_database d WHERE d.datname = current_database()
-  UNION ALL
-  SELECT 'schema', n.nspname::text, n.nspowner, COALESCE(n.nspacl, acldefault('n', n.nspowner))
-    FROM pg_namespace n WHERE n.nspname = 'public'
-  UNION ALL
-  SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END, c.relname::text, c.relowner,
-         COALESCE(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner))
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-  UNION ALL
-  SELECT CASE a.defaclobjtype WHEN 'S' THEN 'default_sequence' ELSE 'default_table' END, '', a.defaclrole, a.defaclacl
-    FROM pg_default_acl a JOIN pg_namespace n ON n.oid = a.defaclnamespace
-   WHERE n.nspname = 'public' AND a.defaclobjtype IN ('r', 'S')
-)
-SELECT o.kind, o.name, pg_get_userbyid(o.owner), pg_has_role(current_user, o.owner, 'USAGE'),
-       ARRAY(SELECT COALESCE(g.rolname::text, '') || '=' || string_agg(x.privilege_type, ',')
-               FROM aclexplode(o.acl) x LEFT JOIN pg_roles g ON g.oid = x.grantee
-              WHERE x.grantee = 0 OR g.rolname = ANY($1)
-              GROUP BY g.rolname)
-FROM objs o
-ORDER BY o.kind, o.name`
 
 // querier is a connection or a transaction.
 type querier interface {
@@ -280,16 +271,12 @@ func (r *run) readACLs(ctx context.Context, db string, users []string, inspect b
 	for rows.Next() {
 		o := &object{acl: map[string]privs{}}
 		var k string
-		var acl []string
-		if err := rows.Scan(&k, &o.name, &o.owner, &o.manageable, &acl); err != nil {
+		var acl, cols []string
+		if err := rows.Scan(&k, &o.name, &o.owner, &o.manageable, &acl, &cols); err != nil {
 			rows.Close()
 			return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
 		}
-		o.kind = kind(k)
-		for _, item := range acl {
-			grantee, list, _ := strings.Cut(item, "=")
-			o.acl[grantee] = privsOf(strings.Split(list, ",")...)
-		}
+		parseObject(o, k, acl, cols)
 		objs = append(objs, o)
 	}
 	if err := rows.Err(); err != nil {

@@ -1,0 +1,161 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/goldenpath/rds-provision/internal/audit"
+)
+
+// sqlDatabaseACLs runs inside one database and reads, for PUBLIC and the
+// named roles, every ACL the access levels govern. A NULL ACL counts as its
+// default, so an owner holds what it owns.
+//
+// Default privileges are read for schema public and for all schemas
+// (defaclnamespace = 0, ALTER DEFAULT PRIVILEGES without IN SCHEMA): the
+// latter kinds are prefixed "global_".
+//
+// Column privileges (pg_attribute.attacl) of a table are read apart, in
+// the last column: a REVOKE on the table removes them with its own.
+//
+// Each ACL entry is "grantee=PRIV,PRIV/grantor/canset": one per grantee and
+// grantor, since only the grantor's REVOKE removes its grant, and canset
+// says whether the master may SET ROLE to the grantor to revoke it (the
+// SET option exists from PostgreSQL 16; before, membership is enough).
+const sqlDatabaseACLs = `
+WITH objs AS (
+  SELECT 'database'::text AS kind, ''::text AS name, d.datdba AS owner,
+         COALESCE(d.datacl, acldefault('d', d.datdba)) AS acl, NULL::aclitem[] AS cols
+    FROM pg_database d WHERE d.datname = current_database()
+  UNION ALL
+  SELECT 'schema', n.nspname::text, n.nspowner, COALESCE(n.nspacl, acldefault('n', n.nspowner)), NULL
+    FROM pg_namespace n WHERE n.nspname = 'public'
+  UNION ALL
+  SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END, c.relname::text, c.relowner,
+         COALESCE(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)),
+         NULLIF(ARRAY(SELECT i FROM pg_attribute a, unnest(a.attacl) i
+                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}')
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+  UNION ALL
+  SELECT CASE WHEN a.defaclnamespace = 0 THEN 'global_' ELSE '' END
+         || CASE a.defaclobjtype WHEN 'S' THEN 'default_sequence' ELSE 'default_table' END, '', a.defaclrole, a.defaclacl, NULL
+    FROM pg_default_acl a LEFT JOIN pg_namespace n ON n.oid = a.defaclnamespace
+   WHERE (n.nspname = 'public' OR a.defaclnamespace = 0) AND a.defaclobjtype IN ('r', 'S')
+)
+SELECT o.kind, o.name, pg_get_userbyid(o.owner), pg_has_role(current_user, o.owner, 'USAGE'),
+       ARRAY(SELECT COALESCE(g.rolname::text, '') || '=' || string_agg(x.privilege_type, ',')
+                    || '/' || pg_get_userbyid(x.grantor) || '/'
+                    || CASE WHEN current_setting('server_version_num')::int >= 160000
+                            THEN pg_has_role(current_user, x.grantor, 'SET')
+                            ELSE pg_has_role(current_user, x.grantor, 'MEMBER') END::text
+               FROM aclexplode(o.acl) x LEFT JOIN pg_roles g ON g.oid = x.grantee
+              WHERE x.grantee = 0 OR g.rolname = ANY($1)
+              GROUP BY g.rolname, x.grantor
+              ORDER BY g.rolname, x.grantor),
+       ARRAY(SELECT COALESCE(g.rolname::text, '') || '=' || string_agg(x.privilege_type, ',')
+                    || '/' || pg_get_userbyid(x.grantor) || '/'
+                    || CASE WHEN current_setting('server_version_num')::int >= 160000
+                            THEN pg_has_role(current_user, x.grantor, 'SET')
+                            ELSE pg_has_role(current_user, x.grantor, 'MEMBER') END::text
+               FROM aclexplode(o.cols) x LEFT JOIN pg_roles g ON g.oid = x.grantee
+              WHERE x.grantee = 0 OR g.rolname = ANY($1)
+              GROUP BY g.rolname, x.grantor
+              ORDER BY g.rolname, x.grantor)
+FROM objs o
+ORDER BY o.kind, o.name`
+
+// parseObject fills o from one row of sqlDatabaseACLs: its kind (and
+// whether it is a global default), its ACL entries and its columns'.
+func parseObject(o *object, k string, acl, cols []string) {
+	if base, ok := strings.CutPrefix(k, "global_"); ok {
+		o.global, k = true, base
+	}
+	o.kind = kind(k)
+	for grantee, gs := range parseACL(cols) {
+		if o.columns == nil {
+			o.columns = map[string][]aclGrant{}
+		}
+		o.columns[grantee] = gs
+	}
+	for grantee, gs := range parseACL(acl) {
+		if o.grants == nil {
+			o.grants = map[string][]aclGrant{}
+		}
+		o.grants[grantee] = gs
+		o.acl[grantee] = privs{}
+		for _, g := range gs {
+			o.acl[grantee] = o.acl[grantee].union(g.privs)
+		}
+	}
+}
+
+// parseACL reads sqlDatabaseACLs' ACL entries, by grantee.
+func parseACL(items []string) map[string][]aclGrant {
+	out := map[string][]aclGrant{}
+	for _, item := range items {
+		grantee, rest, _ := strings.Cut(item, "=")
+		list, rest, _ := strings.Cut(rest, "/")
+		// Grantees are validated names or PUBLIC; a grantor may be any
+		// name, so canset is cut from the end.
+		i := strings.LastIndex(rest, "/")
+		if i < 0 {
+			continue
+		}
+		g := aclGrant{grantor: rest[:i], privs: privsOf(strings.Split(list, ",")...), canSet: rest[i+1:] == "true"}
+		out[grantee] = append(out[grantee], g)
+	}
+	return out
+}
+
+// connectDenied reports whether reading a database failed because the
+// master may not connect to it (its owner revoked CONNECT from PUBLIC).
+func connectDenied(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "42501"
+}
+
+// readAfterMembership handles databases the master cannot read yet: an
+// adopted owner revoked CONNECT from PUBLIC, and the master gets the
+// owner's privileges only from the GRANT <owner> TO <master> of the plan's
+// create_role step. It sends those grants now, before any other step, and
+// reads the databases again, so the first run plans their grants; the
+// create_role step sends the same GRANT again, which changes nothing. It
+// reports whether it read anything again (then the caller plans again).
+func (r *run) readAfterMembership(ctx context.Context, conn *pgx.Conn, st *instance, steps []Step, entries []*entry) (bool, error) {
+	done := map[string]bool{}
+	var again []*entry
+	for _, e := range entries {
+		db := st.databases[e.DatabaseName]
+		if e.invalid != "" || db == nil || db.objects != nil || !connectDenied(db.readErr) {
+			continue
+		}
+		grant := grantMembershipSQL(db.owner, r.master.Username)
+		planned := slices.ContainsFunc(steps, func(s Step) bool {
+			return s.On == "" && s.Status != audit.Error && slices.Contains(s.SQL, grant)
+		})
+		if !planned {
+			continue
+		}
+		if !done[grant] {
+			sctx, cancel := r.statementContext(ctx, 0)
+			_, err := conn.Exec(sctx, grant)
+			cancel()
+			if err != nil {
+				return false, fmt.Errorf("grant role %s to the master user to read database %s: %w", db.owner, e.DatabaseName, err)
+			}
+			done[grant] = true
+		}
+		again = append(again, e)
+	}
+	if len(again) == 0 {
+		return false, nil
+	}
+	return true, r.readDatabaseACLs(ctx, st, again)
+}
