@@ -158,13 +158,14 @@ func TestPrivilegedAndForeignRolesAreRefused(t *testing.T) {
 	adminExec(t, "CREATE ROLE priv_super LOGIN SUPERUSER PASSWORD 'super-pw'")
 	adminExec(t, "CREATE ROLE priv_creator LOGIN CREATEROLE PASSWORD 'creator-pw'")
 	adminExec(t, "CREATE ROLE priv_member LOGIN PASSWORD 'member-pw' IN ROLE rds_superuser")
+	adminExec(t, "CREATE ROLE priv_monitor LOGIN PASSWORD 'monitor-pw' IN ROLE pg_monitor")
 	adminExec(t, "CREATE ROLE priv_group NOLOGIN")
 	adminExec(t, "CREATE ROLE priv_other LOGIN PASSWORD 'other-pw'")
 	adminExec(t, "CREATE DATABASE priv_other_db OWNER priv_other")
 	adminExec(t, "CREATE ROLE priv_tenant LOGIN PASSWORD 'tenant-pw'")
 	t.Cleanup(func() {
 		adminExec(t, "DROP DATABASE IF EXISTS priv_other_db")
-		adminExec(t, "DROP ROLE IF EXISTS priv_super, priv_creator, priv_member, priv_group, priv_other, priv_tenant")
+		adminExec(t, "DROP ROLE IF EXISTS priv_super, priv_creator, priv_member, priv_monitor, priv_group, priv_other, priv_tenant")
 	})
 
 	for _, tc := range []struct {
@@ -177,6 +178,7 @@ func TestPrivilegedAndForeignRolesAreRefused(t *testing.T) {
 		{"priv_super", "it is a superuser"},
 		{"priv_creator", "it has CREATEROLE"},
 		{"priv_member", "member of the privileged role rds_superuser"},
+		{"priv_monitor", "member of the privileged role pg_monitor"},
 		{"priv_group", "NOLOGIN group role"},
 		{"priv_other", "it owns database priv_other_db, which application_databases gives to priv_tenant"},
 	} {

@@ -113,6 +113,13 @@ var privilegedPredefined = []string{
 	"rds_superuser", "pg_read_server_files", "pg_write_server_files",
 	"pg_execute_server_program", "pg_read_all_data", "pg_write_all_data",
 	"pg_signal_backend", "pg_checkpoint",
+	// They read every session's queries and the server's settings
+	// (pg_monitor and its parts), VACUUM and ANALYZE every table
+	// (pg_maintain, 17+), create subscriptions (16+), or manage others'
+	// passwords and replication on RDS: no application login holds them.
+	"pg_monitor", "pg_read_all_stats", "pg_read_all_settings", "pg_stat_scan_tables",
+	"pg_maintain", "pg_create_subscription", "pg_use_reserved_connections",
+	"rds_password", "rds_replication",
 }
 
 // sqlRoles reads every named role in one query: its attributes, the first
