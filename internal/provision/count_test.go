@@ -24,7 +24,9 @@ func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 	return ctx
 }
 
-func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *queryCounter) TraceBatchQuery(_ context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	c.count(data.SQL)
+}
 func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 func (c *queryCounter) TraceConnectStart(ctx context.Context, _ pgx.TraceConnectStartData) context.Context {
@@ -35,14 +37,18 @@ func (c *queryCounter) TraceConnectStart(ctx context.Context, _ pgx.TraceConnect
 func (c *queryCounter) TraceConnectEnd(context.Context, pgx.TraceConnectEndData) {}
 
 func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	c.count(data.SQL)
+	return ctx
+}
+
+func (c *queryCounter) count(sql string) {
 	c.all.Add(1)
-	switch data.SQL {
+	switch sql {
 	case sqlRoles, sqlDatabases, sqlAllPrivileges:
 		c.catalog.Add(1)
 	case sqlDatabaseACLs:
 		c.aclReads.Add(1)
 	}
-	return ctx
 }
 
 func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
@@ -162,4 +168,57 @@ func BenchmarkFirstRun(b *testing.B) {
 		created += 5
 	}
 	b.ReportMetric(float64(elapsed.Milliseconds())/float64(created), "ms/database")
+}
+
+// BenchmarkRerunUnrelated measures a no-change run of 10 entries on an
+// instance that also holds databases and roles no entry names: its cost
+// must not grow with them (compare the ms/op of the sub-benchmarks).
+func BenchmarkRerunUnrelated(b *testing.B) {
+	const entries = 10
+	t := &testing.T{}
+	f := &fixture{t: t, env: "benchunrel", dir: b.TempDir()}
+	f.putSecret("goldenpath/benchunrel/rds/master", pg.MasterSecret())
+	f.seedApps(manyApps("benchunrel", entries)...)
+	if out := f.run(); out.err != nil {
+		b.Fatal(out.err, out.log)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pg.AdminURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	made := 0
+	b.Cleanup(func() {
+		for i := range made {
+			conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS unrel_db_%03d", i))
+			conn.Exec(ctx, fmt.Sprintf("DROP ROLE IF EXISTS unrel_user_%03d", i))
+		}
+	})
+	for _, unrelated := range []int{0, 200} {
+		for ; made < unrelated; made++ {
+			for _, sql := range []string{
+				fmt.Sprintf("CREATE ROLE unrel_user_%03d LOGIN", made),
+				fmt.Sprintf("CREATE DATABASE unrel_db_%03d OWNER unrel_user_%03d", made, made),
+				fmt.Sprintf("GRANT CONNECT ON DATABASE unrel_db_%03d TO unrel_user_%03d", made, max(made-1, 0)),
+			} {
+				if _, err := conn.Exec(ctx, sql); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.Run(fmt.Sprintf("unrelated=%d", unrelated), func(b *testing.B) {
+			var catalog, connects int64
+			for range b.N {
+				out, qc, _ := f.counted()
+				if out.err != nil {
+					b.Fatal(out.err)
+				}
+				catalog += qc.catalog.Load()
+				connects += qc.connects.Load()
+			}
+			b.ReportMetric(float64(catalog)/float64(b.N), "catalog-queries/op")
+			b.ReportMetric(float64(connects)/float64(b.N), "connections/op")
+		})
+	}
 }
