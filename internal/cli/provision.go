@@ -81,6 +81,7 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	fs.BoolVar(&opts.SkipPreflight, "skip-preflight", false, "skip the DNS and TCP checks before connecting (skipped anyway inside Kubernetes)")
 	fs.DurationVar(&opts.LockTimeout, "lock-timeout", provision.DefaultLockTimeout, "how long to wait for another run's advisory lock (a lock held by any other role fails at once)")
 	fs.DurationVar(&opts.StatementTimeout, "statement-timeout", provision.DefaultStatementTimeout, "deadline of every statement, so a frozen server or network fails the run instead of hanging it")
+	fs.IntVar(&opts.Parallel, "parallel", provision.DefaultParallel, fmt.Sprintf("connections open at once for the work inside databases, besides the master's locked session: 1 is serial, at most %d; rows stay in tfvars order", provision.MaxParallel))
 	fs.StringVar(&auditOutput, "audit-output", "", "also append the CSV rows to FILE (header written when the file is new)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), provisionUsage)
@@ -107,6 +108,9 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	}
 	if err := provision.CheckSSLMode(opts.SSLMode); err != nil {
 		return usageErrorf("%v", err)
+	}
+	if opts.Parallel < 1 || opts.Parallel > provision.MaxParallel {
+		return usageErrorf("--parallel %d: want a number from 1 (serial) to %d", opts.Parallel, provision.MaxParallel)
 	}
 	if opts.LockTimeout <= 0 || opts.StatementTimeout <= 0 {
 		return usageErrorf("--lock-timeout and --statement-timeout must be positive durations, e.g. 10m")

@@ -21,13 +21,12 @@ import (
 //     of it took effect, and those steps run one by one in their entries'
 //     turn, so each row says what failed.
 //  2. The entries are then taken in waves of Options.Parallel, in tfvars
-//     order. A wave runs its entries' other instance steps (CREATE
-//     DATABASE, grants that only touch database ACLs) in plan order on the
-//     master's session, then each database's steps on a connection of its
-//     own, databases concurrently, the steps of one database in plan
-//     order (concurrent GRANTs on one object would fail with "tuple
-//     concurrently updated"). The master's session is pinged first: no
-//     grant runs once the lock is gone.
+//     order. A wave runs the create_role steps the batch did not on the
+//     master's session, then one chain per database: its entries' steps
+//     (CREATE DATABASE, grants) in plan order on pool connections, chains
+//     concurrently (see databaseSteps). The master's session, which holds
+//     the advisory lock, is pinged before each wave's chains: no step
+//     starts unless the lock's session answered at the start of its wave.
 //  3. The apply_schema steps, planned last, run the same way for the
 //     entries that ran.
 //
@@ -169,16 +168,13 @@ func (x *execution) roleBatch(steps []Step) error {
 	return nil
 }
 
-// wave runs the steps [from, to) of whole entries: the instance steps in
-// order on the master's session, then the per-database steps.
+// wave runs the steps [from, to) of whole entries: the create_role steps
+// the batch left in order on the master's session, then the rest.
 func (x *execution) wave(from, to int) error {
 	for k := from; k < to; k++ {
 		s := x.steps[k]
 		x.reached[s.Entry] = true
-		if x.out[k].done {
-			continue
-		}
-		if x.failed[s.Entry] {
+		if x.out[k].done || x.failed[s.Entry] || s.Action != audit.ActionCreateRole {
 			continue
 		}
 		if !s.runs() {
@@ -186,9 +182,6 @@ func (x *execution) wave(from, to int) error {
 			if s.Status == audit.Error {
 				x.failed[s.Entry] = true
 			}
-			continue
-		}
-		if s.On != "" {
 			continue
 		}
 		began := x.r.opts.Now()
@@ -207,92 +200,131 @@ func (x *execution) wave(from, to int) error {
 	return x.databaseSteps(from, to)
 }
 
-// databaseSteps runs the steps of [from, to) that act inside a database,
-// one connection per database, up to Options.Parallel at once.
+// databaseSteps runs the other steps of [from, to), the rows without SQL
+// included, as one chain per database, in plan order within a chain,
+// chains concurrently on up to Options.Parallel connections. A chain's
+// CREATE DATABASE and database-ACL grants (On == "") run on a connection
+// to the master's database, its grants inside the database on a
+// connection to it: one connection open per chain at a time.
+//
+// Concurrent CREATE DATABASE is safe: each takes a share lock on template1,
+// and what refuses to copy a template is a session connected to it (the
+// state read's template1 session is closed before the plan). Two chains
+// never touch the same database, so concurrent GRANTs never update the
+// same catalog row ("tuple concurrently updated").
 func (x *execution) databaseSteps(from, to int) error {
 	var dbs []string
 	byDB := map[string][]int{}
 	for k := from; k < to; k++ {
 		s := x.steps[k]
-		if !x.reached[s.Entry] {
+		if !x.reached[s.Entry] || x.failed[s.Entry] || x.out[k].done {
 			continue
 		}
-		if s.On == "" || !s.runs() || x.failed[s.Entry] || x.out[k].done {
-			if !s.runs() && !x.out[k].done && !x.failed[s.Entry] {
-				x.out[k].finish(s, nil, time.Time{}, time.Time{})
-			}
-			continue
+		if byDB[s.Database] == nil {
+			dbs = append(dbs, s.Database)
 		}
-		if byDB[s.On] == nil {
-			dbs = append(dbs, s.On)
-		}
-		byDB[s.On] = append(byDB[s.On], k)
+		byDB[s.Database] = append(byDB[s.Database], k)
 	}
 	if len(dbs) == 0 {
 		return nil
 	}
-	// Grants never run without the lock: check its session first.
-	first := x.steps[byDB[dbs[0]][0]]
-	pctx, cancel := x.r.statementContext(x.ctx, 0)
-	err := x.master.PgConn().Ping(pctx)
-	cancel()
-	if err != nil {
-		return x.r.fatal(x.ctx, x.master, first, fmt.Errorf("%w: %w", errLostLock, err), to-from)
+	if x.sends(byDB) {
+		// Nothing runs without the lock: check its session first.
+		first := x.steps[byDB[dbs[0]][0]]
+		pctx, cancel := x.r.statementContext(x.ctx, 0)
+		err := x.master.PgConn().Ping(pctx)
+		cancel()
+		if err != nil {
+			return x.r.fatal(x.ctx, x.master, first, fmt.Errorf("%w: %w", errLostLock, err), to-from)
+		}
 	}
-	// failed is read by the workers and written only after them.
-	var mu sync.Mutex
-	var fatal error
-	newlyFailed := map[int]bool{}
+	failed := make([]map[int]bool, len(dbs))
 	x.r.forEach(x.ctx, len(dbs), func(i int) {
-		failed := map[int]bool{}
-		var conn *pgx.Conn
-		var connErr error
-		for _, k := range byDB[dbs[i]] {
-			s := x.steps[k]
-			if x.failed[s.Entry] || failed[s.Entry] {
-				continue
-			}
-			began := x.r.opts.Now()
-			err := x.ctx.Err()
-			if err == nil && conn == nil && connErr == nil {
-				conn, connErr = x.r.connect(x.ctx, s.On)
-				if conn != nil {
-					defer conn.Close(context.Background())
-				}
-			}
-			if err == nil {
-				err = connErr
-			}
-			done := s
-			if err == nil {
-				done, err = x.r.runOn(x.ctx, conn, s)
-			}
-			if err != nil {
-				failed[s.Entry] = true
-				if x.ctx.Err() != nil {
-					mu.Lock()
-					if fatal == nil {
-						fatal = x.r.interrupted(x.ctx, s.Action+" for "+s.Username, err, to-from)
-					}
-					mu.Unlock()
-					return
-				}
-			}
-			x.out[k].finish(done, err, began, x.r.opts.Now())
-		}
-		mu.Lock()
-		for e := range failed {
-			newlyFailed[e] = true
-		}
-		mu.Unlock()
+		failed[i] = x.chain(byDB[dbs[i]])
 	})
-	for e := range newlyFailed {
-		x.failed[e] = true
+	for _, f := range failed {
+		for e := range f {
+			x.failed[e] = true
+		}
 	}
-	if fatal == nil && x.ctx.Err() != nil {
-		fatal = x.r.interrupted(x.ctx, first.Action, x.ctx.Err(), to-from)
+	// The first cancelled step in plan order ends the run.
+	for k := from; k < to; k++ {
+		if err := x.out[k].fatal; err != nil {
+			s := x.steps[k]
+			return x.r.interrupted(x.ctx, s.Action+" for "+s.Username, err, to-k)
+		}
 	}
-	return fatal
+	if err := x.ctx.Err(); err != nil {
+		return x.r.interrupted(x.ctx, "provisioning", err, to-from)
+	}
+	return nil
+}
+
+// sends reports whether any of the chains sends SQL.
+func (x *execution) sends(byDB map[string][]int) bool {
+	for _, ks := range byDB {
+		for _, k := range ks {
+			if x.steps[k].runs() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// chain runs one database's steps in order and returns the entries that
+// failed. It writes only the outcomes of its own steps.
+func (x *execution) chain(ks []int) map[int]bool {
+	failed := map[int]bool{}
+	var conn *pgx.Conn
+	var connDB string
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	for _, k := range ks {
+		s := x.steps[k]
+		if failed[s.Entry] {
+			continue
+		}
+		if !s.runs() {
+			x.out[k].finish(s, nil, time.Time{}, time.Time{})
+			if s.Status == audit.Error {
+				failed[s.Entry] = true
+			}
+			continue
+		}
+		began := x.r.opts.Now()
+		err := x.ctx.Err()
+		// Database-ACL statements run on any connection; CREATE DATABASE
+		// and they open one to the master's database when none is open.
+		want := s.On
+		if want == "" && conn == nil {
+			want = x.r.master.DBName
+		}
+		if err == nil && want != "" && (conn == nil || connDB != want) {
+			if conn != nil {
+				conn.Close(context.Background())
+				conn = nil
+			}
+			conn, err = x.r.connect(x.ctx, want)
+			connDB = want
+		}
+		done := s
+		if err == nil {
+			done, err = x.r.runOn(x.ctx, conn, s)
+		}
+		if err != nil && x.ctx.Err() != nil {
+			x.out[k].fatal = err
+			return failed
+		}
+		if err != nil {
+			failed[s.Entry] = true
+		}
+		x.out[k].finish(done, err, began, x.r.opts.Now())
+	}
+	return failed
 }
 
 // exec sends an instance step's statements as one implicit transaction on
@@ -304,9 +336,9 @@ func (r *run) exec(ctx context.Context, conn *pgx.Conn, s Step) error {
 	return r.timedOut(ctx, err)
 }
 
-// runOn runs a per-database step on a connection to its database and
-// returns the step as done: an apply_schema step reports what
-// schema.Apply did.
+// runOn runs a step on a pool connection (to its database, or for an
+// instance step to any) and returns the step as done: an apply_schema step
+// reports what schema.Apply did.
 func (r *run) runOn(ctx context.Context, conn *pgx.Conn, s Step) (Step, error) {
 	sctx, cancel := r.statementContext(ctx, 0)
 	defer cancel()

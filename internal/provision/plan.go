@@ -15,14 +15,16 @@ import (
 // Step is one planned action: one audit row, and the statements that carry
 // it out. A real run executes the steps in order; a dry run reports them.
 //
-// Steps with On == "" act on the instance (roles, CREATE DATABASE) and run
-// in order on the master's session, which holds the advisory lock. Steps
-// with On set run inside that database on a connection of their own; they
-// depend only on the instance steps of their entry and of the entry that
-// creates the database, so an engine may run different databases' steps
-// concurrently once those have run. apply_schema steps (initial_schema)
-// are per-database steps placed after every entry's grants, so an engine
-// must keep them after the grant steps of their database.
+// Steps with On == "" act on the instance (roles, CREATE DATABASE, grants
+// that only change database ACLs, which live in the shared catalog) and
+// need no particular database; steps with On set run inside that database.
+// A step depends only on the earlier steps of its entry, on the role steps
+// of the entries before, and on the steps of the entries before on the
+// same database, so an engine may run different databases' steps
+// concurrently once the roles exist, while the master's session holds the
+// advisory lock (engine.go). apply_schema steps (initial_schema) are
+// per-database steps placed after every entry's grants, so an engine must
+// keep them after the grant steps of their database.
 type Step struct {
 	Entry    int    // index in application_databases order; -1 for the run itself
 	Database string // audit database column

@@ -102,6 +102,8 @@ const (
 	DefaultLockTimeout      = 10 * time.Minute
 	DefaultStatementTimeout = 5 * time.Minute
 	DefaultParallel         = 8
+	// MaxParallel bounds Parallel: each is a connection on the instance.
+	MaxParallel = 64
 )
 
 // Run provisions every entry of the environment's application_databases.
@@ -155,6 +157,9 @@ func newRun(opts Options) (*run, error) {
 	}
 	if opts.Parallel <= 0 {
 		opts.Parallel = DefaultParallel
+	}
+	if opts.Parallel > MaxParallel {
+		return nil, fmt.Errorf("--parallel %d: at most %d (each is a connection on the instance)", opts.Parallel, MaxParallel)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -316,7 +316,7 @@ func (r *run) readDatabaseACLs(ctx context.Context, st *instance, entries []*ent
 	}
 	r.forEach(ctx, jobs, func(i int) {
 		if i == len(todo) {
-			st.plainTemplate = r.readPlainTemplate(ctx)
+			st.plainTemplate = r.readPlainTemplate(ctx, templateDatabase)
 			return
 		}
 		reads[i].objs, reads[i].sch, reads[i].err = r.readACLs(ctx, todo[i], users, templated[todo[i]])
@@ -331,10 +331,11 @@ func (r *run) readDatabaseACLs(ctx context.Context, st *instance, entries []*ent
 	return nil
 }
 
-// readPlainTemplate reports whether template1 is plain; false when it
-// cannot be read, so the plan falls back to granting inside the database.
-func (r *run) readPlainTemplate(ctx context.Context) bool {
-	conn, err := r.connect(ctx, templateDatabase)
+// readPlainTemplate reports whether the template database (template1) is
+// plain; false when it cannot be read, so the plan falls back to granting
+// inside the database.
+func (r *run) readPlainTemplate(ctx context.Context, template string) bool {
+	conn, err := r.connect(ctx, template)
 	if err != nil {
 		return false
 	}
