@@ -17,8 +17,8 @@ import (
 type statementLog struct {
 	mu   sync.Mutex
 	sqls []string
-	// batches holds the number of queries of each batch sent.
-	batches []int
+	// batches holds the statements of each batch sent.
+	batches [][]string
 }
 
 func (l *statementLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
@@ -36,7 +36,11 @@ func (l *statementLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryE
 func (l *statementLog) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.batches = append(l.batches, len(data.Batch.QueuedQueries))
+	var sqls []string
+	for _, q := range data.Batch.QueuedQueries {
+		sqls = append(sqls, q.SQL)
+	}
+	l.batches = append(l.batches, sqls)
 	return ctx
 }
 
@@ -222,6 +226,25 @@ func TestConvergedRerunSendsOnlyThePasswordAlter(t *testing.T) {
 	}
 	if alters != 3 {
 		t.Errorf("ALTER ROLE statements = %d, want one per role (3)", alters)
+	}
+	// All of them in one batch: one round trip on the master's session.
+	var batched int
+	for _, b := range log.batches {
+		var n int
+		for _, s := range b {
+			if strings.HasPrefix(s, "ALTER ROLE") {
+				n++
+			}
+		}
+		if n > 0 && n != len(b) {
+			t.Errorf("a batch mixes ALTER ROLE with other statements: %q", b)
+		}
+		if n > 0 {
+			batched++
+		}
+	}
+	if batched != 1 {
+		t.Errorf("the ALTER ROLE statements went in %d batches, want 1: %q", batched, log.batches)
 	}
 	for _, r := range out.res.Rows {
 		if r.Status != audit.NoChange {

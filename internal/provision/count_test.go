@@ -171,8 +171,11 @@ func BenchmarkFirstRun(b *testing.B) {
 }
 
 // BenchmarkRerunUnrelated measures a no-change run of 10 entries on an
-// instance that also holds databases and roles no entry names: its cost
-// must not grow with them (compare the ms/op of the sub-benchmarks).
+// instance that also holds databases and roles no entry names (each
+// unrelated role owns a database and may connect to another): its cost
+// must not grow with them. Compare the ns/op of the sub-benchmarks:
+//
+//	go test -run '^$' -bench RerunUnrelated -benchtime 10x ./internal/provision/
 func BenchmarkRerunUnrelated(b *testing.B) {
 	const entries = 10
 	t := &testing.T{}
@@ -188,13 +191,15 @@ func BenchmarkRerunUnrelated(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer conn.Close(ctx)
+	var dbs, roles []string
+	for _, a := range manyApps("benchunrel", entries) {
+		dbs, roles = append(dbs, a.db), append(roles, a.user)
+	}
+	for i := range 200 {
+		dbs, roles = append(dbs, fmt.Sprintf("unrel_db_%03d", i)), append(roles, fmt.Sprintf("unrel_user_%03d", i))
+	}
+	pg.DropOnCleanup(b, dbs, roles)
 	made := 0
-	b.Cleanup(func() {
-		for i := range made {
-			conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS unrel_db_%03d", i))
-			conn.Exec(ctx, fmt.Sprintf("DROP ROLE IF EXISTS unrel_user_%03d", i))
-		}
-	})
 	for _, unrelated := range []int{0, 200} {
 		for ; made < unrelated; made++ {
 			for _, sql := range []string{

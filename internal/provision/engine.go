@@ -75,12 +75,48 @@ type execution struct {
 	reached map[int]bool
 	// emitted counts the steps whose rows (or silence) are settled.
 	emitted int
-	stopped error
+	// idle holds pool connections to the master's database between
+	// chains, so a run opens at most Options.Parallel of them.
+	mu   sync.Mutex
+	idle []*pgx.Conn
+}
+
+// take returns an idle connection to the master's database, or opens one.
+func (x *execution) take() (*pgx.Conn, error) {
+	x.mu.Lock()
+	if n := len(x.idle); n > 0 {
+		c := x.idle[n-1]
+		x.idle = x.idle[:n-1]
+		x.mu.Unlock()
+		return c, nil
+	}
+	x.mu.Unlock()
+	return x.r.connect(x.ctx, x.r.master.DBName)
+}
+
+// give keeps a connection to the master's database for the next chain,
+// or closes it when it is broken.
+func (x *execution) give(c *pgx.Conn) {
+	if c.IsClosed() || c.PgConn().TxStatus() != 'I' {
+		c.Close(context.Background())
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.idle = append(x.idle, c)
+}
+
+func (x *execution) closeIdle() {
+	for _, c := range x.idle {
+		c.Close(context.Background())
+	}
+	x.idle = nil
 }
 
 // executeSteps runs the steps as described above.
 func (r *run) executeSteps(ctx context.Context, master *pgx.Conn, steps []Step) {
 	x := &execution{r: r, ctx: ctx, master: master, steps: steps, out: make([]stepOutcome, len(steps)), failed: map[int]bool{}, reached: map[int]bool{}}
+	defer x.closeIdle()
 	tail := schemaTail(steps)
 	if err := x.roleBatch(steps[:tail]); err != nil {
 		x.stop(err)
@@ -278,11 +314,18 @@ func (x *execution) chain(ks []int) map[int]bool {
 	failed := map[int]bool{}
 	var conn *pgx.Conn
 	var connDB string
-	defer func() {
-		if conn != nil {
+	release := func() {
+		if conn == nil {
+			return
+		}
+		if connDB == x.r.master.DBName {
+			x.give(conn)
+		} else {
 			conn.Close(context.Background())
 		}
-	}()
+		conn = nil
+	}
+	defer release()
 	for _, k := range ks {
 		s := x.steps[k]
 		if failed[s.Entry] {
@@ -298,18 +341,23 @@ func (x *execution) chain(ks []int) map[int]bool {
 		began := x.r.opts.Now()
 		err := x.ctx.Err()
 		// Database-ACL statements run on any connection; CREATE DATABASE
-		// and they open one to the master's database when none is open.
+		// and they take a pool connection to the master's database when
+		// none is open.
 		want := s.On
 		if want == "" && conn == nil {
 			want = x.r.master.DBName
 		}
 		if err == nil && want != "" && (conn == nil || connDB != want) {
-			if conn != nil {
-				conn.Close(context.Background())
+			release()
+			if want == x.r.master.DBName {
+				conn, err = x.take()
+			} else {
+				conn, err = x.r.connect(x.ctx, want)
+			}
+			connDB = want
+			if err != nil {
 				conn = nil
 			}
-			conn, err = x.r.connect(x.ctx, want)
-			connDB = want
 		}
 		done := s
 		if err == nil {
