@@ -25,9 +25,10 @@ It works as a plan: it reads the instance once (roles, databases, and in
 each target database the privileges of database, schema public, tables,
 sequences and the owner's default privileges), computes the steps that
 bring it to what the entries say, and executes exactly those steps under an
-advisory lock. Access levels converge both ways: what a level lacks is
-granted, what it no longer includes is revoked, now and for tables the
-owner creates later. A converged rerun sends only the password ALTER ROLE.
+advisory lock: every password change in one batch, the databases' work on
+up to --parallel connections at once (rows stay in tfvars order). Access
+levels converge both ways: what a level lacks is granted, what it no longer
+includes is revoked, now and for tables the owner creates later. A converged rerun sends only the password ALTER ROLE.
 Roles no entry names are never touched; nothing is ever dropped.
 
 --dry-run reads the instance read-only (no lock, no change) and reports the
