@@ -291,3 +291,52 @@ func TestFailFastStopsScheduling(t *testing.T) {
 		})
 	}
 }
+
+// beforeBatch runs fn once, before the first batch that holds a statement
+// starting with prefix.
+type beforeBatch struct {
+	firstStatement
+}
+
+func (b *beforeBatch) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
+	for _, q := range data.Batch.QueuedQueries {
+		if strings.HasPrefix(q.SQL, b.prefix) {
+			b.once.Do(b.fn)
+		}
+	}
+	return ctx
+}
+
+func (b *beforeBatch) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (b *beforeBatch) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// TestFailedRoleBatchRunsStepByStep makes the role batch fail (a role it
+// creates appears just before): nothing of the batch took effect, and the
+// role steps run one by one, so only the clashing entry has an error row.
+func TestFailedRoleBatchRunsStepByStep(t *testing.T) {
+	t.Parallel()
+	for _, p := range parallels {
+		t.Run(fmt.Sprintf("parallel=%d", p), func(t *testing.T) {
+			prefix := fmt.Sprintf("rb%d_", p)
+			f := newFixture(t, fmt.Sprintf("rolebatch%d", p))
+			apps := manyApps(prefix, 3)
+			f.seedApps(apps...)
+			admin := adminConn(t, "postgres")
+			clash := &beforeBatch{firstStatement{prefix: "CREATE ROLE", fn: func() {
+				if _, err := admin.Exec(context.Background(), "CREATE ROLE "+ident(apps[1].user)); err != nil {
+					t.Error(err)
+				}
+			}}}
+			out := f.run(func(o *Options) { o.Parallel, o.Tracer, o.NoFailFast = p, clash, true })
+			full := []string{"create_role:success", "create_database:success", "apply_grants:success"}
+			for i, want := range [][]string{full, {"create_role:error"}, full} {
+				if got := out.statuses(apps[i].user); !cmp.Equal(got, want) {
+					t.Errorf("%s rows = %v, want %v\n%s", apps[i].user, got, want, out.log)
+				}
+			}
+			if msg := out.message(apps[1].user, "create_role"); !strings.Contains(msg, "Failed to create role "+apps[1].user+": role \""+apps[1].user+"\" already exists") {
+				t.Errorf("message = %q", msg)
+			}
+		})
+	}
+}
