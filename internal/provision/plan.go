@@ -454,8 +454,7 @@ func (p *planner) grants(i int, e *entry) bool {
 	if !c.inDatabase {
 		// Only GRANT/REVOKE ... ON DATABASE: database ACLs live in the
 		// shared catalog pg_database, so they take effect from any
-		// database. The step runs on the master's locked session and no
-		// connection into the database is opened. With a plain template1
+		// database, and no connection into the database is opened. With a plain template1
 		// (instance.plainTemplate) this is every owner entry whose
 		// database this run creates: the one statement is REVOKE ALL ON
 		// DATABASE ... FROM PUBLIC.
