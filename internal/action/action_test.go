@@ -376,6 +376,7 @@ func TestInputErrors(t *testing.T) {
 		{"unknown mode", map[string]string{"mode": "destroy"}, "::error title=rds-provision%3A input mode::input mode is \"destroy\": want \"request\" or \"provision\"\n"},
 		{"bad boolean", map[string]string{"mode": "provision", "environment": "dev", "dry_run": "yes"}, "::error title=rds-provision%3A input dry_run::input dry_run is \"yes\": want true or false\n"},
 		{"bad environment", map[string]string{"mode": "provision", "environment": "Dev/../x"}, "::error title=rds-provision%3A input environment::input environment is \"Dev/../x\""},
+		{"bad parallel", map[string]string{"mode": "provision", "environment": "dev", "parallel": "0"}, "::error title=rds-provision%3A input parallel::input parallel is \"0\": want a number from 1 (serial) to 64\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,6 +22,8 @@ type provisionInputs struct {
 	mode                                                              tfvars.Mode
 	sslMode, sslRootCert, auditOutput                                 string
 	dryRun, requireApproval, failFast, commentOnPR                    bool
+	// parallel is provision.Options.Parallel; 0 = its default.
+	parallel int
 	// githubEnvironment is the job's GitHub Environment, checked for
 	// protection rules; allowUnprotected opts out of that check.
 	githubEnvironment                     string
@@ -78,6 +80,13 @@ func (rt *runtime) provisionInputs() (provisionInputs, error) {
 			errs = append(errs, err)
 		}
 		*b.dst = v
+	}
+	if v := rt.input("parallel"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > provision.MaxParallel {
+			errs = append(errs, rt.inputError("parallel", fmt.Sprintf("is %q: want a number from 1 (serial) to %d", v, provision.MaxParallel)))
+		}
+		in.parallel = n
 	}
 	if in.githubEnvironment = rt.input("github_environment"); in.githubEnvironment == "" {
 		in.githubEnvironment = in.env
@@ -141,6 +150,7 @@ func (rt *runtime) provision(ctx context.Context) error {
 		DryRun:          in.dryRun,
 		RequireApproval: in.requireApproval,
 		NoFailFast:      !in.failFast,
+		Parallel:        in.parallel,
 		SSLMode:         in.sslMode,
 		SSLRootCert:     in.sslRootCert,
 		Getenv:          rt.opts.Getenv,

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"flag"
+	"fmt"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/naming"
@@ -21,9 +22,10 @@ It works as a plan: it reads the instance once (roles, databases, and in
 each target database the privileges of database, schema public, tables,
 sequences and the owner's default privileges), computes the steps that
 bring it to what the entries say, and executes exactly those steps under an
-advisory lock. Access levels converge both ways: what a level lacks is
-granted, what it no longer includes is revoked, now and for tables the
-owner creates later. A converged rerun sends only the password ALTER ROLE.
+advisory lock: every password change in one batch, the databases' work on
+up to --parallel connections at once (rows stay in tfvars order). Access
+levels converge both ways: what a level lacks is granted, what it no longer
+includes is revoked, now and for tables the owner creates later. A converged rerun sends only the password ALTER ROLE.
 Roles no entry names are never touched; nothing is ever dropped.
 
 --dry-run reads the instance read-only (no lock, no change) and reports the
@@ -81,6 +83,7 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	fs.BoolVar(&opts.SkipPreflight, "skip-preflight", false, "skip the DNS and TCP checks before connecting (skipped anyway inside Kubernetes)")
 	fs.DurationVar(&opts.LockTimeout, "lock-timeout", provision.DefaultLockTimeout, "how long to wait for another run's advisory lock (a lock held by any other role fails at once)")
 	fs.DurationVar(&opts.StatementTimeout, "statement-timeout", provision.DefaultStatementTimeout, "deadline of every statement, so a frozen server or network fails the run instead of hanging it")
+	fs.IntVar(&opts.Parallel, "parallel", provision.DefaultParallel, fmt.Sprintf("connections open at once for the work inside databases, besides the master's locked session: 1 is serial, at most %d; rows stay in tfvars order", provision.MaxParallel))
 	fs.StringVar(&auditOutput, "audit-output", "", "also append the CSV rows to FILE (header written when the file is new)")
 	if err := parseFlags(fs, args, provisionUsage); err != nil {
 		return err
@@ -97,6 +100,9 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	}
 	if err := provision.CheckSSLMode(opts.SSLMode); err != nil {
 		return usageErrorf("%v", err)
+	}
+	if opts.Parallel < 1 || opts.Parallel > provision.MaxParallel {
+		return usageErrorf("--parallel %d: want a number from 1 (serial) to %d", opts.Parallel, provision.MaxParallel)
 	}
 	if opts.LockTimeout <= 0 || opts.StatementTimeout <= 0 {
 		return usageErrorf("--lock-timeout and --statement-timeout must be positive durations, e.g. 10m")

@@ -102,6 +102,8 @@ func TestProvisionExitCodes(t *testing.T) {
 		{"help", []string{"provision", "--help"}, nil, ExitOK, "--require-approval"},
 		{"help describes the plan", []string{"provision", "--help"}, nil, ExitOK, "executes exactly those steps"},
 		{"help names the lock timeout", []string{"provision", "--help"}, nil, ExitOK, "--lock-timeout"},
+		{"bad parallel", []string{"provision", "--env", "dev", "--parallel", "0"}, nil, ExitUsage, "--parallel 0: want a number from 1 (serial) to 64"},
+		{"help names parallel", []string{"provision", "--help"}, nil, ExitOK, "--parallel"},
 		{"unknown command", []string{"deploy"}, nil, ExitUsage, `unknown command "deploy"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,12 +24,17 @@ import (
 // Column privileges (pg_attribute.attacl) of a table are read apart, in
 // the last column: a REVOKE on the table removes them with its own.
 //
+// The named roles are looked up once, through pg_authid's name index, so
+// the read does not grow with the instance's other roles.
+//
 // Each ACL entry is "grantee=PRIV,PRIV/grantor/canset": one per grantee and
 // grantor, since only the grantor's REVOKE removes its grant, and canset
 // says whether the master may SET ROLE to the grantor to revoke it (the
 // SET option exists from PostgreSQL 16; before, membership is enough).
 const sqlDatabaseACLs = `
-WITH objs AS (
+WITH named AS MATERIALIZED (
+  SELECT oid, rolname FROM pg_roles WHERE rolname = ANY($1)
+), objs AS (
   SELECT 'database'::text AS kind, ''::text AS name, d.datdba AS owner,
          COALESCE(d.datacl, acldefault('d', d.datdba)) AS acl, NULL::aclitem[] AS cols
     FROM pg_database d WHERE d.datname = current_database()
@@ -55,8 +60,8 @@ SELECT o.kind, o.name, pg_get_userbyid(o.owner), pg_has_role(current_user, o.own
                     || CASE WHEN current_setting('server_version_num')::int >= 160000
                             THEN pg_has_role(current_user, x.grantor, 'SET')
                             ELSE pg_has_role(current_user, x.grantor, 'MEMBER') END::text
-               FROM aclexplode(o.acl) x LEFT JOIN pg_roles g ON g.oid = x.grantee
-              WHERE x.grantee = 0 OR g.rolname = ANY($1)
+               FROM aclexplode(o.acl) x LEFT JOIN named g ON g.oid = x.grantee
+              WHERE x.grantee = 0 OR g.oid IS NOT NULL
               GROUP BY g.rolname, x.grantor
               ORDER BY g.rolname, x.grantor),
        ARRAY(SELECT COALESCE(g.rolname::text, '') || '=' || string_agg(x.privilege_type, ',')
@@ -64,8 +69,8 @@ SELECT o.kind, o.name, pg_get_userbyid(o.owner), pg_has_role(current_user, o.own
                     || CASE WHEN current_setting('server_version_num')::int >= 160000
                             THEN pg_has_role(current_user, x.grantor, 'SET')
                             ELSE pg_has_role(current_user, x.grantor, 'MEMBER') END::text
-               FROM aclexplode(o.cols) x LEFT JOIN pg_roles g ON g.oid = x.grantee
-              WHERE x.grantee = 0 OR g.rolname = ANY($1)
+               FROM aclexplode(o.cols) x LEFT JOIN named g ON g.oid = x.grantee
+              WHERE x.grantee = 0 OR g.oid IS NOT NULL
               GROUP BY g.rolname, x.grantor
               ORDER BY g.rolname, x.grantor)
 FROM objs o

@@ -53,6 +53,10 @@ func (r *run) connConfig(db string) (*pgx.ConnConfig, error) {
 	}
 	cfg.Password = r.master.Password
 	cfg.Tracer = r.opts.Tracer
+	// One round trip per query: no Parse/Describe first. Every connection
+	// is short-lived and runs each query once, so a statement cache would
+	// only add a round trip.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	// Keepalives notice a peer that vanished (failover, a dropped NAT
 	// entry) while the session waits, e.g. for the lock.
 	dialer := &net.Dialer{Timeout: connectTimeout, KeepAliveConfig: net.KeepAliveConfig{

@@ -17,6 +17,8 @@ import (
 type statementLog struct {
 	mu   sync.Mutex
 	sqls []string
+	// batches holds the statements of each batch sent.
+	batches [][]string
 }
 
 func (l *statementLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
@@ -29,6 +31,26 @@ func (l *statementLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pg
 }
 
 func (l *statementLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// The batch methods log a batch's statements, and count the batches.
+func (l *statementLog) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var sqls []string
+	for _, q := range data.Batch.QueuedQueries {
+		sqls = append(sqls, q.SQL)
+	}
+	l.batches = append(l.batches, sqls)
+	return ctx
+}
+
+func (l *statementLog) TraceBatchQuery(_ context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sqls = append(l.sqls, strings.TrimSpace(data.SQL))
+}
+
+func (l *statementLog) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // changes lists the statements that change privileges or create objects.
 func (l *statementLog) changes() []string {
@@ -206,6 +228,25 @@ func TestConvergedRerunSendsOnlyThePasswordAlter(t *testing.T) {
 	}
 	if alters != 3 {
 		t.Errorf("ALTER ROLE statements = %d, want one per role (3)", alters)
+	}
+	// All of them in one batch: one round trip on the master's session.
+	var batched int
+	for _, b := range log.batches {
+		var n int
+		for _, s := range b {
+			if strings.HasPrefix(s, "ALTER ROLE") {
+				n++
+			}
+		}
+		if n > 0 && n != len(b) {
+			t.Errorf("a batch mixes ALTER ROLE with other statements: %q", b)
+		}
+		if n > 0 {
+			batched++
+		}
+	}
+	if batched != 1 {
+		t.Errorf("the ALTER ROLE statements went in %d batches, want 1: %q", batched, log.batches)
 	}
 	for _, r := range out.res.Rows {
 		if r.Status != audit.NoChange {

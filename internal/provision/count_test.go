@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -24,8 +25,10 @@ func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 	return ctx
 }
 
-func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+func (c *queryCounter) TraceBatchQuery(_ context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
+	c.count(data.SQL)
+}
+func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 func (c *queryCounter) TraceConnectStart(ctx context.Context, _ pgx.TraceConnectStartData) context.Context {
 	c.connects.Add(1)
@@ -35,14 +38,18 @@ func (c *queryCounter) TraceConnectStart(ctx context.Context, _ pgx.TraceConnect
 func (c *queryCounter) TraceConnectEnd(context.Context, pgx.TraceConnectEndData) {}
 
 func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	c.count(data.SQL)
+	return ctx
+}
+
+func (c *queryCounter) count(sql string) {
 	c.all.Add(1)
-	switch data.SQL {
+	switch sql {
 	case sqlRoles, sqlDatabases, sqlAllPrivileges:
 		c.catalog.Add(1)
 	case sqlDatabaseACLs:
 		c.aclReads.Add(1)
 	}
-	return ctx
 }
 
 func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
@@ -162,4 +169,110 @@ func BenchmarkFirstRun(b *testing.B) {
 		created += 5
 	}
 	b.ReportMetric(float64(elapsed.Milliseconds())/float64(created), "ms/database")
+}
+
+// BenchmarkRerunUnrelated measures a no-change run of 10 entries on an
+// instance that also holds databases and roles no entry names (each
+// unrelated role owns a database and may connect to another): its cost
+// must not grow with them. Compare the ns/op of the sub-benchmarks:
+//
+//	go test -run '^$' -bench RerunUnrelated -benchtime 10x ./internal/provision/
+func BenchmarkRerunUnrelated(b *testing.B) {
+	const entries = 10
+	t := &testing.T{}
+	f := &fixture{t: t, env: "benchunrel", dir: b.TempDir()}
+	f.putSecret("goldenpath/benchunrel/rds/master", pg.MasterSecret())
+	f.seedApps(manyApps("benchunrel", entries)...)
+	if out := f.run(); out.err != nil {
+		b.Fatal(out.err, out.log)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pg.AdminURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var dbs, roles []string
+	for _, a := range manyApps("benchunrel", entries) {
+		dbs, roles = append(dbs, a.db), append(roles, a.user)
+	}
+	for i := range 200 {
+		dbs, roles = append(dbs, fmt.Sprintf("unrel_db_%03d", i)), append(roles, fmt.Sprintf("unrel_user_%03d", i))
+	}
+	pg.DropOnCleanup(b, dbs, roles)
+	made := 0
+	for _, unrelated := range []int{0, 200} {
+		for ; made < unrelated; made++ {
+			for _, sql := range []string{
+				fmt.Sprintf("CREATE ROLE unrel_user_%03d LOGIN", made),
+				fmt.Sprintf("CREATE DATABASE unrel_db_%03d OWNER unrel_user_%03d", made, made),
+				fmt.Sprintf("GRANT CONNECT ON DATABASE unrel_db_%03d TO unrel_user_%03d", made, max(made-1, 0)),
+			} {
+				if _, err := conn.Exec(ctx, sql); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.Run(fmt.Sprintf("unrelated=%d", unrelated), func(b *testing.B) {
+			var catalog, connects int64
+			for range b.N {
+				out, qc, _ := f.counted()
+				if out.err != nil {
+					b.Fatal(out.err)
+				}
+				catalog += qc.catalog.Load()
+				connects += qc.connects.Load()
+			}
+			b.ReportMetric(float64(catalog)/float64(b.N), "catalog-queries/op")
+			b.ReportMetric(float64(connects)/float64(b.N), "connections/op")
+			// The buffers the reads touch do not depend on the machine's
+			// load (autovacuum visits every database): the time-free
+			// measure of what the reads cost.
+			catalogBlocks, aclBlocks := readBlocks(b, f, entries)
+			b.ReportMetric(float64(catalogBlocks), "catalog-blocks/op")
+			b.ReportMetric(float64(aclBlocks), "acl-blocks/database")
+		})
+	}
+}
+
+// readBlocks is the shared buffers the instance reads touch: the catalog
+// queries on the master's database, and the privilege read in one entry's
+// database.
+func readBlocks(b *testing.B, f *fixture, entries int) (catalog, acl int) {
+	b.Helper()
+	var users, dbs []string
+	for _, a := range manyApps(f.env, entries) {
+		users, dbs = append(users, a.user), append(dbs, a.db)
+	}
+	blocks := map[string]int{}
+	for _, q := range []struct {
+		db, sql string
+		args    []any
+	}{
+		{"postgres", sqlRoles, []any{users, privilegedPredefined}},
+		{"postgres", sqlDatabases, []any{dbs}},
+		{dbs[0], sqlDatabaseACLs, []any{users}},
+	} {
+		conn, err := pgx.Connect(context.Background(), adminURL(q.db))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var plan string
+		err = conn.QueryRow(context.Background(), "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+q.sql, q.args...).Scan(&plan)
+		conn.Close(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out []struct {
+			Plan struct {
+				Hit  int `json:"Shared Hit Blocks"`
+				Read int `json:"Shared Read Blocks"`
+			}
+		}
+		if err := json.Unmarshal([]byte(plan), &out); err != nil || len(out) != 1 {
+			b.Fatalf("EXPLAIN output %q: %v", plan, err)
+		}
+		blocks[q.db] += out[0].Plan.Hit + out[0].Plan.Read
+	}
+	return blocks["postgres"], blocks[dbs[0]]
 }

@@ -1,9 +1,13 @@
 package provision
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"runtime"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -105,6 +109,7 @@ func (r *run) fetchSecrets(ctx context.Context, entries []*entry) error {
 		return ErrActionsFailed
 	}
 	r.hide(r.master.Password)
+	var hashed []*entry
 	for _, e := range entries {
 		if e.invalid != "" {
 			continue
@@ -125,11 +130,40 @@ func (r *run) fetchSecrets(ctx context.Context, entries []*entry) error {
 		}
 		e.password = app.Password
 		r.hide(app.Password)
-		if e.verifier, err = scramVerifier(app.Password, r.opts.Random); err != nil {
-			e.secretErr = err
+		hashed = append(hashed, e)
+	}
+	r.verifiers(hashed)
+	return nil
+}
+
+// verifiers computes the entries' SCRAM verifiers (4096 PBKDF2 rounds
+// each) on every CPU. The salts are read from Options.Random first, in
+// order, so a given reader gives the same verifiers.
+func (r *run) verifiers(entries []*entry) {
+	salts := make([][]byte, len(entries))
+	for i, e := range entries {
+		salts[i] = make([]byte, 16)
+		if _, err := io.ReadFull(r.opts.Random, salts[i]); err != nil {
+			e.secretErr = fmt.Errorf("generate SCRAM salt: %w", err)
 		}
 	}
-	return nil
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, e := range entries {
+		if e.secretErr != nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var err error
+			if e.verifier, err = scramVerifier(e.password, bytes.NewReader(salts[i])); err != nil {
+				e.secretErr = err
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // hide registers a secret value with the audit scrubber and the caller's

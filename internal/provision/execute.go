@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -77,87 +76,9 @@ func (r *run) readState(ctx context.Context, conn *pgx.Conn, entries []*entry) (
 	return st, nil
 }
 
-// executeSteps runs the steps in order. An entry's later steps are skipped
-// once one fails; fail-fast stops before the next entry. A lost master
-// session or a cancellation stops everything with one row, because nothing
-// may run without the lock.
-func (r *run) executeSteps(ctx context.Context, master *pgx.Conn, steps []Step) {
-	failed, started := map[int]bool{}, map[int]bool{}
-	for k, s := range steps {
-		// Fail-fast stops before a new entry; the apply_schema steps of
-		// entries already done (planned last) still run.
-		if !started[s.Entry] {
-			if r.stop(remainingEntries(steps[k:], started)) {
-				return
-			}
-			started[s.Entry] = true
-		}
-		if failed[s.Entry] {
-			continue
-		}
-		if !s.runs() {
-			r.recordStep(s, s.Status, s.Message, s.Line, time.Time{})
-			if s.Status == audit.Error {
-				failed[s.Entry] = true
-			}
-			continue
-		}
-		begun := r.opts.Now()
-		err := ctx.Err()
-		done := s
-		if err == nil {
-			done, err = r.runStep(ctx, master, s)
-		}
-		if err == nil {
-			r.recordStep(done, done.Status, done.Message, done.Line, begun)
-			continue
-		}
-		if stop := r.fatal(ctx, master, s, err, len(steps)-k); stop != nil {
-			r.recordStep(Step{Entry: -1, Action: "connect"}, audit.Error, stop.Error(), "", begun)
-			return
-		}
-		r.recordStep(s, audit.Error, s.Fail+": "+pgMessage(err), "", begun)
-		failed[s.Entry] = true
-	}
-}
-
 // errLostLock marks a step refused because the master session, which holds
 // the lock, is gone.
 var errLostLock = errors.New("the master session holding the advisory lock is gone")
-
-// runStep sends a step's statements as one implicit transaction, on the
-// master's session or on a connection to the step's database, and returns
-// the step as done: an apply_schema step reports what schema.Apply did.
-func (r *run) runStep(ctx context.Context, master *pgx.Conn, s Step) (Step, error) {
-	conn := master
-	if s.On != "" {
-		// Grants never run without the lock: check its session first.
-		pctx, cancel := r.statementContext(ctx, 0)
-		err := master.PgConn().Ping(pctx)
-		cancel()
-		if err != nil {
-			return s, fmt.Errorf("%w: %w", errLostLock, err)
-		}
-		c, err := r.connect(ctx, s.On)
-		if err != nil {
-			return s, err
-		}
-		defer c.Close(context.Background())
-		conn = c
-	}
-	sctx, cancel := r.statementContext(ctx, 0)
-	defer cancel()
-	var err error
-	if s.Template != "" {
-		s, err = r.applySchema(sctx, conn, s)
-	} else {
-		_, err = conn.Exec(sctx, strings.Join(s.SQL, ";\n"))
-	}
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return s, fmt.Errorf("no answer from the server within --statement-timeout %s: %w", r.opts.StatementTimeout, err)
-	}
-	return s, err
-}
 
 // applySchema applies an initial_schema template as the owner role. Apply
 // decides again under its own lock, so the row says what it really did.
@@ -205,17 +126,6 @@ func (r *run) interrupted(ctx context.Context, what string, err error, left ...i
 		msg += fmt.Sprintf("; %d step(s) not run", left[0])
 	}
 	return errors.New(msg + ". Re-run to finish: provisioning converges from where it stopped")
-}
-
-// remainingEntries counts the entries of steps not started yet.
-func remainingEntries(steps []Step, started map[int]bool) int {
-	seen := map[int]bool{}
-	for _, s := range steps {
-		if s.Entry >= 0 && !started[s.Entry] {
-			seen[s.Entry] = true
-		}
-	}
-	return len(seen)
 }
 
 // lock takes the instance-wide advisory lock. A lock held by a role other
@@ -284,8 +194,9 @@ func (r *run) statementContext(ctx context.Context, extra time.Duration) (contex
 	return context.WithTimeout(ctx, r.opts.StatementTimeout+extra)
 }
 
-// recordStep adds a step's row with the given outcome.
-func (r *run) recordStep(s Step, status audit.Status, msg, line string, started time.Time) {
+// recordStep adds a step's row with the given outcome; took is how long
+// it ran (0: it sent nothing).
+func (r *run) recordStep(s Step, status audit.Status, msg, line string, took time.Duration) {
 	if line == "" {
 		line = msg
 	}
@@ -294,7 +205,7 @@ func (r *run) recordStep(s Step, status audit.Status, msg, line string, started 
 		e = &entry{}
 		e.DatabaseName, e.Username = s.Database, s.Username
 	}
-	r.recordAs(e, s.Action, status, started, msg, line)
+	r.recordRow(e, s.Action, status, took, msg, line)
 }
 
 // preview is the dry run: it reads the instance read-only, without the
@@ -320,7 +231,7 @@ func (r *run) preview(ctx context.Context, entries []*entry, in planInput) []Ste
 		if status == audit.Success {
 			status = audit.DryRun
 		}
-		r.recordStep(s, status, msg, "", time.Time{})
+		r.recordStep(s, status, msg, "", 0)
 	}
 	return steps
 }

@@ -3,10 +3,12 @@ package provision
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
@@ -177,32 +179,47 @@ func (o *onStatement) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEn
 
 func TestDroppedMasterConnectionStopsWithOneError(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "dropconn")
-	f.seedApps(
-		app{key: "dc_one", db: "dc_one_db", user: "dc_one_user", password: "pw1"},
-		app{key: "dc_two", db: "dc_two_db", user: "dc_two_user", password: "pw2"},
-		app{key: "dc_three", db: "dc_three_db", user: "dc_three_user", password: "pw3"},
-	)
-	admin := adminConn(t, "postgres")
-	kill := &onStatement{prefix: `CREATE DATABASE "dc_two_db"`, fn: func(conn *pgx.Conn) {
-		if _, err := admin.Exec(context.Background(), "SELECT pg_terminate_backend($1, 10000)", conn.PgConn().PID()); err != nil {
-			t.Error(err)
-		}
-	}}
-	out := f.run(func(o *Options) { o.Tracer, o.NoFailFast = kill, true })
-	rows := errorRows(out)
-	if !errors.Is(out.err, ErrActionsFailed) || len(rows) != 1 || !strings.HasPrefix(rows[0].Message, "Lost the connection to RDS during create_database for dc_two_user") {
-		t.Fatalf("err %v, error rows %+v\n%s", out.err, rows, out.log)
-	}
-	if last := out.res.Rows[len(out.res.Rows)-1]; last != rows[0] {
-		t.Errorf("rows after the lost connection: last is %+v", last)
-	}
-	if got := out.statuses("dc_three_user"); len(got) != 0 || roleExists(t, "dc_three_user") {
-		t.Errorf("the run went on without the lock: %v", got)
-	}
-	// The next run converges.
-	if again := f.run(); again.err != nil {
-		t.Fatalf("rerun: %v\n%s", again.err, again.log)
+	// Waves of one and of two entries: the session holding the lock dies
+	// during the second entry, so the third wave must not start.
+	for _, p := range []int{1, 2} {
+		t.Run(fmt.Sprintf("parallel=%d", p), func(t *testing.T) {
+			f := newFixture(t, fmt.Sprintf("dropconn%d", p))
+			apps := []app{
+				{key: "dc_one", db: fmt.Sprintf("dc%d_one_db", p), user: fmt.Sprintf("dc%d_one_user", p), password: "pw1"},
+				{key: "dc_two", db: fmt.Sprintf("dc%d_two_db", p), user: fmt.Sprintf("dc%d_two_user", p), password: "pw2"},
+				{key: "dc_three", db: fmt.Sprintf("dc%d_three_db", p), user: fmt.Sprintf("dc%d_three_user", p), password: "pw3"},
+			}
+			f.seedApps(apps...)
+			admin := adminConn(t, "postgres")
+			kill := &firstStatement{prefix: "CREATE DATABASE " + ident(apps[1].db), fn: func() {
+				// The lock holder is the master's session.
+				var pid int
+				if err := admin.QueryRow(context.Background(), sqlLockHolder, lockKey).Scan(&pid, new(string), new(string)); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := admin.Exec(context.Background(), "SELECT pg_terminate_backend($1, 10000)", pid); err != nil {
+					t.Error(err)
+				}
+			}}
+			out := f.run(func(o *Options) { o.Tracer, o.NoFailFast, o.Parallel = kill, true, p })
+			rows := errorRows(out)
+			if !errors.Is(out.err, ErrActionsFailed) || len(rows) != 1 || !strings.HasPrefix(rows[0].Message, "Lost the connection to RDS during create_database for "+apps[2].user) {
+				t.Fatalf("err %v, error rows %+v\n%s", out.err, rows, out.log)
+			}
+			if last := out.res.Rows[len(out.res.Rows)-1]; last != rows[0] {
+				t.Errorf("rows after the lost connection: last is %+v", last)
+			}
+			// The third entry's password was set by the role batch, under
+			// the lock, before it was lost; nothing of it ran after.
+			if got := out.statuses(apps[2].user); !cmp.Equal(got, []string{"create_role:success"}) || databaseExists(t, apps[2].db) {
+				t.Errorf("the run went on without the lock: %v", got)
+			}
+			// The next run converges.
+			if again := f.run(); again.err != nil {
+				t.Fatalf("rerun: %v\n%s", again.err, again.log)
+			}
+		})
 	}
 }
 
@@ -220,7 +237,7 @@ func TestCancellationIsReportedAsSuch(t *testing.T) {
 	opts.Tracer = stop
 	out := runCtx(t, ctx, opts)
 	rows := errorRows(out)
-	if !errors.Is(out.err, ErrActionsFailed) || len(rows) != 1 || !strings.HasPrefix(rows[0].Message, "Cancelled (SIGTERM or interrupt) during create_database for st_two_user") ||
+	if !errors.Is(out.err, ErrActionsFailed) || len(rows) != 1 || !strings.HasPrefix(rows[0].Message, "Cancelled (SIGTERM or interrupt) during create_database for st_") ||
 		strings.Contains(rows[0].Message, "Failed to connect") {
 		t.Fatalf("err %v, error rows %+v\n%s", out.err, rows, out.log)
 	}

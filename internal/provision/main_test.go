@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -171,7 +172,23 @@ func (f *fixture) options() Options {
 		TfvarsPath: f.tfvars,
 		SSLMode:    "disable",
 		Getenv:     func(string) string { return "" },
+		Parallel:   testParallel(f.t),
 	}
+}
+
+// testParallel is Options.Parallel for the tests: RDSP_TEST_PARALLEL when
+// set (RDSP_TEST_PARALLEL=1 go test ./internal/provision/ runs the suite
+// serially), else 0, the default.
+func testParallel(t *testing.T) int {
+	v := os.Getenv("RDSP_TEST_PARALLEL")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("RDSP_TEST_PARALLEL=%q: want a positive number", v)
+	}
+	return n
 }
 
 func (f *fixture) run(mutate ...func(*Options)) outcome {

@@ -16,14 +16,16 @@ import (
 // Step is one planned action: one audit row, and the statements that carry
 // it out. A real run executes the steps in order; a dry run reports them.
 //
-// Steps with On == "" act on the instance (roles, CREATE DATABASE) and run
-// in order on the master's session, which holds the advisory lock. Steps
-// with On set run inside that database on a connection of their own; they
-// depend only on the instance steps of their entry and of the entry that
-// creates the database, so an engine may run different databases' steps
-// concurrently once those have run. apply_schema steps (initial_schema)
-// are per-database steps placed after every entry's grants, so an engine
-// must keep them after the grant steps of their database.
+// Steps with On == "" act on the instance (roles, CREATE DATABASE, grants
+// that only change database ACLs, which live in the shared catalog) and
+// need no particular database; steps with On set run inside that database.
+// A step depends only on the earlier steps of its entry, on the role steps
+// of the entries before, and on the steps of the entries before on the
+// same database, so an engine may run different databases' steps
+// concurrently once the roles exist, while the master's session holds the
+// advisory lock (engine.go). apply_schema steps (initial_schema) are
+// per-database steps placed after every entry's grants, so an engine must
+// keep them after the grant steps of their database.
 type Step struct {
 	Entry    int    // index in application_databases order; -1 for the run itself
 	Database string // audit database column
@@ -323,7 +325,7 @@ func (p *planner) database(i int, e *entry) bool {
 			Preview: fmt.Sprintf("Would create database: %s with owner %s", e.DatabaseName, e.Username),
 			Fail:    "Failed to create database " + e.DatabaseName,
 			SQL:     []string{createDatabaseSQL(e.DatabaseName, e.Username)}})
-		p.st.databases[e.DatabaseName] = newDatabase(e.Username, p.st.all)
+		p.st.databases[e.DatabaseName] = newCreatedDatabase(e.Username, p.st.all, p.st.plainTemplate)
 		return true
 	case db.owner == e.Username:
 		p.add(i, e, Step{Action: audit.ActionCreateDatabase, Status: audit.NoChange, Message: fmt.Sprintf("Database %s exists with owner %s", e.DatabaseName, db.owner)})
@@ -346,9 +348,26 @@ func (p *planner) schemaSkipped(i int, e *entry, why string) {
 		"initial_schema %s not applied to %s: %s; it is applied once the grants are", e.InitialSchema, e.DatabaseName, why)})
 }
 
-// newDatabase is the state of a database CREATE DATABASE ... OWNER makes:
-// the owner holds everything, PUBLIC may connect, schema public belongs to
-// pg_database_owner, and there are no tables yet.
+// newCreatedDatabase is the state of a database this plan creates with
+// CREATE DATABASE ... OWNER (from template1). The database's own ACL is
+// always the default (CREATE DATABASE does not copy datacl). What is inside
+// comes from template1: when the state read found template1 plain (see
+// instance.plainTemplate), schema public belongs to pg_database_owner and
+// holds no tables, sequences or default privileges, so newDatabase is
+// exact. Otherwise the schema's owner is left unknown (""), so the plan
+// grants the owner on it explicitly, inside the database, as it always
+// did.
+func newCreatedDatabase(owner string, all map[kind][]string, plainTemplate bool) *database {
+	d := newDatabase(owner, all)
+	if !plainTemplate {
+		d.objects[1].owner = ""
+	}
+	return d
+}
+
+// newDatabase is the state of a database CREATE DATABASE ... OWNER makes
+// from a plain template1: the owner holds everything, PUBLIC may connect,
+// schema public belongs to pg_database_owner, and there are no tables yet.
 func newDatabase(owner string, all map[kind][]string) *database {
 	return &database{owner: owner, created: true, objects: []*object{
 		{kind: kindDatabase, owner: owner, manageable: true, acl: map[string]privs{
@@ -416,6 +435,11 @@ func (p *planner) grants(i int, e *entry) bool {
 			}
 			c.object(o, e.Username, want[o.kind], ident(e.DatabaseName), privOrder(o.kind))
 		case kindSchema:
+			if o.owner == "pg_database_owner" && db.owner == e.Username {
+				// The database owner is a member of pg_database_owner there,
+				// so it holds everything on schema public already.
+				continue
+			}
 			c.object(o, e.Username, want[o.kind], "public", privOrder(o.kind))
 		case kindTable, kindSequence:
 			c.object(o, e.Username, want[o.kind], pgIdent("public", o.name), privOrder(o.kind))
@@ -451,6 +475,15 @@ func (p *planner) grants(i int, e *entry) bool {
 	}
 	s := Step{Action: audit.ActionApplyGrants, Status: audit.Success, On: e.DatabaseName, SQL: c.sql,
 		Fail: fmt.Sprintf("Failed to grant %s on %s to %s", label, e.DatabaseName, e.Username)}
+	if !c.inDatabase {
+		// Only GRANT/REVOKE ... ON DATABASE: database ACLs live in the
+		// shared catalog pg_database, so they take effect from any
+		// database, and no connection into the database is opened. With a plain template1
+		// (instance.plainTemplate) this is every owner entry whose
+		// database this run creates: the one statement is REVOKE ALL ON
+		// DATABASE ... FROM PUBLIC.
+		s.On = ""
+	}
 	if !heldBefore && len(c.revoked) == 0 {
 		// A fresh grant says the runbook's words.
 		s.Message = fmt.Sprintf("Granted %s on %s to %s", label, e.DatabaseName, e.Username)
@@ -545,8 +578,12 @@ func (p *planner) masterActsAs(owner string) bool {
 // grantChanges collects the statements of one apply_grants step and what
 // they grant and revoke, per kind, for the message.
 type grantChanges struct {
-	sql              []string
-	public           bool
+	sql    []string
+	public bool
+	// inDatabase: a statement acts on objects inside the database
+	// (schema, tables, sequences, default privileges), so the step must
+	// run on a connection to it.
+	inDatabase       bool
 	granted, revoked []change
 	// pending groups table and sequence statements by privilege list, so
 	// a hundred tables needing the same grant take one statement.
@@ -603,6 +640,7 @@ func (c *grantChanges) object(o *object, user string, want privs, target string,
 		c.skip(o)
 		return
 	}
+	c.inDatabase = c.inDatabase || o.kind != kindDatabase
 	if len(grant) > 0 {
 		c.note(&c.granted, o.kind, grant, order)
 		c.stmt("GRANT", o.kind, grant.render(order), target)
@@ -725,6 +763,7 @@ func (c *grantChanges) defaults(o *object, user string, want privs, order []stri
 		c.skip(o)
 		return
 	}
+	c.inDatabase = true
 	objects := "TABLES"
 	if o.kind == kindDefaultSequence {
 		objects = "SEQUENCES"

@@ -451,6 +451,7 @@ func TestPlanAdoptedOwnerBecomesManageable(t *testing.T) {
 	r := f.app("shop_user", "shop")
 	r.masterIsMember, r.masterActs = false, false
 	d := f.db("shop", "shop_user")
+	d.objects[0].acl[""] = privsOf("CONNECT", "TEMPORARY")
 	for _, o := range d.objects {
 		o.manageable = false
 	}
@@ -458,7 +459,7 @@ func TestPlanAdoptedOwnerBecomesManageable(t *testing.T) {
 	want := []planned{
 		{"create_role", "no_change", "Password updated for existing role: shop_user", []string{alterShop, `GRANT "shop_user" TO "platform_admin"`}},
 		{"create_database", "no_change", "Database shop exists with owner shop_user", nil},
-		{"apply_grants", "success", "Granted ALL on shop to shop_user", []string{`GRANT USAGE, CREATE ON SCHEMA public TO "shop_user"`}},
+		{"apply_grants", "success", "Granted ALL on shop to shop_user; revoked PUBLIC's access to the database", []string{`REVOKE ALL ON DATABASE "shop" FROM PUBLIC`}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

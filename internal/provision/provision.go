@@ -73,8 +73,15 @@ type Options struct {
 
 	// Secrets defaults to AWS Secrets Manager in Region.
 	Secrets SecretSource
-	// Tracer observes every PostgreSQL query (benchmarks count round trips).
+	// Tracer observes every PostgreSQL query (benchmarks count round
+	// trips). Connections run concurrently, so it must be safe for
+	// concurrent use.
 	Tracer pgx.QueryTracer
+	// Parallel bounds the connections open at once for the work inside
+	// databases (reading their privileges, granting): default
+	// DefaultParallel; 1 runs it serially. The master's session, which
+	// holds the advisory lock, is one more.
+	Parallel int
 }
 
 // Result is what a run did.
@@ -94,6 +101,9 @@ type Result struct {
 const (
 	DefaultLockTimeout      = 10 * time.Minute
 	DefaultStatementTimeout = 5 * time.Minute
+	DefaultParallel         = 8
+	// MaxParallel bounds Parallel: each is a connection on the instance.
+	MaxParallel = 64
 )
 
 // Run provisions every entry of the environment's application_databases.
@@ -166,6 +176,12 @@ func newRun(opts Options) (*run, error) {
 	}
 	if opts.StatementTimeout <= 0 {
 		opts.StatementTimeout = DefaultStatementTimeout
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = DefaultParallel
+	}
+	if opts.Parallel > MaxParallel {
+		return nil, fmt.Errorf("--parallel %d: at most %d (each is a connection on the instance)", opts.Parallel, MaxParallel)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -271,6 +287,15 @@ func (r *run) record(e *entry, action string, status audit.Status, started time.
 // recordAs is record with a log line that may say more than the CSV
 // message, where the runbook fixes the message ("Role created").
 func (r *run) recordAs(e *entry, action string, status audit.Status, started time.Time, msg, line string) {
+	var took time.Duration
+	if !started.IsZero() {
+		took = r.opts.Now().Sub(started)
+	}
+	r.recordRow(e, action, status, took, msg, line)
+}
+
+// recordRow is recordAs with the row's duration given.
+func (r *run) recordRow(e *entry, action string, status audit.Status, took time.Duration, msg, line string) {
 	msg, line = r.audit.Scrub(msg), r.audit.Scrub(line)
 	row := audit.Row{
 		Time:        r.opts.Now().UTC(),
@@ -284,9 +309,7 @@ func (r *run) recordAs(e *entry, action string, status audit.Status, started tim
 	if e != nil {
 		row.Database, row.Username = e.DatabaseName, e.Username
 	}
-	if !started.IsZero() {
-		row.Duration = r.opts.Now().Sub(started)
-	}
+	row.Duration = took
 	if status == audit.Error {
 		r.failed = true
 	}

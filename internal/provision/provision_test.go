@@ -153,6 +153,16 @@ func roleExists(t *testing.T, name string) bool {
 	return n == 1
 }
 
+func databaseExists(t *testing.T, name string) bool {
+	t.Helper()
+	var n int
+	err := adminConn(t, "postgres").QueryRow(context.Background(), "SELECT count(*) FROM pg_database WHERE datname = $1", name).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
 func TestPrivilegedAndForeignRolesAreRefused(t *testing.T) {
 	t.Parallel()
 	adminExec(t, "CREATE ROLE priv_super LOGIN SUPERUSER PASSWORD 'super-pw'")

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goldenpath/rds-provision/internal/schema"
+	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
 // instance is what one read of the server says about everything the entries
@@ -17,6 +18,14 @@ type instance struct {
 	databases map[string]*database // by name; absent = does not exist
 	// all lists every privilege the server knows per kind ("ALL").
 	all map[kind][]string
+	// plainTemplate: template1, which CREATE DATABASE copies, has a schema
+	// public owned by pg_database_owner (PostgreSQL 15+ as initdb makes
+	// it, not an upgraded cluster's), granting nothing to any other role
+	// than its owner and PUBLIC, and holding no tables, sequences or
+	// default privileges. A database created from it is then exactly
+	// newDatabase. Read only when the run may create a database; false
+	// when it could not be read.
+	plainTemplate bool
 }
 
 // role is what the catalog says about one role.
@@ -82,7 +91,7 @@ type aclGrant struct {
 
 // clone copies the state so planning never changes what was read.
 func (in *instance) clone() *instance {
-	out := &instance{roles: map[string]*role{}, databases: map[string]*database{}, all: in.all}
+	out := &instance{roles: map[string]*role{}, databases: map[string]*database{}, all: in.all, plainTemplate: in.plainTemplate}
 	for n, r := range in.roles {
 		c := *r
 		out.roles[n] = &c
@@ -124,23 +133,34 @@ var privilegedPredefined = []string{
 
 // sqlRoles reads every named role in one query: its attributes, the first
 // privileged role it belongs to, the databases it owns, and the master's
-// membership in it.
+// membership in it. Its cost does not grow with the roles and databases no
+// entry names: the privileged roles are listed once (not per named role),
+// and pg_database, which has no index on datdba, is scanned once for all
+// named roles instead of once per role.
 const sqlRoles = `
+WITH named AS MATERIALIZED (
+  SELECT r.oid, r.rolname, r.rolsuper, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
+         r.rolcanlogin, r.rolvaliduntil, r.rolconnlimit
+    FROM pg_roles r WHERE r.rolname = ANY($1)
+), privileged AS MATERIALIZED (
+  SELECT g.oid, g.rolname FROM pg_roles g
+   WHERE g.rolsuper OR g.rolcreaterole OR g.rolreplication OR g.rolbypassrls OR g.rolname = ANY($2)
+), owned AS (
+  SELECT d.datdba, array_agg(d.datname::text ORDER BY d.datname) AS dbs
+    FROM pg_database d WHERE d.datdba IN (SELECT oid FROM named)
+   GROUP BY d.datdba
+)
 SELECT r.rolname,
        r.rolsuper, r.rolcreaterole, r.rolreplication, r.rolbypassrls, r.rolcanlogin,
-       COALESCE((SELECT g.rolname FROM pg_roles g
-                 WHERE g.oid <> r.oid
-                   AND (g.rolsuper OR g.rolcreaterole OR g.rolreplication OR g.rolbypassrls
-                        OR g.rolname = ANY($2))
-                   AND pg_has_role(r.oid, g.oid, 'MEMBER')
+       COALESCE((SELECT g.rolname FROM privileged g
+                 WHERE g.oid <> r.oid AND pg_has_role(r.oid, g.oid, 'MEMBER')
                  ORDER BY g.rolname LIMIT 1), ''),
-       ARRAY(SELECT d.datname::text FROM pg_database d WHERE d.datdba = r.oid ORDER BY d.datname),
+       COALESCE(o.dbs, '{}'),
        pg_has_role(current_user, r.oid, 'MEMBER'),
        pg_has_role(current_user, r.oid, 'USAGE'),
        CASE WHEN r.rolvaliduntil < now() THEN r.rolvaliduntil::text ELSE '' END,
        r.rolconnlimit
-FROM pg_roles r
-WHERE r.rolname = ANY($1)`
+FROM named r LEFT JOIN owned o ON o.datdba = r.oid`
 
 // sqlDatabases reads every named database, its owner, and whether the
 // master has the owner's privileges, in one query.
@@ -156,6 +176,22 @@ const sqlAllPrivileges = `
 SELECT t.k::text, ARRAY(SELECT a.privilege_type FROM aclexplode(acldefault(t.k, 10)) a WHERE a.grantee = 10)
 FROM unnest(ARRAY['d', 'n', 'r', 's']::"char"[]) AS t(k)`
 
+// templateDatabase is the database CREATE DATABASE copies when no TEMPLATE
+// is named.
+const templateDatabase = "template1"
+
+// sqlPlainTemplate runs inside template1 and says whether it is plain (see
+// instance.plainTemplate).
+const sqlPlainTemplate = `
+SELECT COALESCE(bool_and(
+         pg_get_userbyid(n.nspowner) = 'pg_database_owner'
+         AND NOT EXISTS (SELECT 1 FROM aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) x
+                          WHERE x.grantee NOT IN (0, n.nspowner))
+         AND NOT EXISTS (SELECT 1 FROM pg_class c
+                          WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S'))
+         AND NOT EXISTS (SELECT 1 FROM pg_default_acl a WHERE a.defaclnamespace = n.oid)), false)
+FROM pg_namespace n WHERE n.nspname = 'public'`
+
 // querier is a connection or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -164,12 +200,19 @@ type querier interface {
 // readInstance reads the roles and databases the entries name, on the
 // master's connection: a fixed number of queries whatever the number of
 // entries. ACLs inside each database are read by readDatabaseACLs.
-func (r *run) readInstance(ctx context.Context, conn querier, entries []*entry) (*instance, error) {
+func (r *run) readInstance(ctx context.Context, conn *pgx.Conn, entries []*entry) (*instance, error) {
 	st := &instance{roles: map[string]*role{}, databases: map[string]*database{}, all: map[kind][]string{}}
 	users, dbs := entryNames(entries)
 	sctx, cancel := r.statementContext(ctx, 0)
 	defer cancel()
-	rows, err := conn.Query(sctx, sqlRoles, users, privilegedPredefined)
+	// The three reads go in one batch: one round trip.
+	b := &pgx.Batch{}
+	b.Queue(sqlRoles, users, privilegedPredefined)
+	b.Queue(sqlDatabases, dbs)
+	b.Queue(sqlAllPrivileges)
+	br := conn.SendBatch(sctx, b)
+	defer br.Close()
+	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("read roles: %w", err)
 	}
@@ -186,7 +229,7 @@ func (r *run) readInstance(ctx context.Context, conn querier, entries []*entry) 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read roles: %w", err)
 	}
-	rows, err = conn.Query(sctx, sqlDatabases, dbs)
+	rows, err = br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("read databases: %w", err)
 	}
@@ -201,7 +244,7 @@ func (r *run) readInstance(ctx context.Context, conn querier, entries []*entry) 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read databases: %w", err)
 	}
-	rows, err = conn.Query(sctx, sqlAllPrivileges)
+	rows, err = br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("read privilege names: %w", err)
 	}
@@ -220,33 +263,83 @@ func (r *run) readInstance(ctx context.Context, conn querier, entries []*entry) 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read privilege names: %w", err)
 	}
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("read the catalog: %w", err)
+	}
 	return st, nil
 }
 
 // readDatabaseACLs reads the governed ACLs inside every existing database
-// an entry names, one connection at a time, in a read-only transaction. A
-// database that cannot be read keeps its error for the plan to report on
-// the entries that need it.
+// an entry names, on up to Options.Parallel connections at once, each in
+// its own session. A database that cannot be read keeps its error for the
+// plan to report on the entries that need it. When an owner entry's
+// database does not exist yet, template1 is read too (plainTemplate), on
+// a connection that is closed before the plan runs any CREATE DATABASE
+// (which refuses to copy a template others are connected to).
 func (r *run) readDatabaseACLs(ctx context.Context, st *instance, entries []*entry) error {
 	users, dbs := entryNames(entries)
 	templated := map[string]bool{}
+	creates := false
 	for _, e := range entries {
-		if e.invalid == "" && e.InitialSchema != "" {
-			templated[e.DatabaseName] = true
-		}
-	}
-	for _, name := range dbs {
-		db := st.databases[name]
-		if db == nil || name == r.master.DBName {
+		if e.invalid != "" {
 			continue
 		}
-		objs, sch, err := r.readACLs(ctx, name, users, templated[name])
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if e.InitialSchema != "" {
+			templated[e.DatabaseName] = true
 		}
-		db.objects, db.schema, db.readErr = objs, sch, err
+		if e.AccessLevel == tfvars.AccessOwner && st.databases[e.DatabaseName] == nil {
+			creates = true
+		}
+	}
+	var todo []string
+	for _, name := range dbs {
+		if st.databases[name] != nil && name != r.master.DBName {
+			todo = append(todo, name)
+		}
+	}
+	type read struct {
+		objs []*object
+		sch  *schema.State
+		err  error
+	}
+	reads := make([]read, len(todo))
+	jobs := len(todo)
+	if creates {
+		jobs++
+	}
+	r.forEach(ctx, jobs, func(i int) {
+		if i == len(todo) {
+			st.plainTemplate = r.readPlainTemplate(ctx, templateDatabase)
+			return
+		}
+		reads[i].objs, reads[i].sch, reads[i].err = r.readACLs(ctx, todo[i], users, templated[todo[i]])
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	for i, name := range todo {
+		db := st.databases[name]
+		db.objects, db.schema, db.readErr = reads[i].objs, reads[i].sch, reads[i].err
 	}
 	return nil
+}
+
+// readPlainTemplate reports whether the template database (template1) is
+// plain; false when it cannot be read, so the plan falls back to granting
+// inside the database.
+func (r *run) readPlainTemplate(ctx context.Context, template string) bool {
+	conn, err := r.connect(ctx, template)
+	if err != nil {
+		return false
+	}
+	defer conn.Close(context.Background())
+	sctx, cancel := r.statementContext(ctx, 0)
+	defer cancel()
+	var plain bool
+	if err := conn.QueryRow(sctx, sqlPlainTemplate).Scan(&plain); err != nil {
+		return false
+	}
+	return plain
 }
 
 // readACLs reads one database's governed ACLs and, when inspect is set,

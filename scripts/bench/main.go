@@ -74,6 +74,7 @@ type result struct {
 func run() error {
 	nFlag := flag.String("n", envOr("BENCH_N", "20,100"), "comma-separated numbers of databases (env BENCH_N)")
 	latFlag := flag.String("latency", envOr("BENCH_LATENCY_MS", "0,10"), "comma-separated latencies in ms, added each way (env BENCH_LATENCY_MS)")
+	parallelFlag := flag.Int("parallel", envInt("BENCH_PARALLEL", 0), "rds-provision's --parallel; 0 = its default (env BENCH_PARALLEL)")
 	repeatFlag := flag.String("repeat", envOr("BENCH_REPEAT", "1"), "measure each side this many times, each on a fresh server, and show the median time (env BENCH_REPEAT)")
 	flag.Parse()
 	repeat, err := strconv.Atoi(*repeatFlag)
@@ -114,7 +115,7 @@ func run() error {
 				return psqlSide(ctx, pg, p, dir, n)
 			}
 			oursPrep := func(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir string) (func() (int64, error), error) {
-				return oursSide(ctx, pg, p, dir, sm, moto, n, lat)
+				return oursSide(ctx, pg, p, dir, sm, moto, n, lat, *parallelFlag)
 			}
 			// Each repeat measures both sides, in alternating order, so a
 			// change of load on the machine weighs on both alike.
@@ -215,7 +216,7 @@ func psqlSide(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir st
 
 // oursSide seeds the environment's tfvars and secrets (the master secret
 // points at the proxy) and returns the provision run.
-func oursSide(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir string, sm *smCounter, moto *testenv.Moto, n, lat int) (func() (int64, error), error) {
+func oursSide(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir string, sm *smCounter, moto *testenv.Moto, n, lat, parallel int) (func() (int64, error), error) {
 	env := fmt.Sprintf("bench-n%d-l%d-%s", n, lat, randomHex(3))
 	seed := &testenv.Servers{Postgres: pg, Moto: moto, Secrets: sm.Client}
 	host, port := p.addr()
@@ -247,6 +248,7 @@ func oursSide(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir st
 			BuildID:    "bench",
 			RunID:      "bench",
 			SSLMode:    "disable",
+			Parallel:   parallel,
 			Getenv:     func(string) string { return "" },
 			Log:        io.Discard,
 			Secrets:    secrets.New(sm),
@@ -265,7 +267,9 @@ func oursSide(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir st
 
 // instanceState summarises what a side left, with names made comparable:
 // roles and their attributes and memberships, databases with owner and
-// ACL, and the ACL of schema public in the first database.
+// ACL, and in the first database what the owner and PUBLIC may do on schema
+// public (the owner may hold it through pg_database_owner, PostgreSQL 15+,
+// or through an explicit grant: the same access).
 func instanceState(ctx context.Context, pg *testenv.Postgres, n int) (string, error) {
 	conn, err := pgx.Connect(ctx, pg.AdminURL)
 	if err != nil {
@@ -296,11 +300,16 @@ func instanceState(ctx context.Context, pg *testenv.Postgres, n int) (string, er
 		return "", err
 	}
 	defer dbConn.Close(ctx)
-	var schemaACL string
-	if err := dbConn.QueryRow(ctx, `SELECT nspacl::text FROM pg_namespace WHERE nspname = 'public'`).Scan(&schemaACL); err != nil {
+	var schemaAccess string
+	if err := dbConn.QueryRow(ctx, `
+		SELECT format('owner usage=%s create=%s, PUBLIC=%s',
+		       has_schema_privilege('app_app_000_user', 'public', 'USAGE'),
+		       has_schema_privilege('app_app_000_user', 'public', 'CREATE'),
+		       ARRAY(SELECT x.privilege_type FROM pg_namespace n, aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) x
+		              WHERE n.nspname = 'public' AND x.grantee = 0 ORDER BY 1))`).Scan(&schemaAccess); err != nil {
 		return "", err
 	}
-	return strings.Join(lines, "\n") + "\nschema public of app_app_000 acl=" + schemaACL, nil
+	return strings.Join(lines, "\n") + "\nschema public of app_app_000: " + schemaAccess, nil
 }
 
 func printTable(w io.Writer, results []result) {
@@ -367,6 +376,13 @@ func ints(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return v
+	}
+	return def
 }
 
 func envOr(k, def string) string {
