@@ -123,9 +123,8 @@ func TestRepeatedRunCostIsConstant(t *testing.T) {
 // BenchmarkRepeatedRun50 measures a no-change run over 50 databases: the
 // everyday cost of the job after each merge.
 func BenchmarkRepeatedRun50(b *testing.B) {
-	t := &testing.T{}
-	f := &fixture{t: t, env: "bench50", dir: b.TempDir()}
-	f.putSecret("goldenpath/bench50/rds/master", pg.MasterSecret())
+
+	f := newFixture(b, "bench50")
 	f.seedApps(manyApps("bench50", 50)...)
 	f.run()
 	var queries, catalog, calls, batches, connects int64
@@ -153,13 +152,12 @@ func BenchmarkRepeatedRun50(b *testing.B) {
 
 // BenchmarkFirstRun measures creating role, database and grants.
 func BenchmarkFirstRun(b *testing.B) {
-	t := &testing.T{}
+
 	var created int
 	var elapsed time.Duration
 	for i := range b.N {
 		env := fmt.Sprintf("benchfirst%d", i)
-		f := &fixture{t: t, env: env, dir: b.TempDir()}
-		f.putSecret("goldenpath/"+env+"/rds/master", pg.MasterSecret())
+		f := newFixture(b, env)
 		f.seedApps(manyApps(env, 5)...)
 		start := time.Now()
 		if out := f.run(); out.err != nil {
@@ -179,9 +177,8 @@ func BenchmarkFirstRun(b *testing.B) {
 //	go test -run '^$' -bench RerunUnrelated -benchtime 10x ./internal/provision/
 func BenchmarkRerunUnrelated(b *testing.B) {
 	const entries = 10
-	t := &testing.T{}
-	f := &fixture{t: t, env: "benchunrel", dir: b.TempDir()}
-	f.putSecret("goldenpath/benchunrel/rds/master", pg.MasterSecret())
+
+	f := newFixture(b, "benchunrel")
 	f.seedApps(manyApps("benchunrel", entries)...)
 	if out := f.run(); out.err != nil {
 		b.Fatal(out.err, out.log)

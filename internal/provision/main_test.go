@@ -32,8 +32,8 @@ func TestMain(m *testing.M) {
 
 // fixture is one test's environment: its tfvars, secrets and names.
 type fixture struct {
-	t      *testing.T
-	env    string // unique per test, used in secret paths
+	t      testing.TB // a test or a benchmark
+	env    string     // unique per test, used in secret paths
 	dir    string
 	tfvars string
 	// made lists the roles and databases the test's entries name that did
@@ -42,7 +42,7 @@ type fixture struct {
 	seen               map[string]bool
 }
 
-func newFixture(t *testing.T, env string) *fixture {
+func newFixture(t testing.TB, env string) *fixture {
 	t.Helper()
 	f := &fixture{t: t, env: env, dir: t.TempDir(), seen: map[string]bool{}}
 	f.putSecret("goldenpath/"+env+"/rds/master", pg.MasterSecret())
@@ -52,9 +52,6 @@ func newFixture(t *testing.T, env string) *fixture {
 
 // track notes the entries' roles and databases that do not exist yet.
 func (f *fixture) track(apps []app) {
-	if f.seen == nil {
-		return // a benchmark's fixture
-	}
 	conn := adminConn(f.t, "postgres")
 	ctx := context.Background()
 	for _, a := range apps {
@@ -179,7 +176,7 @@ func (f *fixture) options() Options {
 // testParallel is Options.Parallel for the tests: RDSP_TEST_PARALLEL when
 // set (RDSP_TEST_PARALLEL=1 go test ./internal/provision/ runs the suite
 // serially), else 0, the default.
-func testParallel(t *testing.T) int {
+func testParallel(t testing.TB) int {
 	v := os.Getenv("RDSP_TEST_PARALLEL")
 	if v == "" {
 		return 0
@@ -200,7 +197,7 @@ func (f *fixture) run(mutate ...func(*Options)) outcome {
 	return runWith(f.t, opts)
 }
 
-func runWith(t *testing.T, opts Options) outcome {
+func runWith(t testing.TB, opts Options) outcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -208,7 +205,7 @@ func runWith(t *testing.T, opts Options) outcome {
 }
 
 // runCtx is runWith under the caller's context (cancellation tests).
-func runCtx(t *testing.T, ctx context.Context, opts Options) outcome {
+func runCtx(t testing.TB, ctx context.Context, opts Options) outcome {
 	t.Helper()
 	var out outcome
 	var csvBuf, logBuf bytes.Buffer
@@ -243,7 +240,7 @@ func (o outcome) message(user, action string) string {
 	return ""
 }
 
-func adminConn(t *testing.T, db string) *pgx.Conn {
+func adminConn(t testing.TB, db string) *pgx.Conn {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), adminURL(db))
 	if err != nil {
@@ -257,7 +254,7 @@ func adminURL(db string) string {
 	return strings.Replace(pg.AdminURL, "/postgres?", "/"+db+"?", 1)
 }
 
-func adminExec(t *testing.T, sql string) {
+func adminExec(t testing.TB, sql string) {
 	t.Helper()
 	if _, err := adminConn(t, "postgres").Exec(context.Background(), sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
