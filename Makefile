@@ -41,7 +41,7 @@ lint: ## gofmt, go vet, staticcheck (staticcheck.conf), actionlint on workflows 
 # The packages whose tests start PostgreSQL, run once per major version RDS
 # offers (CREATEROLE rules changed in 16); binaries from scripts/pg-install.sh.
 PG_VERSIONS ?= 15 16 17 18
-PG_PACKAGES := ./internal/provision/ ./internal/action/ ./internal/cli/
+PG_PACKAGES := ./internal/provision/ ./internal/schema/ ./internal/action/ ./internal/cli/
 
 test-pg-matrix: ## PostgreSQL tests on each of PG_VERSIONS (15 16 17 18; server binaries from npm)
 	@failed=""; for v in $(PG_VERSIONS); do \
