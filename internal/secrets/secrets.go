@@ -392,8 +392,13 @@ func ParseApp(path, raw, wantUsername string) (App, error) {
 		return App{}, fmt.Errorf("app secret %s is not a JSON object", path)
 	}
 	var a App
-	password, ok := fields["password"].(string)
-	if !ok || password == "" {
+	pv := fields["password"]
+	password, ok := pv.(string)
+	switch {
+	case pv != nil && !ok:
+		// Never echo the value: a number may still be the password.
+		return App{}, fmt.Errorf("app secret %s: field password must be a JSON string (it is a %s); quote it in the secret", path, jsonKind(pv))
+	case password == "":
 		return App{}, fmt.Errorf("app secret %s: missing or empty field password", path)
 	}
 	if err := checkPassword(password); err != nil {
@@ -462,4 +467,20 @@ func parsePort(v any) (int, error) {
 		return 0, errors.New(rule)
 	}
 	return int(f), nil
+}
+
+// jsonKind names the JSON type of a decoded value, for errors that must not
+// show the value itself.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case float64:
+		return "number"
+	case bool:
+		return "boolean"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return "string"
 }

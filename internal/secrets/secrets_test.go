@@ -160,6 +160,8 @@ func TestParseApp(t *testing.T) {
 		{"matching username", `{"username":"keycloak_user","password":"s3cret"}`, ""},
 		{"other username", `{"username":"postgres","password":"s3cret"}`, "does not match tfvars username keycloak_user"},
 		{"no password", `{"username":"keycloak_user"}`, "missing or empty field password"},
+		{"password a number", `{"password":12345678}`, "field password must be a JSON string (it is a number); quote it in the secret"},
+		{"password null", `{"password":null}`, "missing or empty field password"},
 		{"not json", `s3cret`, "is not a JSON object"},
 		{"password with NUL", `{"password":"s3cret\u0000tail"}`, "app secret goldenpath/dev/keycloak/postgres: password contains a NUL character"},
 		{"password with a lone surrogate", `{"password":"s3cret\ud800tail"}`, "app secret goldenpath/dev/keycloak/postgres: password contains U+FFFD"},
