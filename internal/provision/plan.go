@@ -230,6 +230,8 @@ func (p *planner) refusal(e *entry, ro *role) string {
 		return "it has BYPASSRLS"
 	case ro.privilegedMemberOf != "":
 		return "it is a member of the privileged role " + ro.privilegedMemberOf
+	case ro.memberOfLogin != "":
+		return "it is a member of role " + ro.memberOfLogin + ", which can log in or owns a database: taking it over would hand that role's access to whoever reads this entry's secret"
 	case !ro.canLogin:
 		return "it exists as a NOLOGIN group role, not an application login"
 	}

@@ -173,9 +173,13 @@ func TestPrivilegedAndForeignRolesAreRefused(t *testing.T) {
 	adminExec(t, "CREATE ROLE priv_other LOGIN PASSWORD 'other-pw'")
 	adminExec(t, "CREATE DATABASE priv_other_db OWNER priv_other")
 	adminExec(t, "CREATE ROLE priv_tenant LOGIN PASSWORD 'tenant-pw'")
+	// Members of another application's login, directly or through a group.
+	adminExec(t, "CREATE ROLE priv_sneaky LOGIN PASSWORD 'sneaky-pw' IN ROLE priv_other")
+	adminExec(t, "CREATE ROLE priv_grp NOLOGIN IN ROLE priv_other")
+	adminExec(t, "CREATE ROLE priv_sneaky2 LOGIN PASSWORD 'sneaky-pw' IN ROLE priv_grp")
 	t.Cleanup(func() {
 		adminExec(t, "DROP DATABASE IF EXISTS priv_other_db")
-		adminExec(t, "DROP ROLE IF EXISTS priv_super, priv_creator, priv_member, priv_monitor, priv_group, priv_other, priv_tenant")
+		adminExec(t, "DROP ROLE IF EXISTS priv_sneaky, priv_sneaky2, priv_grp, priv_super, priv_creator, priv_member, priv_monitor, priv_group, priv_other, priv_tenant")
 	})
 
 	for _, tc := range []struct {
@@ -189,6 +193,8 @@ func TestPrivilegedAndForeignRolesAreRefused(t *testing.T) {
 		{"priv_creator", "it has CREATEROLE"},
 		{"priv_member", "member of the privileged role rds_superuser"},
 		{"priv_monitor", "member of the privileged role pg_monitor"},
+		{"priv_sneaky", "it is a member of role priv_other, which can log in or owns a database"},
+		{"priv_sneaky2", "it is a member of role priv_other, which can log in or owns a database"},
 		{"priv_group", "NOLOGIN group role"},
 		{"priv_other", "it owns database priv_other_db, which application_databases gives to priv_tenant"},
 	} {

@@ -32,7 +32,11 @@ type instance struct {
 type role struct {
 	super, createRole, replication, bypassRLS, canLogin bool
 	privilegedMemberOf                                  string
-	owns                                                []string
+	// memberOfLogin is a role it belongs to (directly or through groups)
+	// that can log in or owns a database: another application's identity,
+	// whose access taking this role over would hand out.
+	memberOfLogin string
+	owns          []string
 	// masterIsMember: the master is a member of the role (CREATE DATABASE
 	// ... OWNER needs it); masterActs: and has its privileges, so it can
 	// grant on the role's objects and change its default privileges.
@@ -132,19 +136,31 @@ var privilegedPredefined = []string{
 }
 
 // sqlRoles reads every named role in one query: its attributes, the first
-// privileged role it belongs to, the databases it owns, and the master's
+// privileged role it belongs to, the first role it belongs to that can log
+// in or owns a database (memberships walked up from the named roles through
+// pg_auth_members' member index), the databases it owns, and the master's
 // membership in it. Its cost does not grow with the roles and databases no
 // entry names: the privileged roles are listed once (not per named role),
 // and pg_database, which has no index on datdba, is scanned once for all
 // named roles instead of once per role.
 const sqlRoles = `
-WITH named AS MATERIALIZED (
+WITH RECURSIVE named AS MATERIALIZED (
   SELECT r.oid, r.rolname, r.rolsuper, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
          r.rolcanlogin, r.rolvaliduntil, r.rolconnlimit
     FROM pg_roles r WHERE r.rolname = ANY($1)
 ), privileged AS MATERIALIZED (
   SELECT g.oid, g.rolname FROM pg_roles g
    WHERE g.rolsuper OR g.rolcreaterole OR g.rolreplication OR g.rolbypassrls OR g.rolname = ANY($2)
+), up (member, roleid) AS (
+  SELECT m.member, m.roleid FROM pg_auth_members m WHERE m.member IN (SELECT oid FROM named)
+  UNION
+  SELECT up.member, m.roleid FROM up JOIN pg_auth_members m ON m.member = up.roleid
+), logins AS (
+  SELECT up.member, min(g.rolname::text) AS rolname
+    FROM up JOIN pg_roles g ON g.oid = up.roleid
+   WHERE up.roleid <> up.member
+     AND (g.rolcanlogin OR EXISTS (SELECT 1 FROM pg_database d WHERE d.datdba = g.oid))
+   GROUP BY up.member
 ), owned AS (
   SELECT d.datdba, array_agg(d.datname::text ORDER BY d.datname) AS dbs
     FROM pg_database d WHERE d.datdba IN (SELECT oid FROM named)
@@ -155,12 +171,13 @@ SELECT r.rolname,
        COALESCE((SELECT g.rolname FROM privileged g
                  WHERE g.oid <> r.oid AND pg_has_role(r.oid, g.oid, 'MEMBER')
                  ORDER BY g.rolname LIMIT 1), ''),
+       COALESCE(l.rolname, ''),
        COALESCE(o.dbs, '{}'),
        pg_has_role(current_user, r.oid, 'MEMBER'),
        pg_has_role(current_user, r.oid, 'USAGE'),
        CASE WHEN r.rolvaliduntil < now() THEN r.rolvaliduntil::text ELSE '' END,
        r.rolconnlimit
-FROM named r LEFT JOIN owned o ON o.datdba = r.oid`
+FROM named r LEFT JOIN owned o ON o.datdba = r.oid LEFT JOIN logins l ON l.member = r.oid`
 
 // sqlDatabases reads every named database, its owner, and whether the
 // master has the owner's privileges, in one query.
@@ -220,7 +237,7 @@ func (r *run) readInstance(ctx context.Context, conn *pgx.Conn, entries []*entry
 		var name string
 		ro := &role{}
 		if err := rows.Scan(&name, &ro.super, &ro.createRole, &ro.replication, &ro.bypassRLS, &ro.canLogin,
-			&ro.privilegedMemberOf, &ro.owns, &ro.masterIsMember, &ro.masterActs, &ro.expiredUntil, &ro.connLimit); err != nil {
+			&ro.privilegedMemberOf, &ro.memberOfLogin, &ro.owns, &ro.masterIsMember, &ro.masterActs, &ro.expiredUntil, &ro.connLimit); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read roles: %w", err)
 		}
