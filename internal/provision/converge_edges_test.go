@@ -177,6 +177,8 @@ func TestReaderLosesWriteFromTheOwnersGlobalDefaultPrivileges(t *testing.T) {
 func TestAdoptingAnExistingDatabaseSaysItRevokesPublic(t *testing.T) {
 	t.Parallel()
 	adminExec(t, "CREATE ROLE rvp_owner_user LOGIN PASSWORD 'old-pw'")
+	// The master made it, as on RDS (PostgreSQL 16+: ADMIN OPTION to it).
+	adminExec(t, "GRANT rvp_owner_user TO platform_admin WITH ADMIN OPTION")
 	adminExec(t, "CREATE DATABASE rvp_db OWNER rvp_owner_user")
 	t.Cleanup(func() {
 		adminExec(t, "DROP DATABASE IF EXISTS rvp_db WITH (FORCE)")
