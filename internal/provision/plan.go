@@ -68,7 +68,7 @@ type planInput struct {
 // plan returns the ordered steps that bring the instance to what the
 // entries say. It reads in.state and never changes it.
 func plan(in planInput) []Step {
-	p := &planner{in: in, claimedBy: map[string]string{}, ours: map[string]bool{}, named: map[string]bool{}, adopt: map[string]map[string]bool{}}
+	p := &planner{in: in, claimedBy: map[string]string{}, ours: map[string]bool{}, named: map[string]bool{}, adopt: map[string]map[string]bool{}, namedFor: map[string]map[string]bool{}}
 	if in.state != nil {
 		p.st = in.state.clone()
 	}
@@ -103,6 +103,8 @@ type planner struct {
 	// adopt holds, per username, the databases its entries let it keep
 	// owning (adopt_owned_databases).
 	adopt map[string]map[string]bool
+	// namedFor holds, per username, the databases its own entries name.
+	namedFor map[string]map[string]bool
 }
 
 func (p *planner) index() {
@@ -115,8 +117,9 @@ func (p *planner) index() {
 			p.claimedBy[e.DatabaseName] = e.Username
 		}
 		if p.adopt[e.Username] == nil {
-			p.adopt[e.Username] = map[string]bool{}
+			p.adopt[e.Username], p.namedFor[e.Username] = map[string]bool{}, map[string]bool{}
 		}
+		p.namedFor[e.Username][e.DatabaseName] = true
 		for _, db := range e.AdoptOwnedDatabases {
 			p.adopt[e.Username][db] = true
 		}
@@ -246,21 +249,26 @@ func (p *planner) refusal(e *entry, ro *role) string {
 	return ""
 }
 
-// unadopted lists the databases an existing role owns that no entry names
-// and no adopt_owned_databases lets it keep, when the role is not yet
-// provisioned here: taking it over would hand its password to this entry's
-// secret.
-func (p *planner) unadopted(e *entry, ro *role) []string {
+// unadopted lists the databases an existing role owns that no entry names,
+// and those it owns objects or holds privileges in (present) that its own
+// entries do not name, leaving out what adopt_owned_databases lets it keep,
+// when the role is not yet provisioned here: taking it over would hand its
+// password, and its access there, to this entry's secret.
+func (p *planner) unadopted(e *entry, ro *role) (owned, present []string) {
 	if ro == nil || p.ours[e.Username] {
-		return nil
+		return nil, nil
 	}
-	var out []string
 	for _, db := range ro.owns {
 		if !p.named[db] && !p.adopt[e.Username][db] {
-			out = append(out, db)
+			owned = append(owned, db)
 		}
 	}
-	return out
+	for _, db := range ro.presentIn {
+		if !slices.Contains(ro.owns, db) && !p.namedFor[e.Username][db] && !p.adopt[e.Username][db] {
+			present = append(present, db)
+		}
+	}
+	return owned, present
 }
 
 func (p *planner) role(i int, e *entry) bool {
@@ -270,10 +278,17 @@ func (p *planner) role(i int, e *entry) bool {
 			"Refusing to manage role %s: %s; the role was left unchanged. Choose another username for application_databases.%s", e.Username, why, e.Key)})
 		return false
 	}
-	if dbs := p.unadopted(e, ro); len(dbs) > 0 {
+	owned, present := p.unadopted(e, ro)
+	if len(owned) > 0 {
 		p.add(i, e, Step{Action: audit.ActionCreateRole, Status: audit.Error, Message: fmt.Sprintf(
 			"Refusing to manage role %s: it already exists and owns %s, which no application_databases entry names, so it may be another team's login; the role was left unchanged. If it is meant to be managed here, add adopt_owned_databases = [%s] to application_databases.%s",
-			e.Username, plural(len(dbs), "database ", "databases ")+strings.Join(dbs, ", "), quotedList(dbs), e.Key)})
+			e.Username, plural(len(owned), "database ", "databases ")+strings.Join(owned, ", "), quotedList(owned), e.Key)})
+		return false
+	}
+	if len(present) > 0 {
+		p.add(i, e, Step{Action: audit.ActionCreateRole, Status: audit.Error, Message: fmt.Sprintf(
+			"Refusing to manage role %s: it already exists and owns objects or holds privileges in %s, which no entry of this username names, so it may be another team's login; the role was left unchanged. If it is meant to be managed here, add adopt_owned_databases = [%s] to application_databases.%s",
+			e.Username, plural(len(present), "database ", "databases ")+strings.Join(present, ", "), quotedList(present), e.Key)})
 		return false
 	}
 	if ro == nil {

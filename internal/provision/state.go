@@ -37,6 +37,9 @@ type role struct {
 	// whose access taking this role over would hand out.
 	memberOfLogin string
 	owns          []string
+	// presentIn lists the databases where it owns objects or holds
+	// privileges (pg_shdepend), its own databases included.
+	presentIn []string
 	// masterIsMember: the master is a member of the role (CREATE DATABASE
 	// ... OWNER needs it); masterActs: and has its privileges, so it can
 	// grant on the role's objects and change its default privileges.
@@ -138,8 +141,9 @@ var privilegedPredefined = []string{
 // sqlRoles reads every named role in one query: its attributes, the first
 // privileged role it belongs to, the first role it belongs to that can log
 // in or owns a database (memberships walked up from the named roles through
-// pg_auth_members' member index), the databases it owns, and the master's
-// membership in it. Its cost does not grow with the roles and databases no
+// pg_auth_members' member index), the databases it owns, those where it
+// owns objects or holds privileges (pg_shdepend, through its index on the
+// role), and the master's membership in it. Its cost does not grow with the roles and databases no
 // entry names: the privileged roles are listed once (not per named role),
 // and pg_database, which has no index on datdba, is scanned once for all
 // named roles instead of once per role.
@@ -161,6 +165,14 @@ WITH RECURSIVE named AS MATERIALIZED (
    WHERE up.roleid <> up.member
      AND (g.rolcanlogin OR EXISTS (SELECT 1 FROM pg_database d WHERE d.datdba = g.oid))
    GROUP BY up.member
+), present AS (
+  SELECT s.refobjid AS member, array_agg(DISTINCT d.datname::text ORDER BY d.datname::text) AS dbs
+    FROM pg_shdepend s
+    JOIN pg_database d ON d.oid = CASE WHEN s.dbid = 0 AND s.classid = 'pg_database'::regclass
+                                       THEN s.objid ELSE s.dbid END
+   WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid IN (SELECT oid FROM named)
+     AND s.deptype IN ('o', 'a')
+   GROUP BY s.refobjid
 ), owned AS (
   SELECT d.datdba, array_agg(d.datname::text ORDER BY d.datname) AS dbs
     FROM pg_database d WHERE d.datdba IN (SELECT oid FROM named)
@@ -173,11 +185,13 @@ SELECT r.rolname,
                  ORDER BY g.rolname LIMIT 1), ''),
        COALESCE(l.rolname, ''),
        COALESCE(o.dbs, '{}'),
+       COALESCE(pr.dbs, '{}'),
        pg_has_role(current_user, r.oid, 'MEMBER'),
        pg_has_role(current_user, r.oid, 'USAGE'),
        CASE WHEN r.rolvaliduntil < now() THEN r.rolvaliduntil::text ELSE '' END,
        r.rolconnlimit
-FROM named r LEFT JOIN owned o ON o.datdba = r.oid LEFT JOIN logins l ON l.member = r.oid`
+FROM named r LEFT JOIN owned o ON o.datdba = r.oid LEFT JOIN logins l ON l.member = r.oid
+  LEFT JOIN present pr ON pr.member = r.oid`
 
 // sqlDatabases reads every named database, its owner, and whether the
 // master has the owner's privileges, in one query.
@@ -237,7 +251,7 @@ func (r *run) readInstance(ctx context.Context, conn *pgx.Conn, entries []*entry
 		var name string
 		ro := &role{}
 		if err := rows.Scan(&name, &ro.super, &ro.createRole, &ro.replication, &ro.bypassRLS, &ro.canLogin,
-			&ro.privilegedMemberOf, &ro.memberOfLogin, &ro.owns, &ro.masterIsMember, &ro.masterActs, &ro.expiredUntil, &ro.connLimit); err != nil {
+			&ro.privilegedMemberOf, &ro.memberOfLogin, &ro.owns, &ro.presentIn, &ro.masterIsMember, &ro.masterActs, &ro.expiredUntil, &ro.connLimit); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read roles: %w", err)
 		}
