@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goldenpath/rds-provision/internal/secrets"
+	"github.com/goldenpath/rds-provision/internal/testenv"
 )
 
 // queryCounter counts statements sent to PostgreSQL, the instance-wide
@@ -54,22 +54,6 @@ func (c *queryCounter) count(sql string) {
 
 func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
-// smCounter counts Secrets Manager calls of the real SDK client.
-type smCounter struct {
-	*secretsmanager.Client
-	calls atomic.Int64
-}
-
-func (c *smCounter) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	c.calls.Add(1)
-	return c.Client.GetSecretValue(ctx, in, opts...)
-}
-
-func (c *smCounter) BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error) {
-	c.calls.Add(1)
-	return c.Client.BatchGetSecretValue(ctx, in, opts...)
-}
-
 func manyApps(prefix string, n int) []app {
 	apps := make([]app, n)
 	for i := range apps {
@@ -80,10 +64,10 @@ func manyApps(prefix string, n int) []app {
 }
 
 // counted runs once with fresh counters and returns them.
-func (f *fixture) counted() (outcome, *queryCounter, *smCounter) {
+func (f *fixture) counted() (outcome, *queryCounter, *testenv.SecretsCounter) {
 	f.t.Helper()
 	qc := &queryCounter{}
-	smc := &smCounter{Client: servers.Secrets}
+	smc := &testenv.SecretsCounter{Client: servers.Secrets}
 	out := f.run(func(o *Options) {
 		o.Tracer = qc
 		o.Secrets = secrets.New(smc)
@@ -106,15 +90,15 @@ func TestRepeatedRunCostIsConstant(t *testing.T) {
 			if got := len(out.res.Rows); got != 3*n {
 				t.Fatalf("rows = %d, want %d", got, 3*n)
 			}
-			t.Logf("%d entries, repeated run: %d catalog queries, %d ACL reads, %d statements in all, %d Secrets Manager calls", n, qc.catalog.Load(), qc.aclReads.Load(), qc.all.Load(), smc.calls.Load())
+			t.Logf("%d entries, repeated run: %d catalog queries, %d ACL reads, %d statements in all, %d Secrets Manager calls", n, qc.catalog.Load(), qc.aclReads.Load(), qc.all.Load(), smc.Calls())
 			if qc.catalog.Load() != 3 {
 				t.Errorf("catalog queries = %d, want 3 whatever the number of entries", qc.catalog.Load())
 			}
 			if qc.aclReads.Load() != int64(n) {
 				t.Errorf("ACL reads = %d, want one per database (%d)", qc.aclReads.Load(), n)
 			}
-			if smc.calls.Load() > 4 {
-				t.Errorf("Secrets Manager calls = %d, want at most 4", smc.calls.Load())
+			if smc.Calls() > 4 {
+				t.Errorf("Secrets Manager calls = %d, want at most 4", smc.Calls())
 			}
 		})
 	}
@@ -137,7 +121,7 @@ func BenchmarkRepeatedRun50(b *testing.B) {
 		}
 		queries += qc.all.Load()
 		catalog += qc.catalog.Load()
-		calls += smc.calls.Load()
+		calls += smc.Calls()
 		batches += qc.batches.Load()
 		connects += qc.connects.Load()
 	}

@@ -32,7 +32,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -105,7 +104,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("AWS configuration for moto: %w", err)
 	}
-	sm := &smCounter{Client: secretsmanager.NewFromConfig(cfg)}
+	sm := &testenv.SecretsCounter{Client: secretsmanager.NewFromConfig(cfg)}
 
 	var results []result
 	for _, n := range ns {
@@ -216,7 +215,7 @@ func psqlSide(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir st
 
 // oursSide seeds the environment's tfvars and secrets (the master secret
 // points at the proxy) and returns the provision run.
-func oursSide(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir string, sm *smCounter, moto *testenv.Moto, n, lat, parallel int) (func() (int64, error), error) {
+func oursSide(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir string, sm *testenv.SecretsCounter, moto *testenv.Moto, n, lat, parallel int) (func() (int64, error), error) {
 	env := fmt.Sprintf("bench-n%d-l%d-%s", n, lat, randomHex(3))
 	seed := &testenv.Servers{Postgres: pg, Moto: moto, Secrets: sm.Client}
 	host, port := p.addr()
@@ -240,7 +239,7 @@ func oursSide(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir st
 		return nil, err
 	}
 	return func() (int64, error) {
-		before := sm.calls.Load()
+		before := sm.Calls()
 		res, err := provision.Run(ctx, provision.Options{
 			Env:        env,
 			TfvarsPath: tfvarsPath,
@@ -261,7 +260,7 @@ func oursSide(ctx context.Context, pg *testenv.Postgres, p *latencyProxy, dir st
 				}
 			}
 		}
-		return sm.calls.Load() - before, err
+		return sm.Calls() - before, err
 	}, nil
 }
 
@@ -348,22 +347,6 @@ func printTable(w io.Writer, results []result) {
 	fmt.Fprintln(w, "at 0 ms flights cannot be told apart, so those rows show the count of the same work at another latency.")
 	fmt.Fprintln(w, "Connections: accepted by the proxy (rds-provision's include its TCP reachability probe).")
 	fmt.Fprintln(w, "Secrets Manager: the psql side reads its N+1 secrets before the timed run; rds-provision's calls are inside its time.")
-}
-
-// smCounter counts Secrets Manager calls of the real SDK client.
-type smCounter struct {
-	*secretsmanager.Client
-	calls atomic.Int64
-}
-
-func (c *smCounter) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	c.calls.Add(1)
-	return c.Client.GetSecretValue(ctx, in, opts...)
-}
-
-func (c *smCounter) BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error) {
-	c.calls.Add(1)
-	return c.Client.BatchGetSecretValue(ctx, in, opts...)
 }
 
 func ints(s string) ([]int, error) {
