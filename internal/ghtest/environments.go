@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -25,28 +27,83 @@ type Environment struct {
 	BranchPolicy bool
 }
 
-// SetEnvironment creates or replaces the environment name. Environments
-// not set are answered 404, as GitHub answers for one that was never
-// created (a job that names it creates it unprotected).
+// environment is a stored Environment under the name it was created with.
+type environment struct {
+	Environment
+	name string
+}
+
+// SetEnvironment creates or replaces the environment name. Names are
+// case-insensitive, as on GitHub: "Prod" replaces "prod" and keeps the new
+// spelling. Environments not set are answered 404, as GitHub answers for
+// one that was never created (a job that names it creates it unprotected).
 func (s *Server) SetEnvironment(name string, env Environment) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.environments == nil {
-		s.environments = map[string]*Environment{}
+		s.environments = map[string]*environment{}
 	}
 	cp := env
 	cp.Reviewers = append([]string(nil), env.Reviewers...)
-	s.environments[name] = &cp
+	s.environments[strings.ToLower(name)] = &environment{Environment: cp, name: name}
+}
+
+// DenyEnvironments makes the environment endpoints answer as GitHub does
+// for a token without actions: read (GITHUB_TOKEN) or Environments read (a
+// GitHub App): status is 403 ("Resource not accessible by integration") or
+// 404 ("Not Found", as for a private repository); 0 allows them again.
+func (s *Server) DenyEnvironments(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.environmentsDeny = status
+}
+
+// denyEnvironments answers a denied request and reports whether it did.
+func (s *Server) denyEnvironments(w http.ResponseWriter, doc string) bool {
+	switch s.environmentsDeny {
+	case 0:
+		return false
+	case http.StatusForbidden:
+		writeError(w, http.StatusForbidden, "Resource not accessible by integration", doc)
+	default:
+		writeError(w, s.environmentsDeny, "Not Found", doc)
+	}
+	return true
+}
+
+// GET /repos/{owner}/{repo}/environments?per_page=&page= — by name.
+func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request, _ []string) {
+	if s.denyEnvironments(w, environmentsDocs+"#list-environments") {
+		return
+	}
+	var list []*environment
+	for _, e := range s.environments {
+		list = append(list, e)
+	}
+	sort.Slice(list, func(i, j int) bool { return strings.ToLower(list[i].name) < strings.ToLower(list[j].name) })
+	out := []map[string]any{}
+	for _, e := range paginate(w, r, list) {
+		out = append(out, s.environmentJSON(r, e))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "environments": out})
 }
 
 // GET /repos/{owner}/{repo}/environments/{environment_name}
 func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request, m []string) {
+	if s.denyEnvironments(w, environmentsDocs+"#get-an-environment") {
+		return
+	}
 	name, err := url.PathUnescape(m[1])
-	env, ok := s.environments[name]
+	env, ok := s.environments[strings.ToLower(name)]
 	if err != nil || !ok {
 		writeError(w, http.StatusNotFound, "Not Found", environmentsDocs+"#get-an-environment")
 		return
 	}
+	writeJSON(w, http.StatusOK, s.environmentJSON(r, env))
+}
+
+func (s *Server) environmentJSON(r *http.Request, env *environment) map[string]any {
+	name := env.name
 	id := int64(161088068 + len(name))
 	rules := []map[string]any{}
 	ruleID := int64(3736)
@@ -79,7 +136,7 @@ func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request, m []stri
 		branchPolicy = map[string]any{"protected_branches": false, "custom_branch_policies": true}
 	}
 	created := s.clock.Format(time.RFC3339)
-	writeJSON(w, http.StatusOK, map[string]any{
+	return map[string]any{
 		"id":                       id,
 		"node_id":                  fmt.Sprintf("EN_%d", id),
 		"name":                     name,
@@ -90,5 +147,5 @@ func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request, m []stri
 		"can_admins_bypass":        true,
 		"protection_rules":         rules,
 		"deployment_branch_policy": branchPolicy,
-	})
+	}
 }

@@ -11,6 +11,31 @@ import (
 
 const gitDocs = "https://docs.github.com/rest/git"
 
+// ContentsInlineLimit is the largest file the contents API returns inline
+// with its default (object) media type: a larger one (up to 100 MB) comes
+// with "encoding": "none" and empty content, and is read with the raw
+// media type or the blob API.
+const ContentsInlineLimit = 1 << 20
+
+// wantsRaw reports whether the request asks for a raw media type
+// (application/vnd.github.raw+json, application/vnd.github.raw,
+// application/vnd.github.v3.raw).
+func wantsRaw(r *http.Request) bool {
+	for _, a := range strings.Split(r.Header.Get("Accept"), ",") {
+		a = strings.TrimSpace(strings.ToLower(a))
+		if strings.HasPrefix(a, "application/vnd.github.raw") || strings.HasPrefix(a, "application/vnd.github.v3.raw") {
+			return true
+		}
+	}
+	return false
+}
+
+func writeRaw(w http.ResponseWriter, content []byte) {
+	w.Header().Set("Content-Type", "application/vnd.github.raw; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(content)
+}
+
 func (s *Server) apiURL(r *http.Request, p string) string {
 	prefix := ""
 	if strings.HasPrefix(r.URL.Path, "/api/v3/") {
@@ -136,6 +161,24 @@ func (s *Server) createBlob(w http.ResponseWriter, r *http.Request, _ []string) 
 	}
 	sha := s.putBlob(content)
 	writeJSON(w, http.StatusCreated, map[string]any{"sha": sha, "url": s.apiURL(r, "git/blobs/"+sha)})
+}
+
+// GET /repos/{owner}/{repo}/git/blobs/{sha} — base64 content (up to 100 MB),
+// or the bytes themselves for the raw media type.
+func (s *Server) getBlob(w http.ResponseWriter, r *http.Request, m []string) {
+	content, ok := s.blobs[m[1]]
+	if !ok {
+		writeError(w, http.StatusNotFound, "Not Found", gitDocs+"/blobs#get-a-blob")
+		return
+	}
+	if wantsRaw(r) {
+		writeRaw(w, content)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"sha": m[1], "node_id": "B_" + m[1][:10], "size": len(content), "url": s.apiURL(r, "git/blobs/"+m[1]),
+		"content": wrap60(base64.StdEncoding.EncodeToString(content)), "encoding": "base64",
+	})
 }
 
 var validModes = map[string]string{"100644": "blob", "100755": "blob", "120000": "blob", "040000": "tree", "160000": "commit"}
@@ -305,12 +348,20 @@ func (s *Server) getContents(w http.ResponseWriter, r *http.Request, m []string)
 			// symlink itself (type symlink, its target, no content).
 			target := string(s.blobs[e.SHA])
 			if t, ok := tree[path.Join(path.Dir(want), target)]; ok && t.Mode != "120000" && !path.IsAbs(target) {
+				if wantsRaw(r) {
+					writeRaw(w, s.blobs[t.SHA])
+					return
+				}
 				writeJSON(w, http.StatusOK, s.contentJSON(r, path.Join(path.Dir(want), target), t, c.SHA, true))
 				return
 			}
 			out := s.contentJSON(r, want, e, c.SHA, false)
 			out["type"], out["target"] = "symlink", target
 			writeJSON(w, http.StatusOK, out)
+			return
+		}
+		if wantsRaw(r) {
+			writeRaw(w, s.blobs[e.SHA])
 			return
 		}
 		writeJSON(w, http.StatusOK, s.contentJSON(r, want, e, c.SHA, true))
@@ -367,7 +418,10 @@ func (s *Server) contentJSON(r *http.Request, p string, e treeEntry, commit stri
 		"html_url":     s.htmlURL("blob/" + commit + "/" + p),
 		"download_url": "https://raw.githubusercontent.com/" + s.owner + "/" + s.repo + "/" + commit + "/" + p,
 	}
-	if withContent {
+	switch {
+	case withContent && len(blob) > ContentsInlineLimit:
+		out["encoding"], out["content"] = "none", ""
+	case withContent:
 		out["encoding"] = "base64"
 		out["content"] = wrap60(base64.StdEncoding.EncodeToString(blob))
 	}

@@ -29,6 +29,9 @@ type pull struct {
 	Draft          bool
 	Merged         bool
 	Labels         []string
+	Author         string   // login of who opened it
+	RequestedUsers []string // logins whose review is requested
+	RequestedTeams []string // team slugs whose review is requested
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	ClosedAt       time.Time
@@ -42,7 +45,8 @@ type comment struct {
 	Body      string
 	CreatedAt time.Time
 	UpdatedAt time.Time
-	// Author is the login of a user who posted it; "" is the token's bot.
+	// Author is the login of who posted it: the token's identity for a
+	// comment made through the API.
 	Author string
 	// Association is the author's author_association (NONE, CONTRIBUTOR,
 	// MEMBER, ...), as GitHub reports it.
@@ -60,13 +64,18 @@ type PullRequest struct {
 	Merged         bool
 	MergeCommitSHA string
 	Labels         []string
+	// RequestedReviewers and RequestedTeams are the users and team slugs
+	// whose review is requested.
+	RequestedReviewers []string
+	RequestedTeams     []string
 }
 
 // Comment is an issue comment as tests see it.
 type Comment struct {
-	ID   int64
-	Body string
-	URL  string // html_url
+	ID     int64
+	Body   string
+	URL    string // html_url
+	Author string // login
 }
 
 func (s *Server) pull(number int) *pull {
@@ -92,16 +101,23 @@ func (s *Server) PullRequests() []PullRequest {
 		out = append(out, PullRequest{
 			Number: p.Number, Title: p.Title, Body: p.Body, Head: p.Head, Base: p.Base,
 			State: p.State, Merged: p.Merged, MergeCommitSHA: p.MergeCommitSHA,
-			Labels: append([]string(nil), p.Labels...),
+			Labels:             append([]string(nil), p.Labels...),
+			RequestedReviewers: append([]string(nil), p.RequestedUsers...),
+			RequestedTeams:     append([]string(nil), p.RequestedTeams...),
 		})
 	}
 	return out
 }
 
 // OpenPullRequest opens a pull request head -> base directly, as a person
-// would in the web UI, and returns its number. It panics if a branch is
-// missing.
+// (octocat) would in the web UI, and returns its number. It panics if a
+// branch is missing.
 func (s *Server) OpenPullRequest(head, base, title, body string) int {
+	return s.OpenPullRequestAs("octocat", head, base, title, body)
+}
+
+// OpenPullRequestAs opens a pull request as the user login.
+func (s *Server) OpenPullRequestAs(login, head, base, title, body string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.refs[head]; !ok {
@@ -110,14 +126,14 @@ func (s *Server) OpenPullRequest(head, base, title, body string) int {
 	if _, ok := s.refs[base]; !ok {
 		panic("ghtest: OpenPullRequest: no branch " + base)
 	}
-	return s.addPull(head, base, title, body, false).Number
+	return s.addPull(login, head, base, title, body, false).Number
 }
 
-func (s *Server) addPull(head, base, title, body string, draft bool) *pull {
+func (s *Server) addPull(author, head, base, title, body string, draft bool) *pull {
 	now := s.now()
 	p := &pull{
 		ID: s.nextID, Number: s.nextNumber, Title: title, Body: body, Head: head, Base: base,
-		State: "open", Draft: draft, CreatedAt: now, UpdatedAt: now,
+		State: "open", Draft: draft, Author: author, CreatedAt: now, UpdatedAt: now,
 	}
 	s.nextID++
 	s.nextNumber++
@@ -132,7 +148,7 @@ func (s *Server) Comments(number int) []Comment {
 	var out []Comment
 	for _, c := range s.comments {
 		if c.Issue == number {
-			out = append(out, Comment{ID: c.ID, Body: c.Body, URL: s.commentHTML(c)})
+			out = append(out, Comment{ID: c.ID, Body: c.Body, URL: s.commentHTML(c), Author: c.Author})
 		}
 	}
 	return out
@@ -150,25 +166,25 @@ func (s *Server) AddComment(number int, body string) int64 {
 func (s *Server) AddCommentAs(number int, login, association, body string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.addComment(number, body)
-	c.Author, c.Association = login, association
+	c := s.addComment(number, login, body)
+	c.Association = association
 	return c.ID
 }
 
-func (s *Server) addComment(number int, body string) *comment {
+func (s *Server) addComment(number int, author, body string) *comment {
 	now := s.now()
-	c := &comment{ID: s.nextID, Issue: number, Body: body, CreatedAt: now, UpdatedAt: now}
+	c := &comment{ID: s.nextID, Issue: number, Body: body, Author: author, CreatedAt: now, UpdatedAt: now}
 	s.nextID++
 	s.comments = append(s.comments, c)
 	return c
 }
 
 func (s *Server) commentHTML(c *comment) string {
-	return s.htmlURL(fmt.Sprintf("pull/%d#issuecomment-%d", c.Issue, c.ID))
-}
-
-func (s *Server) userJSON() map[string]any {
-	return map[string]any{"login": botLogin, "id": 41898282, "type": "Bot"}
+	kind := "pull"
+	if s.pull(c.Issue) == nil {
+		kind = "issues"
+	}
+	return s.htmlURL(fmt.Sprintf("%s/%d#issuecomment-%d", kind, c.Issue, c.ID))
 }
 
 func (s *Server) labelJSON(r *http.Request, name string) map[string]any {
@@ -209,7 +225,7 @@ func (s *Server) pullJSON(r *http.Request, p *pull, single bool) map[string]any 
 		"locked":           false,
 		"title":            p.Title,
 		"body":             p.Body,
-		"user":             s.userJSON(),
+		"user":             accountJSON(p.Author),
 		"draft":            p.Draft,
 		"labels":           labels,
 		"url":              s.apiURL(r, fmt.Sprintf("pulls/%d", p.Number)),
@@ -229,12 +245,30 @@ func (s *Server) pullJSON(r *http.Request, p *pull, single bool) map[string]any 
 			"label": s.owner + ":" + p.Base, "ref": p.Base, "sha": s.refs[p.Base],
 			"user": map[string]any{"login": s.owner}, "repo": repoJSON,
 		},
-		"author_association": "NONE",
+		"author_association":  "NONE",
+		"requested_reviewers": s.usersJSON(p.RequestedUsers),
+		"requested_teams":     s.teamsJSON(p.RequestedTeams),
 	}
 	if single {
 		out["merged"] = p.Merged
 		out["mergeable"] = nil
 		out["comments"] = s.countComments(p.Number)
+	}
+	return out
+}
+
+func (s *Server) usersJSON(logins []string) []map[string]any {
+	out := []map[string]any{}
+	for _, l := range logins {
+		out = append(out, accountJSON(l))
+	}
+	return out
+}
+
+func (s *Server) teamsJSON(slugs []string) []map[string]any {
+	out := []map[string]any{}
+	for _, t := range slugs {
+		out = append(out, s.teamJSON(t))
 	}
 	return out
 }
@@ -341,7 +375,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request, _ []string) 
 	if in.Title != nil {
 		title = *in.Title
 	}
-	p := s.addPull(head, in.Base, title, in.Body, in.Draft)
+	p := s.addPull(s.identity.Login, head, in.Base, title, in.Body, in.Draft)
 	writeJSON(w, http.StatusCreated, s.pullJSON(r, p, true))
 }
 
@@ -418,8 +452,8 @@ func (s *Server) editPull(w http.ResponseWriter, r *http.Request, m []string) {
 // JSON array of names or {"labels": [...]}; unknown labels are created.
 func (s *Server) addLabels(w http.ResponseWriter, r *http.Request, m []string) {
 	n, _ := strconv.Atoi(m[1])
-	p := s.pull(n)
-	if p == nil {
+	labels := s.labelsOf(n)
+	if labels == nil {
 		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/issues/labels#add-labels-to-an-issue")
 		return
 	}
@@ -459,23 +493,40 @@ func (s *Server) addLabels(w http.ResponseWriter, r *http.Request, m []string) {
 			writeValidation(w, fieldError{Resource: "Label", Field: "name", Code: "missing_field"}, "https://docs.github.com/rest/issues/labels#add-labels-to-an-issue")
 			return
 		}
-		if _, ok := s.labels[name]; !ok {
-			s.labels[name] = s.nextID
-			s.nextID++
-		}
-		has := false
-		for _, l := range p.Labels {
-			has = has || l == name
-		}
-		if !has {
-			p.Labels = append(p.Labels, name)
-		}
+		s.addLabel(labels, name)
 	}
 	out := []map[string]any{}
-	for _, l := range p.Labels {
+	for _, l := range *labels {
 		out = append(out, s.labelJSON(r, l))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// labelsOf returns the labels of issue or pull request number, nil when
+// there is none.
+func (s *Server) labelsOf(number int) *[]string {
+	if p := s.pull(number); p != nil {
+		return &p.Labels
+	}
+	if i := s.issue(number); i != nil {
+		return &i.Labels
+	}
+	return nil
+}
+
+// addLabel puts name on labels, creating the repository's label if needed,
+// as GitHub does for a label that does not exist yet.
+func (s *Server) addLabel(labels *[]string, name string) {
+	if _, ok := s.labels[name]; !ok {
+		s.labels[name] = s.nextID
+		s.nextID++
+	}
+	for _, l := range *labels {
+		if l == name {
+			return
+		}
+	}
+	*labels = append(*labels, name)
 }
 
 // GET /repos/{owner}/{repo}/commits/{sha}/pulls — the merged pull request
@@ -518,32 +569,28 @@ func (s *Server) commentJSON(r *http.Request, c *comment) map[string]any {
 		"html_url":           s.commentHTML(c),
 		"issue_url":          s.apiURL(r, fmt.Sprintf("issues/%d", c.Issue)),
 		"body":               c.Body,
-		"user":               s.commentUserJSON(c),
+		"user":               accountJSON(c.Author),
 		"created_at":         c.CreatedAt.Format(time.RFC3339),
 		"updated_at":         c.UpdatedAt.Format(time.RFC3339),
 		"author_association": cmp.Or(c.Association, "NONE"),
 	}
 }
 
-// commentUserJSON is the comment's author: the token's bot, or the user a
-// test posted it as.
-func (s *Server) commentUserJSON(c *comment) map[string]any {
-	if c.Author == "" {
-		return s.userJSON()
-	}
-	return map[string]any{"login": c.Author, "id": 583231, "type": "User"}
-}
-
-// GET /repos/{owner}/{repo}/issues/{number}/comments?per_page=&page=
+// GET /repos/{owner}/{repo}/issues/{number}/comments?since=&per_page=&page=
+// — oldest first; since keeps the comments updated at or after it.
 func (s *Server) listComments(w http.ResponseWriter, r *http.Request, m []string) {
 	n, _ := strconv.Atoi(m[1])
-	if s.pull(n) == nil {
+	if s.labelsOf(n) == nil {
 		writeError(w, http.StatusNotFound, "Not Found", commentDocs+"#list-issue-comments")
+		return
+	}
+	since, ok := sinceParam(w, r)
+	if !ok {
 		return
 	}
 	var list []*comment
 	for _, c := range s.comments {
-		if c.Issue == n {
+		if c.Issue == n && !c.UpdatedAt.Before(since) {
 			list = append(list, c)
 		}
 	}
@@ -571,7 +618,7 @@ func commentBodyOK(w http.ResponseWriter, body *string, doc string) bool {
 func (s *Server) createComment(w http.ResponseWriter, r *http.Request, m []string) {
 	const doc = commentDocs + "#create-an-issue-comment"
 	n, _ := strconv.Atoi(m[1])
-	if s.pull(n) == nil {
+	if s.labelsOf(n) == nil {
 		writeError(w, http.StatusNotFound, "Not Found", doc)
 		return
 	}
@@ -581,7 +628,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request, m []strin
 	if !decode(w, r, &in) || !commentBodyOK(w, in.Body, doc) {
 		return
 	}
-	c := s.addComment(n, *in.Body)
+	c := s.addComment(n, s.identity.Login, *in.Body)
 	writeJSON(w, http.StatusCreated, s.commentJSON(r, c))
 }
 
@@ -608,4 +655,75 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request, m []string)
 	c.Body = *in.Body
 	c.UpdatedAt = s.now()
 	writeJSON(w, http.StatusOK, s.commentJSON(r, c))
+}
+
+// POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers — adds
+// review requests (never removes any). GitHub answers 422 when a user or a
+// team has no access to the repository ("Reviews may only be requested
+// from collaborators"), or when the pull request's author is asked.
+func (s *Server) requestReviewers(w http.ResponseWriter, r *http.Request, m []string) {
+	const doc = "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"
+	n, _ := strconv.Atoi(m[1])
+	p := s.pull(n)
+	if p == nil {
+		writeError(w, http.StatusNotFound, "Not Found", doc)
+		return
+	}
+	var in struct {
+		Reviewers     *[]string `json:"reviewers"`
+		TeamReviewers *[]string `json:"team_reviewers"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Reviewers == nil && in.TeamReviewers == nil {
+		writeError(w, http.StatusUnprocessableEntity, "Invalid request.\n\nNo subschema in \"anyOf\" matched.\n\"reviewers\" wasn't supplied.\n\"team_reviewers\" wasn't supplied.", doc)
+		return
+	}
+	var users, teams []string
+	if in.Reviewers != nil {
+		users = *in.Reviewers
+	}
+	if in.TeamReviewers != nil {
+		teams = *in.TeamReviewers
+	}
+	badUsers, badTeams := false, false
+	for _, u := range users {
+		if strings.EqualFold(u, p.Author) {
+			writeError(w, http.StatusUnprocessableEntity, "Review cannot be requested from pull request author.", doc)
+			return
+		}
+		badUsers = badUsers || !s.collaborators[strings.ToLower(u)]
+	}
+	for _, t := range teams {
+		badTeams = badTeams || !s.teams[strings.ToLower(t)]
+	}
+	if badUsers || badTeams {
+		who := "users or teams"
+		switch {
+		case len(users) == 0:
+			who = "teams"
+		case len(teams) == 0:
+			who = "users"
+		}
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf(
+			"Reviews may only be requested from collaborators. One or more of the %s you specified is not a collaborator of the %s/%s repository.", who, s.owner, s.repo), doc)
+		return
+	}
+	add := func(list *[]string, v string) {
+		for _, x := range *list {
+			if strings.EqualFold(x, v) {
+				return
+			}
+		}
+		*list = append(*list, strings.ToLower(v))
+	}
+	for _, u := range users {
+		add(&p.RequestedUsers, u)
+	}
+	for _, t := range teams {
+		add(&p.RequestedTeams, t)
+	}
+	p.UpdatedAt = s.now()
+	writeJSON(w, http.StatusCreated, s.pullJSON(r, p, false))
 }

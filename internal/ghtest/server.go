@@ -1,7 +1,8 @@
 // Package ghtest is an in-memory fake of the part of the GitHub REST API that
 // rds-provision uses: the Git Data API (refs, blobs, trees, commits), repository
-// contents, pull requests, labels, issue comments and deployment environments
-// of one repository.
+// contents, pull requests and their requested reviewers, issues, labels, issue
+// comments and deployment environments of one repository, and the
+// authenticated user.
 //
 // It is built like go-github's setup() in github/github_test.go — an
 // httptest.Server in front of a mux — and speaks the documented JSON shapes
@@ -17,8 +18,10 @@
 package ghtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -48,8 +51,9 @@ type Server struct {
 
 	mu            sync.Mutex
 	token         string
+	identity      Identity
 	readOnly      bool
-	calls         []string
+	requests      []Request
 	unexpected    []string
 	faults        []*fault
 	defaultBranch string
@@ -62,13 +66,50 @@ type Server struct {
 	clock   time.Time
 
 	pulls      []*pull
+	issues     []*issue
 	labels     map[string]int64 // label name -> id
 	comments   []*comment
 	nextNumber int
 	nextID     int64
 
-	environments map[string]*Environment
+	collaborators map[string]bool // logins with access to the repository
+	teams         map[string]bool // slugs of teams with access
+
+	environments     map[string]*environment // lower-cased name -> environment
+	environmentsDeny int                     // status for a token without actions: read; 0 allows
 }
+
+// Request is one request the fake received.
+type Request struct {
+	Method string
+	Path   string // without any /api/v3 prefix, without the query
+	Query  string
+	Accept string
+	Body   []byte
+}
+
+// Identity is the account the fake's token acts as: the author of the
+// comments, issues and pull requests created through the API, and what
+// GET /user answers.
+type Identity struct {
+	// Login is the account's login; a bot's ends in "[bot]".
+	Login string
+	// Installation is true for an installation token (the workflow's
+	// GITHUB_TOKEN, a GitHub App's): GitHub answers GET /user with 403
+	// "Resource not accessible by integration".
+	Installation bool
+}
+
+// WorkflowToken is the default identity: the workflow's GITHUB_TOKEN, which
+// posts as github-actions[bot].
+var WorkflowToken = Identity{Login: botLogin, Installation: true}
+
+// AppToken is the identity of a GitHub App's installation token: it posts
+// as "<slug>[bot]".
+func AppToken(slug string) Identity { return Identity{Login: slug + "[bot]", Installation: true} }
+
+// UserToken is the identity of a personal access token of login.
+func UserToken(login string) Identity { return Identity{Login: login} }
 
 type fault struct {
 	method  string
@@ -76,6 +117,7 @@ type fault struct {
 	status  int
 	header  http.Header
 	network bool
+	after   bool // the request takes effect before the failure
 	used    bool
 }
 
@@ -87,6 +129,7 @@ func New(t testing.TB, owner, repo string) *Server {
 		owner:      owner,
 		repo:       repo,
 		token:      Token,
+		identity:   WorkflowToken,
 		blobs:      map[string][]byte{},
 		trees:      map[string]map[string]treeEntry{},
 		commits:    map[string]*commitObj{},
@@ -94,7 +137,9 @@ func New(t testing.TB, owner, repo string) *Server {
 		labels:     map[string]int64{},
 		nextNumber: 1,
 		nextID:     1000,
-		clock:      time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC),
+		// Timestamps start at the real time, as GitHub's are, and move a
+		// minute forward with every event, so their order is the events'.
+		clock: time.Now().UTC().Truncate(time.Second),
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(func() {
@@ -131,6 +176,14 @@ func (s *Server) SetToken(token string) {
 	s.token = token
 }
 
+// SetIdentity changes the account the token acts as (default
+// WorkflowToken).
+func (s *Server) SetIdentity(id Identity) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.identity = id
+}
+
 // SetReadOnly makes the token read-only: every write (POST, PATCH, PUT,
 // DELETE) is answered 403 "Resource not accessible by integration", as
 // GitHub does for a GITHUB_TOKEN without contents/pull-requests write.
@@ -149,15 +202,26 @@ func (s *Server) Client() *github.Client {
 
 // FailNext makes the next request whose method matches and whose path
 // (without any /api/v3 prefix, without query) starts with pathPrefix fail
-// once with status and headers. The body is what GitHub sends for that
-// failure: a 403 with Retry-After is a secondary rate limit ("You have
-// exceeded a secondary rate limit"), a 403 with X-RateLimit-Remaining: 0 a
-// primary one, anything else a JSON message with the status text. Several
-// calls queue several failures. An unused failure fails Verify.
+// once with status and headers, without any effect. The body is what GitHub
+// sends for that failure: a 403 or 429 with X-RateLimit-Remaining: 0 and no
+// Retry-After is a primary rate limit ("API rate limit exceeded"); a 429,
+// or a 403 with Retry-After, a secondary one ("You have exceeded a
+// secondary rate limit"); anything else a JSON message with the status
+// text. Several calls queue several failures. An unused failure fails
+// Verify.
 func (s *Server) FailNext(method, pathPrefix string, status int, headers http.Header) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, &fault{method: method, prefix: pathPrefix, status: status, header: headers.Clone()})
+}
+
+// FailAfterNext makes the next matching request take effect (the comment is
+// created, the issue opened) and then answer status instead of the result,
+// as when GitHub times out after committing the write.
+func (s *Server) FailAfterNext(method, pathPrefix string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &fault{method: method, prefix: pathPrefix, status: status, after: true})
 }
 
 // DropNext makes the next matching request fail at the network level: the
@@ -168,10 +232,35 @@ func (s *Server) DropNext(method, pathPrefix string) {
 	s.faults = append(s.faults, &fault{method: method, prefix: pathPrefix, network: true})
 }
 
-// SecondaryRateLimit returns the status and headers of a secondary rate
-// limit response with the given Retry-After, for FailNext.
+// SecondaryRateLimit returns the status (403) and headers of a secondary
+// rate limit response, for FailNext: with Retry-After when
+// retryAfterSeconds > 0, else without.
 func SecondaryRateLimit(retryAfterSeconds int) (int, http.Header) {
-	return http.StatusForbidden, http.Header{"Retry-After": {fmt.Sprint(retryAfterSeconds)}}
+	return SecondaryRateLimitWith(http.StatusForbidden, retryAfterSeconds)
+}
+
+// SecondaryRateLimitWith is SecondaryRateLimit with status 403 or 429 (GitHub
+// may send either): with Retry-After when retryAfterSeconds > 0, else
+// without, as GitHub sends it when the client is to back off on its own.
+func SecondaryRateLimitWith(status, retryAfterSeconds int) (int, http.Header) {
+	h := http.Header{secondaryMark: {"1"}}
+	if retryAfterSeconds > 0 {
+		h.Set("Retry-After", fmt.Sprint(retryAfterSeconds))
+	}
+	return status, h
+}
+
+// secondaryMark tells writeFault a 403 without retry-after is a secondary
+// limit; it is not sent.
+const secondaryMark = "X-Ghtest-Secondary-Limit"
+
+// PrimaryRateLimit returns the status (403 or 429) and headers of an
+// exhausted primary rate limit that lifts at reset, for FailNext.
+func PrimaryRateLimit(status int, reset time.Time) (int, http.Header) {
+	return status, http.Header{
+		"X-Ratelimit-Remaining": {"0"},
+		"X-Ratelimit-Reset":     {fmt.Sprint(reset.Unix())},
+	}
 }
 
 // Calls lists the requests received, as "METHOD /path" without any /api/v3
@@ -179,7 +268,19 @@ func SecondaryRateLimit(retryAfterSeconds int) (int, http.Header) {
 func (s *Server) Calls() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string(nil), s.calls...)
+	out := make([]string, 0, len(s.requests))
+	for _, r := range s.requests {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}
+
+// Requests lists the requests received, with their query, Accept header
+// and body, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
 }
 
 // CountCalls counts the requests with this method whose path starts with
@@ -215,27 +316,42 @@ type route struct {
 	method  string
 	pattern *regexp.Regexp
 	handle  func(s *Server, w http.ResponseWriter, r *http.Request, m []string)
+	// git marks endpoints that need a commit: an empty repository answers
+	// them 409 "Git Repository is empty." (contents: 404 "This repository
+	// is empty.").
+	git bool
 }
 
 var routes = []route{
-	{"GET", regexp.MustCompile(`^git/ref/heads/(.+)$`), (*Server).getRef},
-	{"POST", regexp.MustCompile(`^git/refs$`), (*Server).createRef},
-	{"PATCH", regexp.MustCompile(`^git/refs/heads/(.+)$`), (*Server).updateRef},
-	{"GET", regexp.MustCompile(`^contents(?:/(.*))?$`), (*Server).getContents},
-	{"POST", regexp.MustCompile(`^git/blobs$`), (*Server).createBlob},
-	{"POST", regexp.MustCompile(`^git/trees$`), (*Server).createTree},
-	{"POST", regexp.MustCompile(`^git/commits$`), (*Server).createCommit},
-	{"GET", regexp.MustCompile(`^git/commits/([^/]+)$`), (*Server).getCommit},
-	{"GET", regexp.MustCompile(`^pulls$`), (*Server).listPulls},
-	{"POST", regexp.MustCompile(`^pulls$`), (*Server).createPull},
-	{"GET", regexp.MustCompile(`^pulls/([0-9]+)$`), (*Server).getPull},
-	{"PATCH", regexp.MustCompile(`^pulls/([0-9]+)$`), (*Server).editPull},
-	{"POST", regexp.MustCompile(`^issues/([0-9]+)/labels$`), (*Server).addLabels},
-	{"GET", regexp.MustCompile(`^commits/([^/]+)/pulls$`), (*Server).pullsForCommit},
-	{"GET", regexp.MustCompile(`^issues/([0-9]+)/comments$`), (*Server).listComments},
-	{"POST", regexp.MustCompile(`^issues/([0-9]+)/comments$`), (*Server).createComment},
-	{"PATCH", regexp.MustCompile(`^issues/comments/([0-9]+)$`), (*Server).editComment},
-	{"GET", regexp.MustCompile(`^environments/([^/]+)$`), (*Server).getEnvironment},
+	{"GET", regexp.MustCompile(`^git/ref/heads/(.+)$`), (*Server).getRef, true},
+	{"POST", regexp.MustCompile(`^git/refs$`), (*Server).createRef, true},
+	{"PATCH", regexp.MustCompile(`^git/refs/heads/(.+)$`), (*Server).updateRef, true},
+	{"GET", regexp.MustCompile(`^contents(?:/(.*))?$`), (*Server).getContents, true},
+	{"POST", regexp.MustCompile(`^git/blobs$`), (*Server).createBlob, true},
+	{"GET", regexp.MustCompile(`^git/blobs/([0-9a-f]{40})$`), (*Server).getBlob, true},
+	{"POST", regexp.MustCompile(`^git/trees$`), (*Server).createTree, true},
+	{"POST", regexp.MustCompile(`^git/commits$`), (*Server).createCommit, true},
+	{"GET", regexp.MustCompile(`^git/commits/([^/]+)$`), (*Server).getCommit, true},
+	{"GET", regexp.MustCompile(`^pulls$`), (*Server).listPulls, false},
+	{"POST", regexp.MustCompile(`^pulls$`), (*Server).createPull, false},
+	{"GET", regexp.MustCompile(`^pulls/([0-9]+)$`), (*Server).getPull, false},
+	{"PATCH", regexp.MustCompile(`^pulls/([0-9]+)$`), (*Server).editPull, false},
+	{"POST", regexp.MustCompile(`^pulls/([0-9]+)/requested_reviewers$`), (*Server).requestReviewers, false},
+	{"GET", regexp.MustCompile(`^issues$`), (*Server).listIssues, false},
+	{"POST", regexp.MustCompile(`^issues$`), (*Server).createIssue, false},
+	{"PATCH", regexp.MustCompile(`^issues/([0-9]+)$`), (*Server).editIssue, false},
+	{"POST", regexp.MustCompile(`^issues/([0-9]+)/labels$`), (*Server).addLabels, false},
+	{"GET", regexp.MustCompile(`^commits/([^/]+)/pulls$`), (*Server).pullsForCommit, true},
+	{"GET", regexp.MustCompile(`^issues/([0-9]+)/comments$`), (*Server).listComments, false},
+	{"POST", regexp.MustCompile(`^issues/([0-9]+)/comments$`), (*Server).createComment, false},
+	{"PATCH", regexp.MustCompile(`^issues/comments/([0-9]+)$`), (*Server).editComment, false},
+	{"GET", regexp.MustCompile(`^environments$`), (*Server).listEnvironments, false},
+	{"GET", regexp.MustCompile(`^environments/([^/]+)$`), (*Server).getEnvironment, false},
+}
+
+// userRoutes are the endpoints outside the repository.
+var userRoutes = []route{
+	{"GET", regexp.MustCompile(`^/user$`), (*Server).getUser, false},
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -244,26 +360,33 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	path := strings.TrimPrefix(r.URL.Path, "/api/v3")
 	call := r.Method + " " + path
-	s.calls = append(s.calls, call)
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	s.requests = append(s.requests, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Accept: r.Header.Get("Accept"), Body: body})
 
 	s.setRateHeaders(w)
 	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
 
 	prefix := "/repos/" + s.owner + "/" + s.repo + "/"
-	var handle func(*Server, http.ResponseWriter, *http.Request, []string)
+	var matched *route
 	var match []string
-	if rest, ok := strings.CutPrefix(path, prefix); ok {
-		for _, rt := range routes {
+	find := func(table []route, p string) {
+		for i, rt := range table {
 			if rt.method != r.Method {
 				continue
 			}
-			if m := rt.pattern.FindStringSubmatch(rest); m != nil {
-				handle, match = rt.handle, m
-				break
+			if m := rt.pattern.FindStringSubmatch(p); m != nil {
+				matched, match = &table[i], m
+				return
 			}
 		}
 	}
-	if handle == nil {
+	if rest, ok := strings.CutPrefix(path, prefix); ok {
+		find(routes, rest)
+	} else {
+		find(userRoutes, path)
+	}
+	if matched == nil {
 		if r.URL.RawQuery != "" {
 			call += "?" + r.URL.RawQuery
 		}
@@ -272,17 +395,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	var after *fault
 	for _, f := range s.faults {
 		if f.used || f.method != r.Method || !strings.HasPrefix(path, f.prefix) {
 			continue
 		}
 		f.used = true
-		if f.network {
+		switch {
+		case f.network:
 			dropConnection(w)
 			return
+		case f.after:
+			after = f
+		default:
+			writeFault(w, f)
+			return
 		}
-		writeFault(w, f)
-		return
+		break
 	}
 
 	auth := r.Header.Get("Authorization")
@@ -298,15 +427,34 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "Resource not accessible by integration", docs(match[0]))
 		return
 	}
-	handle(s, w, r, match)
+	if matched.git && len(s.refs) == 0 && len(s.commits) == 0 {
+		if strings.HasPrefix(match[0], "contents") {
+			writeError(w, http.StatusNotFound, "This repository is empty.", "https://docs.github.com/rest/repos/contents#get-repository-content")
+		} else {
+			writeError(w, http.StatusConflict, "Git Repository is empty.", docs(match[0]))
+		}
+		return
+	}
+	if after != nil {
+		// Let the write happen, then answer the failure instead.
+		matched.handle(s, httptest.NewRecorder(), r, match)
+		w.Header().Del("Location")
+		writeFault(w, after)
+		return
+	}
+	matched.handle(s, w, r, match)
 }
 
 func docs(rest string) string {
 	switch {
 	case strings.HasPrefix(rest, "git/"):
 		return "https://docs.github.com/rest/git"
+	case strings.HasPrefix(rest, "commits"):
+		return "https://docs.github.com/rest/commits/commits"
 	case strings.HasPrefix(rest, "pulls"):
 		return "https://docs.github.com/rest/pulls/pulls"
+	case strings.HasPrefix(rest, "environments"):
+		return environmentsDocs
 	default:
 		return "https://docs.github.com/rest/issues"
 	}
@@ -315,29 +463,37 @@ func docs(rest string) string {
 func (s *Server) setRateHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", "5000")
-	h.Set("X-RateLimit-Remaining", fmt.Sprint(5000-len(s.calls)%4999))
-	h.Set("X-RateLimit-Used", fmt.Sprint(len(s.calls)%4999))
+	h.Set("X-RateLimit-Remaining", fmt.Sprint(5000-len(s.requests)%4999))
+	h.Set("X-RateLimit-Used", fmt.Sprint(len(s.requests)%4999))
 	h.Set("X-RateLimit-Reset", fmt.Sprint(time.Now().Add(time.Hour).Unix()))
 	h.Set("X-RateLimit-Resource", "core")
 }
 
+// writeFault answers an injected failure the way GitHub documents it
+// ("Rate limits for the REST API"): a primary limit is a 403 or 429 with
+// x-ratelimit-remaining 0; a secondary one a 403 or 429 whose message says
+// so, with or without retry-after.
 func writeFault(w http.ResponseWriter, f *fault) {
 	for k, vs := range f.header {
-		w.Header()[http.CanonicalHeaderKey(k)] = vs
+		if http.CanonicalHeaderKey(k) != secondaryMark {
+			w.Header()[http.CanonicalHeaderKey(k)] = vs
+		}
 	}
+	limited := f.status == http.StatusForbidden || f.status == http.StatusTooManyRequests
 	switch {
-	case f.status == http.StatusForbidden && f.header.Get("Retry-After") != "",
-		f.status == http.StatusTooManyRequests:
-		writeError(w, f.status,
-			"You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.",
-			"https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")
-	case f.status == http.StatusForbidden && f.header.Get("X-RateLimit-Remaining") == "0":
+	case limited && f.header.Get("X-RateLimit-Remaining") == "0" && f.header.Get("Retry-After") == "" && f.header.Get(secondaryMark) == "":
 		if f.header.Get("X-RateLimit-Reset") == "" {
 			w.Header().Set("X-RateLimit-Reset", fmt.Sprint(time.Now().Add(time.Second).Unix()))
 		}
+		w.Header().Set("X-RateLimit-Remaining", "0")
 		writeError(w, f.status,
 			"API rate limit exceeded for installation ID 1.",
 			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-rate-limit")
+	case f.status == http.StatusTooManyRequests,
+		f.status == http.StatusForbidden && (f.header.Get("Retry-After") != "" || f.header.Get(secondaryMark) != ""):
+		writeError(w, f.status,
+			"You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.",
+			"https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits")
 	case f.status == http.StatusForbidden:
 		writeError(w, f.status, "Resource not accessible by integration", "https://docs.github.com/rest")
 	default:
