@@ -1,8 +1,14 @@
 // Package gh holds rds-provision's GitHub operations — read a branch and a
-// file, commit files, point a branch, open or reuse a pull request, find the
-// pull request of a merge commit, keep one comment per environment up to
-// date — over google/go-github, with retries for transient failures and rate
-// limits and errors a user can act on.
+// file, commit files, point a branch, open or reuse a pull request, request
+// reviewers, find the pull request of a merge commit, keep one comment per
+// environment up to date, list, open, edit and comment on issues, read a
+// deployment environment — over google/go-github, following GitHub's
+// documented rules (rate limits, media types, large files, empty
+// repositories) with retries for transient failures and errors a user can
+// act on.
+//
+// A marked comment is adopted only when the account the token posts as
+// wrote it (see Identity): anyone who may comment can copy a marker.
 package gh
 
 import (
@@ -25,12 +31,18 @@ const (
 	defaultMaxRetries = 5
 	baseBackoff       = time.Second
 	maxBackoff        = 30 * time.Second
-	// maxRateLimitWait bounds one wait for a rate limit to lift; a longer
-	// wait fails instead of holding the job.
-	maxRateLimitWait = 5 * time.Minute
-	// secondaryDefaultWait is GitHub's advice when a secondary rate limit
-	// comes without Retry-After: wait at least a minute.
-	secondaryDefaultWait = time.Minute
+	// maxRateLimitWait bounds one wait for a rate limit to lift when the
+	// call has no deadline: a primary limit's window is an hour, so a
+	// longer wait means a header GitHub did not mean.
+	maxRateLimitWait = time.Hour + time.Minute
+	// secondaryBaseWait is GitHub's advice when a secondary rate limit
+	// comes without retry-after: wait at least a minute, then exponentially
+	// longer while it persists.
+	secondaryBaseWait = time.Minute
+
+	// mediaTypeJSON is the media type GitHub recommends for every request
+	// that needs no other.
+	mediaTypeJSON = "application/vnd.github+json"
 )
 
 var (
@@ -62,6 +74,15 @@ type Options struct {
 	// Now gives the time, to compute how long a primary rate limit lasts;
 	// default time.Now.
 	Now func() time.Time
+	// Logf says what the client waits for (a rate limit, a retry); default
+	// silent.
+	Logf func(format string, args ...any)
+	// AppSlug is the slug of the GitHub App whose installation token Token
+	// is (actions/create-github-app-token's app-slug output): its comments
+	// are by "<slug>[bot]". An installation token cannot read its own App,
+	// so without it an installation token is taken for the workflow's
+	// GITHUB_TOKEN (github-actions[bot]). "<slug>[bot]" is accepted too.
+	AppSlug string
 }
 
 // OptionError reports an invalid Options field.
@@ -84,15 +105,19 @@ type Client struct {
 	maxRetries  int
 	sleep       func(time.Duration)
 	now         func() time.Time
+	logf        func(format string, args ...any)
+	appSlug     string
 
-	mu  sync.Mutex
-	api *github.Client
+	mu       sync.Mutex
+	api      *github.Client
+	identity *Identity
 }
 
 var (
 	// Compiled on first use: bounded repeats cost every start otherwise.
 	ownerRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`) })
 	repoRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`) })
+	slugRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$`) })
 )
 
 // New validates opts and returns a Client.
@@ -112,12 +137,22 @@ func New(opts Options) (*Client, error) {
 	if !strings.HasSuffix(base.Path, "/") {
 		base.Path += "/"
 	}
+	slug := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(opts.AppSlug)), "[bot]")
+	if slug != "" && !slugRE().MatchString(slug) {
+		return nil, &OptionError{Field: "AppSlug", Value: opts.AppSlug, Reason: "want a GitHub App slug: lowercase letters, digits and hyphens, as in the App's URL github.com/apps/<slug>"}
+	}
 	c := &Client{
 		owner: owner, repo: repo, baseURL: base, token: opts.Token,
-		httpClient: opts.HTTPClient, maxRetries: opts.MaxRetries, sleep: opts.Sleep, now: opts.Now,
+		maxRetries: opts.MaxRetries, sleep: opts.Sleep, now: opts.Now, logf: opts.Logf, appSlug: slug,
 	}
-	if c.httpClient == nil {
-		c.httpClient = &http.Client{Timeout: 60 * time.Second}
+	hc := http.Client{Timeout: 60 * time.Second}
+	if opts.HTTPClient != nil {
+		hc = *opts.HTTPClient
+	}
+	hc.Transport = mediaType{next: hc.Transport}
+	c.httpClient = &hc
+	if c.logf == nil {
+		c.logf = func(string, ...any) {}
 	}
 	switch {
 	case c.maxRetries == 0:
@@ -168,3 +203,22 @@ func (c *Client) resetClient() {
 
 // Repository is "owner/repo".
 func (c *Client) Repository() string { return c.owner + "/" + c.repo }
+
+// mediaType sends Accept: application/vnd.github+json, as GitHub
+// recommends, where go-github v60 sends application/vnd.github.v3+json or
+// a preview media type (reactions, groot) for endpoints that have long
+// since left preview; none of the endpoints used here needs a preview. A
+// raw media type asked for on purpose (a large file's blob) is kept.
+type mediaType struct{ next http.RoundTripper }
+
+func (m mediaType) RoundTrip(req *http.Request) (*http.Response, error) {
+	next := m.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	if accept := req.Header.Get("Accept"); accept != mediaTypeJSON && !strings.Contains(accept, ".raw") {
+		req = req.Clone(req.Context())
+		req.Header.Set("Accept", mediaTypeJSON)
+	}
+	return next.RoundTrip(req)
+}

@@ -11,16 +11,26 @@ import (
 
 // UpsertCommentWith keeps one comment on issue or pull request number per
 // marker, like UpsertComment, but builds the new body from the current one:
-// build gets the body of the comment holding marker ("" when there is none)
+// build gets the body of our comment holding marker ("" when there is none)
 // and returns the whole new body. Several jobs can so each keep their own
 // part of one shared comment (the plan of each environment) without
-// dropping the others'. The marker is prepended when the body lacks it and
-// the body is cut to GitHub's limit as in UpsertComment. It returns the
-// comment's html_url and whether an existing comment was edited.
+// dropping the others'. Only a comment whose author is the token's own
+// account (Identity) is ours: a copy of the marker in anyone else's comment
+// is neither read nor edited, so it contributes nothing. The marker is
+// prepended when the body lacks it and the body is cut to GitHub's limit as
+// in UpsertComment. It returns the comment's html_url and whether an
+// existing comment was edited.
+//
+// A create whose answer is lost (a 5xx, a dropped connection) may have
+// created the comment all the same: the comments are listed again before it
+// is posted again, so it is never doubled. When GitHub names another author
+// for the new comment than Identity, the URL is returned with an
+// *IdentityMismatchError.
 //
 // GitHub API: GET /repos/{owner}/{repo}/issues/{number}/comments (pages until
 // the marker is found), then PATCH /repos/{owner}/{repo}/issues/comments/{id}
-// or POST /repos/{owner}/{repo}/issues/{number}/comments; nothing else.
+// or POST /repos/{owner}/{repo}/issues/{number}/comments; GET /user once for
+// a personal token (see Identity).
 func (c *Client) UpsertCommentWith(ctx context.Context, number int, marker string, build func(current string) string) (string, bool, error) {
 	switch {
 	case number <= 0:
@@ -28,31 +38,27 @@ func (c *Client) UpsertCommentWith(ctx context.Context, number int, marker strin
 	case strings.TrimSpace(marker) == "":
 		return "", false, c.wrap(errors.New("empty marker"), "comment on #%d", number)
 	}
-	existing, err := c.findComment(ctx, number, marker)
+	me, err := c.Identity(ctx)
+	if err != nil {
+		return "", false, c.wrap(err, "comment on #%d", number)
+	}
+	existing, err := c.findComment(ctx, number, marker, me.Login)
 	if err != nil {
 		return "", false, err
 	}
-	body, _ := fitBody(build(existing.GetBody()), marker)
-
 	if existing != nil {
-		if existing.GetBody() == body {
-			return existing.GetHTMLURL(), true, nil
-		}
-		var edited *github.IssueComment
-		err := c.call(ctx, true, func(ctx context.Context, api *github.Client) (*github.Response, error) {
-			var resp *github.Response
-			var err error
-			edited, resp, err = api.Issues.EditComment(ctx, c.owner, c.repo, existing.GetID(), &github.IssueComment{Body: github.String(body)})
-			return resp, err
-		})
-		if err != nil {
-			return "", false, c.wrap(err, "edit comment %d on #%d", existing.GetID(), number)
-		}
-		return edited.GetHTMLURL(), true, nil
+		url, err := c.editComment(ctx, number, marker, existing, build)
+		return url, true, err
 	}
 
+	body, _ := fitBody(build(""), marker)
 	var made *github.IssueComment
-	err = c.call(ctx, true, func(ctx context.Context, api *github.Client) (*github.Response, error) {
+	adopted := false
+	err = c.do(ctx, callOpts{write: true, landed: func(ctx context.Context) (bool, error) {
+		found, err := c.findComment(ctx, number, marker, me.Login)
+		made, adopted = found, found != nil
+		return adopted, err
+	}}, func(ctx context.Context, api *github.Client) (*github.Response, error) {
 		var resp *github.Response
 		var err error
 		made, resp, err = api.Issues.CreateComment(ctx, c.owner, c.repo, number, &github.IssueComment{Body: github.String(body)})
@@ -61,14 +67,48 @@ func (c *Client) UpsertCommentWith(ctx context.Context, number int, marker strin
 	if err != nil {
 		return "", false, c.wrap(err, "comment on #%d", number)
 	}
+	if adopted && made.GetBody() != body {
+		// Not the attempt's own text: another run's meanwhile. Build on it.
+		url, err := c.editComment(ctx, number, marker, made, build)
+		return url, true, err
+	}
+	if author := made.GetUser().GetLogin(); !sameLogin(author, me.Login) {
+		return made.GetHTMLURL(), false, &IdentityMismatchError{URL: made.GetHTMLURL(), Expected: me.Login, Actual: author}
+	}
 	return made.GetHTMLURL(), false, nil
 }
 
+// editComment sets existing's body to what build makes of it; an
+// unchanged body is not sent.
+//
+// GitHub API: PATCH /repos/{owner}/{repo}/issues/comments/{id}
+func (c *Client) editComment(ctx context.Context, number int, marker string, existing *github.IssueComment, build func(string) string) (string, error) {
+	body, _ := fitBody(build(existing.GetBody()), marker)
+	if existing.GetBody() == body {
+		return existing.GetHTMLURL(), nil
+	}
+	var edited *github.IssueComment
+	err := c.call(ctx, true, func(ctx context.Context, api *github.Client) (*github.Response, error) {
+		var resp *github.Response
+		var err error
+		edited, resp, err = api.Issues.EditComment(ctx, c.owner, c.repo, existing.GetID(), &github.IssueComment{Body: github.String(body)})
+		return resp, err
+	})
+	if err != nil {
+		return "", c.wrap(err, "edit comment %d on #%d", existing.GetID(), number)
+	}
+	return edited.GetHTMLURL(), nil
+}
+
 // findComment returns the first comment on number whose body holds marker
-// and whose author this client may have been (trustedAuthor), or nil.
+// and whose author is login (the token's own account), or nil. Anyone who
+// may comment can copy a marker into a comment of their own, a pull
+// request's author included; taking such a comment over would put their
+// text (other environments' plan sections) under ours, or, when they edit
+// it later, rewrite the audit.
 //
 // GitHub API: GET /repos/{owner}/{repo}/issues/{number}/comments
-func (c *Client) findComment(ctx context.Context, number int, marker string) (*github.IssueComment, error) {
+func (c *Client) findComment(ctx context.Context, number int, marker, login string) (*github.IssueComment, error) {
 	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
 	for {
 		var page []*github.IssueComment
@@ -86,7 +126,7 @@ func (c *Client) findComment(ctx context.Context, number int, marker string) (*g
 			return nil, c.wrap(err, "list comments of #%d", number)
 		}
 		for _, ic := range page {
-			if strings.Contains(ic.GetBody(), marker) && trustedAuthor(ic) {
+			if strings.Contains(ic.GetBody(), marker) && sameLogin(ic.GetUser().GetLogin(), login) {
 				return ic, nil
 			}
 		}
@@ -95,22 +135,4 @@ func (c *Client) findComment(ctx context.Context, number int, marker string) (*g
 		}
 		opts.Page = next
 	}
-}
-
-// trustedAuthor reports whether a marked comment may be one of ours: a
-// bot's (the workflow token's github-actions[bot], a GitHub App's) or that
-// of a member or collaborator of the repository (a personal token). Anyone
-// who may comment can copy a marker into a comment of their own; taking
-// such a comment over would put their text (other environments' plan
-// sections) under ours, or, when the edit is refused, keep the audit
-// comment from landing at all.
-func trustedAuthor(ic *github.IssueComment) bool {
-	if ic.GetUser().GetType() == "Bot" {
-		return true
-	}
-	switch ic.GetAuthorAssociation() {
-	case "OWNER", "MEMBER", "COLLABORATOR":
-		return true
-	}
-	return false
 }

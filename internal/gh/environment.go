@@ -2,6 +2,7 @@ package gh
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,6 +13,8 @@ import (
 // Environment is what a deployment environment's protection rules say about
 // who may let a job that names it run.
 type Environment struct {
+	// Name is the environment's name as GitHub spells it (names are
+	// case-insensitive: "Production" answers for "production").
 	Name string
 	// Exists is false when the repository has no such environment: a job
 	// that names it creates it on the fly, unprotected.
@@ -38,9 +41,13 @@ func (e Environment) Protected() bool { return e.Exists && (e.Reviewers > 0 || e
 // Environment reads the protection rules of the deployment environment
 // name. A missing environment is no error: Exists is false. The token needs
 // read access to the repository's environments (GITHUB_TOKEN: actions:
-// read; GitHub App: Actions read or Environments read).
+// read; GitHub App: Actions read or Environments read); without it GitHub
+// answers 403, or 404 as for a missing environment, so a 404 is checked
+// against the list of environments: when that is refused too, the error is
+// ErrPermission, never a missing environment.
 //
-// GitHub API: GET /repos/{owner}/{repo}/environments/{environment_name}
+// GitHub API: GET /repos/{owner}/{repo}/environments/{environment_name},
+// after a 404 GET /repos/{owner}/{repo}/environments?per_page=1
 func (c *Client) Environment(ctx context.Context, name string) (Environment, error) {
 	out := Environment{
 		Name:        name,
@@ -54,12 +61,18 @@ func (c *Client) Environment(ctx context.Context, name string) (Environment, err
 		return resp, err
 	})
 	if isStatus(err, http.StatusNotFound) {
+		if err := c.canListEnvironments(ctx); err != nil {
+			return out, c.wrap(err, "read environment %q: GitHub answered 404, and refused the list of environments too, so the token cannot read them (it needs actions: read; a GitHub App Environments: read)", name)
+		}
 		return out, nil
 	}
 	if err != nil {
-		return out, c.wrap(err, "read environment %q (the token needs actions: read)", name)
+		return out, c.wrap(err, "read environment %q (the token needs actions: read; a GitHub App Environments: read)", name)
 	}
 	out.Exists = true
+	if env.GetName() != "" {
+		out.Name = env.GetName()
+	}
 	for _, r := range env.ProtectionRules {
 		switch r.GetType() {
 		case "required_reviewers":
@@ -72,6 +85,21 @@ func (c *Client) Environment(ctx context.Context, name string) (Environment, err
 		}
 	}
 	return out, nil
+}
+
+// canListEnvironments tells a missing environment (the list answers) from
+// a token that may not read any (the list is refused, 403 or 404).
+//
+// GitHub API: GET /repos/{owner}/{repo}/environments?per_page=1
+func (c *Client) canListEnvironments(ctx context.Context) error {
+	err := c.call(ctx, false, func(ctx context.Context, api *github.Client) (*github.Response, error) {
+		_, resp, err := api.Repositories.ListEnvironments(ctx, c.owner, c.repo, &github.EnvironmentListOptions{ListOptions: github.ListOptions{PerPage: 1}})
+		return resp, err
+	})
+	if isStatus(err, http.StatusNotFound) {
+		return &apiError{msg: fmt.Sprintf("%s (GitHub answered 404 to the list of environments)", ErrPermission), errs: []error{ErrPermission, err}}
+	}
+	return err
 }
 
 // htmlRepoURL is the repository's web address: github.com for the public

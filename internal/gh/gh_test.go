@@ -31,25 +31,44 @@ type fixture struct {
 	srv    *ghtest.Server
 	client *gh.Client
 	sleeps *[]time.Duration
+	logs   *[]string
 }
 
+// clock is the time the fixture's client reads: waits are computed from
+// it and nothing really sleeps. It is the start of the test run, so a
+// context deadline (on the machine's clock) can be set relative to it.
+var clock = time.Now().UTC().Truncate(time.Second)
+
 // setup starts a fake with the base branch seeded and a client pointed at it
-// the way the product is: GITHUB_API_URL without a trailing slash.
-func setup(t *testing.T) fixture {
+// the way the product is: GITHUB_API_URL without a trailing slash. edit
+// changes the client's options.
+func setup(t *testing.T, edit ...func(*gh.Options)) fixture {
 	t.Helper()
 	srv := ghtest.New(t, owner, repo)
 	srv.SeedBranch(base, baseFiles)
+	return setupClient(t, srv, edit...)
+}
+
+func setupClient(t *testing.T, srv *ghtest.Server, edit ...func(*gh.Options)) fixture {
+	t.Helper()
 	var sleeps []time.Duration
-	c, err := gh.New(gh.Options{
+	var logs []string
+	opts := gh.Options{
 		BaseURL:    srv.URL(),
 		Token:      srv.Token(),
 		Repository: srv.Repository(),
 		Sleep:      func(d time.Duration) { sleeps = append(sleeps, d) },
-	})
+		Now:        func() time.Time { return clock },
+		Logf:       func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) },
+	}
+	for _, e := range edit {
+		e(&opts)
+	}
+	c, err := gh.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{srv: srv, client: c, sleeps: &sleeps}
+	return fixture{srv: srv, client: c, sleeps: &sleeps, logs: &logs}
 }
 
 func TestNew(t *testing.T) {
@@ -64,6 +83,9 @@ func TestNew(t *testing.T) {
 		{name: "empty repo", opts: gh.Options{Repository: "goldenpath/"}, wantField: "Repository"},
 		{name: "three parts", opts: gh.Options{Repository: "a/b/c"}, wantField: "Repository"},
 		{name: "bad base URL", opts: gh.Options{Repository: "o/r", BaseURL: "api.github.com"}, wantField: "BaseURL"},
+		{name: "app slug", opts: gh.Options{Repository: "o/r", AppSlug: "rds-provisioner"}},
+		{name: "app slug as its bot", opts: gh.Options{Repository: "o/r", AppSlug: "RDS-Provisioner[bot]"}},
+		{name: "bad app slug", opts: gh.Options{Repository: "o/r", AppSlug: "rds provisioner"}, wantField: "AppSlug"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -663,64 +685,5 @@ func TestEnterpriseURL(t *testing.T) {
 	got, err := c.BranchHead(context.Background(), base)
 	if err != nil || got != want {
 		t.Fatalf("BranchHead = %q, %v; want %q", got, err, want)
-	}
-}
-
-func TestPrimaryRateLimit(t *testing.T) {
-	srv := ghtest.New(t, owner, repo)
-	want := srv.SeedBranch(base, baseFiles)
-	now := time.Now().Truncate(time.Second)
-	var sleeps []time.Duration
-	c, err := gh.New(gh.Options{
-		BaseURL: srv.URL(), Token: srv.Token(), Repository: srv.Repository(),
-		Sleep: func(d time.Duration) { sleeps = append(sleeps, d) },
-		Now:   func() time.Time { return now },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.FailNext("GET", "/repos/goldenpath/infra/git/ref/", http.StatusForbidden, http.Header{
-		"X-RateLimit-Remaining": {"0"},
-		"X-RateLimit-Reset":     {fmt.Sprint(now.Add(10 * time.Second).Unix())},
-	})
-	got, err := c.BranchHead(context.Background(), base)
-	if err != nil || got != want {
-		t.Fatalf("BranchHead = %q, %v; want %q", got, err, want)
-	}
-	// Until the reset, plus a second of margin.
-	if diff := cmp.Diff([]time.Duration{11 * time.Second}, sleeps); diff != "" {
-		t.Errorf("sleeps (-want +got):\n%s", diff)
-	}
-}
-
-func TestDefaultWaitStopsOnCancel(t *testing.T) {
-	srv := ghtest.New(t, owner, repo)
-	srv.SeedBranch(base, baseFiles)
-	c, err := gh.New(gh.Options{BaseURL: srv.URL(), Token: srv.Token(), Repository: srv.Repository()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.FailNext("GET", "/repos/goldenpath/infra/git/ref/", http.StatusBadGateway, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err = c.BranchHead(ctx, base)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want the context's deadline", err)
-	}
-	if d := time.Since(start); d > 900*time.Millisecond {
-		t.Errorf("took %v: the backoff ignored the context", d)
-	}
-}
-
-func TestUnrecognisedRateLimitIsRetried(t *testing.T) {
-	f := setup(t)
-	// A 429, which go-github v60 does not map to a rate limit error.
-	f.srv.FailNext("GET", "/repos/goldenpath/infra/git/ref/", http.StatusTooManyRequests, http.Header{"Retry-After": {"3"}})
-	if _, err := f.client.BranchHead(context.Background(), base); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]time.Duration{3 * time.Second}, *f.sleeps); diff != "" {
-		t.Errorf("sleeps (-want +got):\n%s", diff)
 	}
 }

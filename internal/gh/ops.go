@@ -41,11 +41,18 @@ type PullRequestSpec struct {
 }
 
 // BranchHead returns the commit SHA branch points to; ErrBranchNotFound
-// when it does not exist.
+// when it does not exist, with ErrEmptyRepository too when the repository
+// has no commit at all (GitHub answers 409).
 //
 // GitHub API: GET /repos/{owner}/{repo}/git/ref/heads/{branch}
 func (c *Client) BranchHead(ctx context.Context, branch string) (string, error) {
 	sha, found, err := c.ref(ctx, branch)
+	if errors.Is(err, ErrEmptyRepository) {
+		return "", &apiError{
+			msg:  fmt.Sprintf("gh: read branch %q of %s: %s: %s; push a first commit to create %q", branch, c.Repository(), ErrBranchNotFound, ErrEmptyRepository, branch),
+			errs: []error{ErrBranchNotFound, err},
+		}
+	}
 	if err != nil {
 		return "", c.wrap(err, "read branch %q", branch)
 	}
@@ -76,12 +83,15 @@ func (c *Client) ref(ctx context.Context, branch string) (sha string, found bool
 }
 
 // Branch returns branch's head and its parents; found is false when the
-// branch does not exist.
+// branch does not exist, an empty repository's included.
 //
 // GitHub API: GET /repos/{owner}/{repo}/git/ref/heads/{branch}, then
 // GET /repos/{owner}/{repo}/git/commits/{sha}
 func (c *Client) Branch(ctx context.Context, branch string) (Branch, bool, error) {
 	sha, found, err := c.ref(ctx, branch)
+	if errors.Is(err, ErrEmptyRepository) {
+		return Branch{}, false, nil
+	}
 	if err != nil || !found {
 		return Branch{}, false, c.wrap(err, "read branch %q", branch)
 	}
@@ -108,9 +118,13 @@ func (c *Client) commit(ctx context.Context, sha string) (*github.Commit, error)
 }
 
 // ReadFile returns the content of path at ref (a branch or commit SHA);
-// found is false when the file or the ref does not exist.
+// found is false when the file or the ref does not exist (or the
+// repository is empty). A file over 1 MB, which the contents API answers
+// with "encoding": "none" and no content, is read through the blob API by
+// the SHA that answer names, so it is the same version.
 //
-// GitHub API: GET /repos/{owner}/{repo}/contents/{path}?ref={ref}
+// GitHub API: GET /repos/{owner}/{repo}/contents/{path}?ref={ref}, and for a
+// file over 1 MB GET /repos/{owner}/{repo}/git/blobs/{sha} (raw media type)
 func (c *Client) ReadFile(ctx context.Context, ref, filePath string) ([]byte, bool, error) {
 	var file *github.RepositoryContent
 	var dir []*github.RepositoryContent
@@ -139,11 +153,42 @@ func (c *Client) ReadFile(ctx context.Context, ref, filePath string) ([]byte, bo
 		}
 		return nil, false, c.wrap(fmt.Errorf("%s is a symlink (to %s): rds-provision edits regular files only; replace the symlink by the file", filePath, target), "read %s at %s", filePath, ref)
 	}
+	if file.GetEncoding() == "none" {
+		content, err := c.blob(ctx, file.GetSHA(), file.GetSize())
+		if err != nil {
+			return nil, false, c.wrap(err, "read %s at %s (%d bytes, over the contents API's 1 MB)", filePath, ref, file.GetSize())
+		}
+		return content, true, nil
+	}
 	content, err := file.GetContent()
 	if err != nil {
 		return nil, false, c.wrap(err, "decode %s at %s", filePath, ref)
 	}
 	return []byte(content), true, nil
+}
+
+// blob reads a blob's bytes with the raw media type (up to 100 MB) and
+// checks it has the size the contents API gave.
+//
+// GitHub API: GET /repos/{owner}/{repo}/git/blobs/{sha}
+func (c *Client) blob(ctx context.Context, sha string, size int) ([]byte, error) {
+	if sha == "" {
+		return nil, errors.New("GitHub named no blob SHA for the file")
+	}
+	var content []byte
+	err := c.call(ctx, false, func(ctx context.Context, api *github.Client) (*github.Response, error) {
+		var resp *github.Response
+		var err error
+		content, resp, err = api.Git.GetBlobRaw(ctx, c.owner, c.repo, sha)
+		return resp, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(content) != size {
+		return nil, fmt.Errorf("blob %s has %d bytes, the contents API said %d", sha, len(content), size)
+	}
+	return content, nil
 }
 
 // CommitFiles makes exactly one commit on top of parentSHA that writes files
@@ -279,7 +324,8 @@ func (c *Client) PointBranch(ctx context.Context, branch, sha string) (bool, err
 //
 // GitHub API: GET /repos/{owner}/{repo}/pulls?head={owner}:{head}&base={base}&state=open,
 // POST /repos/{owner}/{repo}/pulls or PATCH /repos/{owner}/{repo}/pulls/{number},
-// POST /repos/{owner}/{repo}/issues/{number}/labels (only for missing labels)
+// POST /repos/{owner}/{repo}/issues/{number}/labels with {"labels": [...]}
+// (only for missing labels)
 func (c *Client) EnsurePullRequest(ctx context.Context, spec PullRequestSpec) (PullRequest, bool, error) {
 	switch {
 	case spec.Head == "" || spec.Base == "":
@@ -354,15 +400,29 @@ func (c *Client) EnsurePullRequest(ctx context.Context, spec PullRequestSpec) (P
 		}
 	}
 	if len(missing) > 0 {
-		err = c.call(ctx, true, func(ctx context.Context, api *github.Client) (*github.Response, error) {
-			_, resp, err := api.Issues.AddLabelsToIssue(ctx, c.owner, c.repo, pr.GetNumber(), missing)
-			return resp, err
-		})
-		if err != nil {
+		if err := c.addLabels(ctx, pr.GetNumber(), missing); err != nil {
 			return PullRequest{}, false, c.wrap(err, "label pull request #%d with %s", pr.GetNumber(), strings.Join(missing, ", "))
 		}
 	}
 	return toPullRequest(pr), created, nil
+}
+
+// addLabels adds labels to issue or pull request number in the body shape
+// GitHub documents and recommends, {"labels": [...]} (go-github v60 sends a
+// bare array). Labels that do not exist yet are created.
+//
+// GitHub API: POST /repos/{owner}/{repo}/issues/{number}/labels
+func (c *Client) addLabels(ctx context.Context, number int, labels []string) error {
+	return c.call(ctx, true, func(ctx context.Context, api *github.Client) (*github.Response, error) {
+		u := fmt.Sprintf("repos/%s/%s/issues/%d/labels", c.owner, c.repo, number)
+		req, err := api.NewRequest(http.MethodPost, u, struct {
+			Labels []string `json:"labels"`
+		}{labels})
+		if err != nil {
+			return nil, err
+		}
+		return api.Do(ctx, req, nil)
+	})
 }
 
 func (c *Client) findOpenPull(ctx context.Context, head, base string) (*github.PullRequest, error) {
@@ -398,7 +458,7 @@ func (c *Client) PullRequestForCommit(ctx context.Context, sha string) (PullRequ
 		list, resp, err = api.PullRequests.ListPullRequestsWithCommit(ctx, c.owner, c.repo, sha, &github.ListOptions{PerPage: 100})
 		return resp, err
 	})
-	if isStatus(err, http.StatusNotFound) || isStatus(err, http.StatusUnprocessableEntity) {
+	if isStatus(err, http.StatusNotFound) || isStatus(err, http.StatusUnprocessableEntity) || errors.Is(err, ErrEmptyRepository) {
 		return PullRequest{}, false, nil
 	}
 	if err != nil {
@@ -430,11 +490,13 @@ func (c *Client) PullRequestForCommit(ctx context.Context, sha string) (PullRequ
 
 // UpsertComment keeps one comment on issue or pull request number per
 // marker, a hidden HTML comment such as "<!-- rds-provision:dev -->": it
-// looks through every page of comments for one containing marker, posted
-// by a bot or a member or collaborator (never someone else's copy of the
-// marker), and edits it (updated true), or creates one. The marker is prepended when body lacks
-// it. A body over GitHub's 65536-character limit is truncated with a note
-// rather than failing. It returns the comment's html_url.
+// looks through every page of comments for one containing marker posted by
+// the token's own account (Identity; never someone else's copy of the
+// marker, a collaborator's included), and edits it (updated true), or
+// creates one. The marker is prepended when body lacks it. A body over
+// GitHub's 65536-character limit is truncated with a note rather than
+// failing. It returns the comment's html_url. See UpsertCommentWith for a
+// create whose answer is lost and for IdentityMismatchError.
 //
 // GitHub API: GET /repos/{owner}/{repo}/issues/{number}/comments (all pages),
 // then PATCH /repos/{owner}/{repo}/issues/comments/{id} or
