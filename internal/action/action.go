@@ -63,6 +63,9 @@ type runtime struct {
 	masked map[string]bool
 	// scrub removes registered secret values from text we print ourselves
 	scrub func(string) string
+	// gh is the GitHub client once made: it learns the token's identity
+	// once per run.
+	gh *gh.Client
 }
 
 // Run runs the action in the mode its "mode" input names. Errors have been
@@ -247,8 +250,14 @@ func (rt *runtime) runURL() string {
 	return u
 }
 
-// github returns a client for the workflow's repository.
+// github returns the client for the workflow's repository, made on first
+// use. Its comments are adopted only from the account the token posts as:
+// the input github_app_slug names the App of an installation token (see
+// gh.Identity).
 func (rt *runtime) github() (*gh.Client, error) {
+	if rt.gh != nil {
+		return rt.gh, nil
+	}
 	token := rt.input("github_token")
 	if token == "" {
 		token = rt.opts.Getenv("GITHUB_TOKEN")
@@ -257,14 +266,21 @@ func (rt *runtime) github() (*gh.Client, error) {
 		return nil, errors.New("no GitHub token: set the github_token input (default ${{ github.token }})")
 	}
 	rt.mask(token)
-	return gh.New(gh.Options{
+	client, err := gh.New(gh.Options{
 		BaseURL:    rt.opts.Getenv("GITHUB_API_URL"),
 		Token:      token,
 		Repository: rt.opts.Getenv("GITHUB_REPOSITORY"),
 		HTTPClient: rt.opts.HTTPClient,
 		Sleep:      rt.opts.Sleep,
 		Now:        rt.opts.Now,
+		AppSlug:    rt.input("github_app_slug"),
+		Logf:       func(format string, args ...any) { rt.gha.Infof("%s", rt.scrub(fmt.Sprintf(format, args...))) },
 	})
+	if err != nil {
+		return nil, err
+	}
+	rt.gh = client
+	return client, nil
 }
 
 // errorAnnotation turns an error into an annotation with message, on the

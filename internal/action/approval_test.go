@@ -79,7 +79,13 @@ func TestProvisionRefusesUnprotectedEnvironment(t *testing.T) {
 			if !strings.Contains(res.summary, "**Failed:** unprotected GitHub Environment") || !strings.Contains(res.summary, "_No audit rows") {
 				t.Errorf("summary:\n%s", res.summary)
 			}
-			if diff := cmp.Diff([]string{"GET /repos/goldenpath/infra/environments/" + tt.checked}, srv.Calls()); diff != "" {
+			wantCalls := []string{"GET /repos/goldenpath/infra/environments/" + tt.checked}
+			if tt.env == nil {
+				// A 404 is checked against the list: a token without
+				// actions: read gets 404 too.
+				wantCalls = append(wantCalls, "GET /repos/goldenpath/infra/environments")
+			}
+			if diff := cmp.Diff(wantCalls, srv.Calls()); diff != "" {
 				t.Errorf("GitHub calls (-want +got):\n%s", diff)
 			}
 		})
@@ -156,6 +162,27 @@ func TestProvisionWarnsOnSelfApproval(t *testing.T) {
 			}
 			if got := strings.Contains(res.log, warning); got != tt.wantWarning {
 				t.Errorf("self-approval warning %v, want %v:\n%s", got, tt.wantWarning, res.log)
+			}
+		})
+	}
+}
+
+// A token without actions: read gets 404 from GitHub as for a missing
+// Environment: the gate says the token cannot read it, not that the
+// Environment does not exist.
+func TestProvisionGateWithoutActionsRead(t *testing.T) {
+	for _, status := range []int{403, 404} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			in := newInfra(t, "act-noread", []app{{"act_noread_app", "act_noread_app", "act_noread_user"}})
+			srv := ghtest.New(t, "goldenpath", "infra")
+			srv.SetEnvironment("act-noread", ghtest.Environment{Reviewers: []string{"sre-lead"}})
+			srv.DenyEnvironments(status)
+			res := gatedRunner(in, srv).run(func(o *Options) { o.Secrets = noSecrets{t} })
+			if !errors.Is(res.err, ErrUnprotectedEnvironment) {
+				t.Fatalf("err = %v, want ErrUnprotectedEnvironment\n%s", res.err, res.log)
+			}
+			if !strings.Contains(res.log, "actions: read") || strings.Contains(res.log, "does not exist") {
+				t.Errorf("log:\n%s", res.log)
 			}
 		})
 	}

@@ -3,8 +3,12 @@ package action
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
+
+	"github.com/goldenpath/rds-provision/internal/gh"
 )
 
 // eventPullRequest returns the pull request number the triggering event
@@ -56,7 +60,7 @@ func (rt *runtime) commentOnPullRequest(ctx context.Context, env, body string) s
 		rt.gha.Infof("No pull request to comment on (event %q); the audit is in the job summary.", event)
 		return ""
 	}
-	client, err := rt.github()
+	client, err := rt.commenter(ctx)
 	if err != nil {
 		return warn("Not commenting on the pull request: %v", err)
 	}
@@ -72,6 +76,9 @@ func (rt *runtime) commentOnPullRequest(ctx context.Context, env, body string) s
 		number = pr.Number
 	}
 	url, updated, err := client.UpsertComment(ctx, number, CommentMarker(env), body)
+	if url, ok := rt.otherAuthor(url, err); ok {
+		return url
+	}
 	if err != nil {
 		return warn("Could not comment on pull request #%d: %v", number, err)
 	}
@@ -81,4 +88,41 @@ func (rt *runtime) commentOnPullRequest(ctx context.Context, env, body string) s
 	}
 	rt.gha.Infof("%s the %s audit on pull request #%d: %s", verb, env, number, url)
 	return url
+}
+
+// commenter returns the GitHub client for the pull request comments, once
+// it knows the account the token posts as: a marked comment (plan, audit)
+// is taken over only when that account wrote it, so a copy of the marker
+// in anyone else's comment (a collaborator's, the pull request author's)
+// never becomes the tool's. The log says whose comments are adopted.
+func (rt *runtime) commenter(ctx context.Context) (*gh.Client, error) {
+	client, err := rt.github()
+	if err != nil {
+		return nil, err
+	}
+	id, err := client.Identity(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w (for a GitHub App token, set the input github_app_slug: the reusable workflows pass actions/create-github-app-token's app-slug output)", err)
+	}
+	rt.gha.Infof("Pull request comments: a marked comment is taken as rds-provision's only when %s wrote it (%s).", id.Login, id.Source)
+	return client, nil
+}
+
+// otherAuthor handles a comment GitHub posted under another account than
+// the action expected (an App token without github_app_slug): the comment
+// is there, so its URL is kept, and the warning says which slug to set so
+// the next run edits it instead of posting another.
+func (rt *runtime) otherAuthor(url string, err error) (string, bool) {
+	var mismatch *gh.IdentityMismatchError
+	if !errors.As(err, &mismatch) {
+		return "", false
+	}
+	remedy := "set the input github_token to a token of that account, or github_app_slug to its App's slug"
+	if slug, ok := strings.CutSuffix(mismatch.Actual, "[bot]"); ok && mismatch.Actual != gh.WorkflowBot {
+		remedy = fmt.Sprintf("set the input github_app_slug: %s (the reusable workflows pass steps.app-token.outputs.app-slug)", slug)
+	}
+	rt.annotate("warning", annotation{Title: "rds-provision: pull request comment", Message: fmt.Sprintf(
+		"GitHub posted %s as %s, but the action adopts only comments by %s, so the next run will add another instead of editing it: %s.",
+		url, mismatch.Actual, mismatch.Expected, remedy)})
+	return url, true
 }

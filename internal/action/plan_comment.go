@@ -79,14 +79,19 @@ func (rt *runtime) commentPlan(ctx context.Context, number int, r ProvisionRepor
 		rt.annotate("warning", annotation{Title: "rds-provision: pull request comment", Message: fmt.Sprintf(format, args...)})
 		return ""
 	}
-	client, err := rt.github()
+	client, err := rt.commenter(ctx)
 	if err != nil {
 		return warn("Not commenting the plan on the pull request: %v", err)
 	}
 	section := PlanSection(r)
+	// current is the body of the tool's own plan comment only (the token's
+	// account wrote it): a forged copy of the marker contributes no section.
 	url, updated, err := client.UpsertCommentWith(ctx, number, PlanMarker, func(current string) string {
 		return MergePlanComment(current, r.Environment, section)
 	})
+	if url, ok := rt.otherAuthor(url, err); ok {
+		return url
+	}
 	if err != nil {
 		return warn("Could not comment the plan on pull request #%d: %v", number, err)
 	}

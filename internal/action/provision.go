@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/gh"
 	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/provision"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
@@ -93,6 +94,9 @@ func (rt *runtime) provisionInputs() (provisionInputs, error) {
 	}
 	if !validEnvironmentName(in.githubEnvironment) {
 		errs = append(errs, rt.inputError("github_environment", fmt.Sprintf("is %q: want the name of the job's GitHub Environment", in.githubEnvironment)))
+	}
+	if slug := rt.input("github_app_slug"); gh.CheckAppSlug(slug) != nil {
+		errs = append(errs, rt.inputError("github_app_slug", fmt.Sprintf("is %q: %v", slug, gh.CheckAppSlug(slug))))
 	}
 	if in.auditOutput == "" && in.env != "" {
 		in.auditOutput = "rds-provision-audit-" + in.env + ".csv"

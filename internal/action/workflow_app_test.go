@@ -32,11 +32,16 @@ type workflowFile struct {
 }
 
 // Both reusable workflows mint a GitHub App token inside the job when an
-// App is configured, and hand it to the action before the workflow token.
+// App is configured, and hand it to the action before the workflow token;
+// the one that comments names the App too, whose bot alone writes its
+// comments.
 func TestWorkflowsUseGitHubAppToken(t *testing.T) {
-	for _, tt := range []struct{ file, job string }{
-		{"create-rds-database.yml", "request"},
-		{"rds-database-apply.yml", "provision"},
+	for _, tt := range []struct {
+		file, job string
+		comments  bool
+	}{
+		{"create-rds-database.yml", "request", false},
+		{"rds-database-apply.yml", "provision", true},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join("..", "..", ".github", "workflows", tt.file))
@@ -72,6 +77,9 @@ func TestWorkflowsUseGitHubAppToken(t *testing.T) {
 			}
 			if !strings.HasPrefix(action.With["github_token"], "${{ steps.app-token.outputs.token || ") {
 				t.Errorf("action github_token = %q, want the App token first", action.With["github_token"])
+			}
+			if slug := action.With["github_app_slug"]; tt.comments && slug != "${{ steps.app-token.outputs.app-slug }}" {
+				t.Errorf("action github_app_slug = %q, want the App token step's app-slug output", slug)
 			}
 		})
 	}

@@ -137,9 +137,9 @@ func New(opts Options) (*Client, error) {
 	if !strings.HasSuffix(base.Path, "/") {
 		base.Path += "/"
 	}
-	slug := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(opts.AppSlug)), "[bot]")
-	if slug != "" && !slugRE().MatchString(slug) {
-		return nil, &OptionError{Field: "AppSlug", Value: opts.AppSlug, Reason: "want a GitHub App slug: lowercase letters, digits and hyphens, as in the App's URL github.com/apps/<slug>"}
+	slug, err := appSlug(opts.AppSlug)
+	if err != nil {
+		return nil, &OptionError{Field: "AppSlug", Value: opts.AppSlug, Reason: err.Error()}
 	}
 	c := &Client{
 		owner: owner, repo: repo, baseURL: base, token: opts.Token,
@@ -165,6 +165,21 @@ func New(opts Options) (*Client, error) {
 	}
 	c.api = c.newAPI()
 	return c, nil
+}
+
+// CheckAppSlug reports whether s is a GitHub App slug (or its bot's login,
+// "<slug>[bot]"), as Options.AppSlug takes it.
+func CheckAppSlug(s string) error {
+	_, err := appSlug(s)
+	return err
+}
+
+func appSlug(s string) (string, error) {
+	slug := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), "[bot]")
+	if slug != "" && !slugRE().MatchString(slug) {
+		return "", errors.New("want a GitHub App slug: lowercase letters, digits and hyphens, as in the App's address github.com/apps/<slug>")
+	}
+	return slug, nil
 }
 
 func redactURL(raw string) string {
