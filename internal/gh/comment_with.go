@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 )
@@ -109,7 +110,17 @@ func (c *Client) editComment(ctx context.Context, number int, marker string, exi
 //
 // GitHub API: GET /repos/{owner}/{repo}/issues/{number}/comments
 func (c *Client) findComment(ctx context.Context, number int, marker, login string) (*github.IssueComment, error) {
-	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	return c.firstComment(ctx, number, nil, func(ic *github.IssueComment) bool {
+		return strings.Contains(ic.GetBody(), marker) && sameLogin(ic.GetUser().GetLogin(), login)
+	})
+}
+
+// firstComment pages through the comments on number (those updated since,
+// when not nil) until match holds for one, and returns it, or nil.
+//
+// GitHub API: GET /repos/{owner}/{repo}/issues/{number}/comments?since=
+func (c *Client) firstComment(ctx context.Context, number int, since *time.Time, match func(*github.IssueComment) bool) (*github.IssueComment, error) {
+	opts := &github.IssueListCommentsOptions{Since: since, ListOptions: github.ListOptions{PerPage: 100}}
 	for {
 		var page []*github.IssueComment
 		var next int
@@ -126,7 +137,7 @@ func (c *Client) findComment(ctx context.Context, number int, marker, login stri
 			return nil, c.wrap(err, "list comments of #%d", number)
 		}
 		for _, ic := range page {
-			if strings.Contains(ic.GetBody(), marker) && sameLogin(ic.GetUser().GetLogin(), login) {
+			if match(ic) {
 				return ic, nil
 			}
 		}

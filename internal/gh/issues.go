@@ -248,33 +248,13 @@ func (c *Client) CreateComment(ctx context.Context, number int, body string) (st
 	since := c.now().Add(-landedWindow)
 	var made *github.IssueComment
 	err = c.do(ctx, callOpts{write: true, landed: func(ctx context.Context) (bool, error) {
-		opts := &github.IssueListCommentsOptions{Since: &since, ListOptions: github.ListOptions{PerPage: 100}}
-		for {
-			var page []*github.IssueComment
-			var next int
-			err := c.call(ctx, false, func(ctx context.Context, api *github.Client) (*github.Response, error) {
-				var resp *github.Response
-				var err error
-				page, resp, err = api.Issues.ListComments(ctx, c.owner, c.repo, number, opts)
-				if resp != nil {
-					next = resp.NextPage
-				}
-				return resp, err
-			})
-			if err != nil {
-				return false, err
-			}
-			for _, ic := range page {
-				if ic.GetBody() == body && sameLogin(ic.GetUser().GetLogin(), me.Login) {
-					made = ic
-					return true, nil
-				}
-			}
-			if next == 0 {
-				return false, nil
-			}
-			opts.Page = next
+		found, err := c.firstComment(ctx, number, &since, func(ic *github.IssueComment) bool {
+			return ic.GetBody() == body && sameLogin(ic.GetUser().GetLogin(), me.Login)
+		})
+		if found != nil {
+			made = found
 		}
+		return found != nil, err
 	}}, func(ctx context.Context, api *github.Client) (*github.Response, error) {
 		var resp *github.Response
 		var err error

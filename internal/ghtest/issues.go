@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 const issueDocs = "https://docs.github.com/rest/issues/issues"
@@ -234,15 +233,6 @@ func labelNames(raw []any) ([]string, bool) {
 	return names, true
 }
 
-func issueBodyOK(w http.ResponseWriter, body *string, doc string) bool {
-	if body != nil && utf8.RuneCountInString(*body) > MaxCommentLength {
-		writeValidation(w, fieldError{Resource: "Issue", Field: "body", Code: "custom",
-			Message: fmt.Sprintf("body is too long (maximum is %d characters)", MaxCommentLength)}, doc)
-		return false
-	}
-	return true
-}
-
 // POST /repos/{owner}/{repo}/issues — title required; labels that do not
 // exist are created.
 func (s *Server) createIssue(w http.ResponseWriter, r *http.Request, _ []string) {
@@ -252,7 +242,7 @@ func (s *Server) createIssue(w http.ResponseWriter, r *http.Request, _ []string)
 		Body   *string `json:"body"`
 		Labels []any   `json:"labels"`
 	}
-	if !decode(w, r, &in) || !issueBodyOK(w, in.Body, doc) {
+	if !decode(w, r, &in) || bodyTooLong(w, "Issue", in.Body, doc) {
 		return
 	}
 	if in.Title == nil || strings.TrimSpace(*in.Title) == "" {
@@ -294,7 +284,7 @@ func (s *Server) editIssue(w http.ResponseWriter, r *http.Request, m []string) {
 		State       *string `json:"state"`
 		StateReason *string `json:"state_reason"`
 	}
-	if !decode(w, r, &in) || !issueBodyOK(w, in.Body, doc) {
+	if !decode(w, r, &in) || bodyTooLong(w, "Issue", in.Body, doc) {
 		return
 	}
 	if in.State != nil && *in.State != "open" && *in.State != "closed" {

@@ -346,9 +346,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request, _ []string) 
 	case in.Title == nil && in.Issue == nil:
 		writeValidation(w, fieldError{Resource: "PullRequest", Field: "title", Code: "missing_field"}, doc)
 		return
-	case utf8.RuneCountInString(in.Body) > MaxCommentLength:
-		writeValidation(w, fieldError{Resource: "PullRequest", Field: "body", Code: "custom",
-			Message: fmt.Sprintf("body is too long (maximum is %d characters)", MaxCommentLength)}, doc)
+	case bodyTooLong(w, "PullRequest", &in.Body, doc):
 		return
 	}
 	if _, ok := s.refs[in.Base]; !ok {
@@ -408,9 +406,7 @@ func (s *Server) editPull(w http.ResponseWriter, r *http.Request, m []string) {
 	if !decode(w, r, &in) {
 		return
 	}
-	if in.Body != nil && utf8.RuneCountInString(*in.Body) > MaxCommentLength {
-		writeValidation(w, fieldError{Resource: "PullRequest", Field: "body", Code: "custom",
-			Message: fmt.Sprintf("body is too long (maximum is %d characters)", MaxCommentLength)}, doc)
+	if bodyTooLong(w, "PullRequest", in.Body, doc) {
 		return
 	}
 	if in.Base != nil {
@@ -461,28 +457,13 @@ func (s *Server) addLabels(w http.ResponseWriter, r *http.Request, m []string) {
 	if !decode(w, r, &raw) {
 		return
 	}
-	var names []string
-	collect := func(v any) bool {
-		arr, ok := v.([]any)
-		if !ok {
-			return false
-		}
-		for _, x := range arr {
-			switch x := x.(type) {
-			case string:
-				names = append(names, x)
-			case map[string]any:
-				name, _ := x["name"].(string)
-				names = append(names, name)
-			default:
-				return false
-			}
-		}
-		return true
-	}
-	ok := collect(raw)
 	if obj, isObj := raw.(map[string]any); isObj {
-		ok = collect(obj["labels"])
+		raw = obj["labels"]
+	}
+	arr, ok := raw.([]any)
+	var names []string
+	if ok {
+		names, ok = labelNames(arr)
 	}
 	if !ok {
 		writeValidation(w, fieldError{Resource: "Label", Field: "labels", Code: "invalid"}, "https://docs.github.com/rest/issues/labels#add-labels-to-an-issue")
@@ -606,11 +587,18 @@ func commentBodyOK(w http.ResponseWriter, body *string, doc string) bool {
 	case body == nil || *body == "":
 		writeValidation(w, fieldError{Resource: "IssueComment", Field: "body", Code: "missing_field"}, doc)
 		return false
-	case utf8.RuneCountInString(*body) > MaxCommentLength:
-		writeValidation(w, fieldError{Resource: "IssueComment", Field: "body", Code: "custom",
-			Message: fmt.Sprintf("body is too long (maximum is %d characters)", MaxCommentLength)}, doc)
+	}
+	return !bodyTooLong(w, "IssueComment", body, doc)
+}
+
+// bodyTooLong answers GitHub's 422 for a body (of resource) over
+// MaxCommentLength characters and reports whether it did.
+func bodyTooLong(w http.ResponseWriter, resource string, body *string, doc string) bool {
+	if body == nil || utf8.RuneCountInString(*body) <= MaxCommentLength {
 		return false
 	}
+	writeValidation(w, fieldError{Resource: resource, Field: "body", Code: "custom",
+		Message: fmt.Sprintf("body is too long (maximum is %d characters)", MaxCommentLength)}, doc)
 	return true
 }
 
