@@ -110,7 +110,7 @@ func TestIssueLifecycle(t *testing.T) {
 		}
 	}
 	url, err := f.client.CreateComment(ctx, made.Number, "Drift resolved by run 42.")
-	if err != nil || url != "https://github.com/goldenpath/infra/issues/1#issuecomment-"+strings.TrimPrefix(url, "https://github.com/goldenpath/infra/issues/1#issuecomment-") || !strings.HasPrefix(url, "https://github.com/goldenpath/infra/issues/1#issuecomment-") {
+	if err != nil || !strings.HasPrefix(url, "https://github.com/goldenpath/infra/issues/1#issuecomment-") {
 		t.Errorf("CreateComment = %q, %v", url, err)
 	}
 	if cs := f.srv.Comments(made.Number); len(cs) != 1 || cs[0].Body != "Drift resolved by run 42." {
