@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -30,17 +31,7 @@ func helpFlags(t *testing.T, command string) []string {
 		out = append(out, m[1])
 	}
 	sort.Strings(out)
-	return slicesCompact(out) // a usage text may name a flag too
-}
-
-func slicesCompact(s []string) []string {
-	var out []string
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
+	return slices.Compact(out) // a usage text may name a flag too
 }
 
 // tableFlags are the flags in the first column of the table under the
@@ -132,7 +123,7 @@ func TestDocsExamplesUseRealFlags(t *testing.T) {
 				rest, _, _ = strings.Cut(rest, " #") // a shell comment
 				name := strings.TrimSpace("rds-provision " + command)
 				for _, f := range flagRE.FindAllStringSubmatch(rest, -1) {
-					if !contains(known, f[1]) {
+					if !slices.Contains(known, f[1]) {
 						t.Errorf("%s: %s ... %s: %s --help has no %s", rel, name, f[1], name, f[1])
 					}
 				}
@@ -143,13 +134,4 @@ func TestDocsExamplesUseRealFlags(t *testing.T) {
 	if checked < 10 {
 		t.Errorf("checked %d command lines; the pages hold more: is the pattern broken?", checked)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,22 +22,13 @@ func TestRepositoryLinksResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"README.md", "docs/provision.md", "docs/troubleshooting.md"} {
-		if !contains(files, want) {
+		if !slices.Contains(files, want) {
 			t.Errorf("Files does not list %s: %v", want, files)
 		}
 	}
 	if err := Check(repoRoot, files); err != nil {
 		t.Errorf("broken links:\n%v", err)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestSlug: GitHub's anchors for headings this repository has.

@@ -20,15 +20,7 @@ var earlyExitRE = regexp.MustCompile(`(?:^|[^|])\|[ \t]*(?:head\b|grep\b[^|;&]*[
 // ScriptFiles are the files whose shell CI or a caller's workflow runs:
 // .ci/run, scripts/*.sh, the Makefile, the workflows and the examples.
 func ScriptFiles(root string) ([]string, error) {
-	var files []string
-	for _, pattern := range []string{".ci/run", "scripts/*.sh", "Makefile", ".github/workflows/*.yml", ".github/workflows/*.yaml", "examples/*.yml", "examples/*.yaml"} {
-		m, err := filepath.Glob(filepath.Join(root, pattern))
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, m...)
-	}
-	return files, nil
+	return globFiles(root, ".ci/run", "scripts/*.sh", "Makefile", ".github/workflows/*.yml", ".github/workflows/*.yaml", "examples/*.yml", "examples/*.yaml")
 }
 
 // CheckPipes reports every pipeline in ScriptFiles that can fail on
@@ -43,6 +35,24 @@ func CheckPipes(root string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("no scripts found under %s", root)
 	}
+	return checkFiles(root, files, checkPipesIn)
+}
+
+// globFiles lists the files under root that match patterns, in order.
+func globFiles(root string, patterns ...string) ([]string, error) {
+	var files []string
+	for _, pattern := range patterns {
+		m, err := filepath.Glob(filepath.Join(root, pattern))
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, m...)
+	}
+	return files, nil
+}
+
+// checkFiles runs check on each file's text, named relative to root.
+func checkFiles(root string, files []string, check func(name, text string) []error) error {
 	var errs []error
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
@@ -51,7 +61,7 @@ func CheckPipes(root string) error {
 			continue
 		}
 		rel, _ := filepath.Rel(root, f)
-		errs = append(errs, checkPipesIn(filepath.ToSlash(rel), string(raw))...)
+		errs = append(errs, check(filepath.ToSlash(rel), string(raw))...)
 	}
 	return errors.Join(errs...)
 }
