@@ -28,6 +28,7 @@ COPY certs/rds-global-bundle.pem certs/rds-global-bundle.pem.sha256 /certs/
 RUN cd /certs && sha256sum -c rds-global-bundle.pem.sha256 && chmod 0644 rds-global-bundle.pem
 COPY go.mod go.sum ./
 RUN go mod download
+COPY VERSION version.go ./
 COPY cmd/ cmd/
 COPY internal/ internal/
 RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/rds-provision ./cmd/rds-provision

@@ -4,7 +4,9 @@ SHELL := /bin/bash
 
 BIN        := bin/rds-provision
 GO         ?= go
-GOFLAGS_BUILD := -trimpath -ldflags="-s -w"
+# -buildvcs=auto stamps the commit (rds-provision --version) even where the
+# go env says -buildvcs=false; a build outside a git clone stamps nothing.
+GOFLAGS_BUILD := -trimpath -buildvcs=auto -ldflags="-s -w"
 
 # Runbook variables (RB-0032).
 ENV                ?= dev

@@ -288,7 +288,7 @@ func tfvarsState(ctx context.Context, t tree, env string, have map[string]bool) 
 	}
 	mode, err := tfvars.Detect(coupledFile, coupledSrc, have[standaloneFile])
 	switch {
-	case errors.Is(err, tfvars.ErrModeUndetected):
+	case errors.Is(err, tfvars.ErrModeUndetected), errors.Is(err, tfvars.ErrNoTfvars):
 		return state{}, nil // no RDS in this environment
 	case err != nil:
 		return state{Problem: fmt.Sprintf("%s: %v\n%s", coupledFile, err, coupledSrc)}, nil

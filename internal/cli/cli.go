@@ -43,6 +43,7 @@ func commands() []command {
 		{"request", "validate a database request, edit catalog and tfvars, open a pull request", runRequest},
 		{"changes", "list the environments whose RDS databases changed between two git revisions or two checkouts", runChanges},
 		{"action", "run as a GitHub Action step (inputs from INPUT_*, see action.yml)", runAction},
+		{"version", "print the version, and the commit it was built from", runVersion},
 	}
 }
 
@@ -61,6 +62,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 	case "-h", "-help", "--help", "help":
 		usage(env.Stdout)
 		return ExitOK
+	case "--version", "-version":
+		return exitCode(env, runVersion(ctx, args[1:], env))
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -97,11 +100,16 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "rds-provision: self-service PostgreSQL databases on a shared AWS RDS instance.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Usage: rds-provision <command> [flags]")
+	fmt.Fprintln(w, "       rds-provision --version")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Flags:")
+	fmt.Fprintf(w, "  %-10s %s\n", "--help", "this help")
+	fmt.Fprintf(w, "  %-10s %s\n", "--version", "print the version, and the commit it was built from (as the version command)")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'rds-provision <command> --help' for the flags of a command.")
 }

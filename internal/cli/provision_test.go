@@ -98,7 +98,7 @@ func TestProvisionExitCodes(t *testing.T) {
 		{"bad sslmode", []string{"provision", "--env", "dev", "--sslmode", "none"}, nil, ExitUsage, "invalid --sslmode"},
 		{"bad lock timeout", []string{"provision", "--env", "dev", "--lock-timeout", "0s"}, nil, ExitUsage, "--lock-timeout and --statement-timeout must be positive"},
 		{"approval", []string{"provision", "--env", "prod", "--require-approval"}, nil, ExitError, "ALLOW_DB_PROVISION=true required for prod environment"},
-		{"undetected mode", []string{"provision", "--env", "qa", "--repo-root", "../../testdata/infra"}, nil, ExitError, "Unable to detect RDS mode. Set RDS_MODE=coupled|standalone."},
+		{"no tfvars for the environment", []string{"provision", "--env", "qa", "--repo-root", "../../testdata/infra"}, nil, ExitError, "[ERROR] no tfvars file for environment qa: neither ../../testdata/infra/envs/qa/terraform.tfvars (coupled layout) nor ../../testdata/infra/envs/qa-rds/terraform.tfvars (standalone layout) exists; check the environment name"},
 		{"help", []string{"provision", "--help"}, nil, ExitOK, "--require-approval"},
 		{"help describes the plan", []string{"provision", "--help"}, nil, ExitOK, "executes exactly those steps"},
 		{"help names the lock timeout", []string{"provision", "--help"}, nil, ExitOK, "--lock-timeout"},

@@ -1,10 +1,7 @@
 package release
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -25,15 +22,7 @@ var (
 // PinnedFiles are the files whose `uses:` must be pinned: the workflows,
 // the examples and action.yml.
 func PinnedFiles(root string) ([]string, error) {
-	var files []string
-	for _, pattern := range []string{".github/workflows/*.yml", ".github/workflows/*.yaml", "examples/*.yml", "examples/*.yaml", ActionFile} {
-		m, err := filepath.Glob(filepath.Join(root, pattern))
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, m...)
-	}
-	return files, nil
+	return globFiles(root, ".github/workflows/*.yml", ".github/workflows/*.yaml", "examples/*.yml", "examples/*.yaml", ActionFile)
 }
 
 // CheckPins reports every `uses:` in files that is not pinned and every
@@ -49,17 +38,7 @@ func CheckPins(root string) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		rel, _ := filepath.Rel(root, f)
-		errs = append(errs, checkPinsIn(filepath.ToSlash(rel), string(raw))...)
-	}
-	return errors.Join(errs...)
+	return checkFiles(root, files, checkPinsIn)
 }
 
 func checkPinsIn(name, text string) []error {

@@ -222,36 +222,31 @@ func Validate(f Form, facts Facts) []FieldError {
 			userOK = true
 		}
 	}
+	// A problem found in several files (in coupled mode both tfvars files
+	// and the catalog hold the entry) is reported once, naming them all.
+	var found findings
 	for _, inst := range facts.Instances {
 		if dbOK && inst.DatabaseName != "" && f.DatabaseName == inst.DatabaseName {
-			add(FieldDatabaseName, f.DatabaseName, "is the RDS instance's own database (database_name in %s)", inst.Source)
+			found.add(FieldDatabaseName, "is the RDS instance's own database (database_name in ", ")", inst.Source)
 		}
 		if userOK && inst.MasterUsername != "" && f.Username == inst.MasterUsername {
-			add(FieldUsername, f.Username, "is the RDS instance's master user (master_username in %s)", inst.Source)
+			found.add(FieldUsername, "is the RDS instance's master user (master_username in ", ")", inst.Source)
 		}
 	}
 	if dbOK && userOK {
-		seen := map[string]bool{}
 		for _, d := range facts.Databases {
-			var field, rule string
 			switch {
 			case d.DatabaseName == f.DatabaseName && d.Username != f.Username:
-				field = FieldDatabaseName
-				rule = fmt.Sprintf("already exists in %s with username %q; a database keeps its username", d.Source, d.Username)
+				found.add(FieldDatabaseName, "already exists in ", fmt.Sprintf(" with username %q; a database keeps its username", d.Username), d.Source)
 			case d.DatabaseName != f.DatabaseName && d.Username == f.Username:
-				field = FieldUsername
-				rule = fmt.Sprintf("is already used by database %q in %s; each database needs its own username", d.DatabaseName, d.Source)
+				found.add(FieldUsername, fmt.Sprintf("is already used by database %q in ", d.DatabaseName), "; each database needs its own username", d.Source)
 			case d.DatabaseName != f.DatabaseName && d.Key == f.DatabaseName:
-				field = FieldDatabaseName
-				rule = fmt.Sprintf("is already the key of database %q in %s (the key names the secret path)", d.DatabaseName, d.Source)
-			default:
-				continue
-			}
-			if !seen[field+rule] {
-				seen[field+rule] = true
-				out = append(out, FieldError{Field: field, Value: QuoteValue(valueOf(f, field)), Rule: rule})
+				found.add(FieldDatabaseName, fmt.Sprintf("is already the key of database %q in ", d.DatabaseName), " (the key names the secret path)", d.Source)
 			}
 		}
+	}
+	for _, p := range found {
+		out = append(out, FieldError{Field: p.field, Value: QuoteValue(valueOf(f, p.field)), Rule: p.before + joinSources(p.sources) + p.after})
 	}
 
 	checkEnum := func(field, value string, allowed []string, required bool) bool {
@@ -303,6 +298,36 @@ func Validate(f Form, facts Facts) []FieldError {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return order[out[i].Field] < order[out[j].Field] })
 	return out
+}
+
+// findings gathers cross-check problems so that each is reported once with
+// every file it was found in: a problem is its field and its rule around
+// the list of files (before, after).
+type findings []*finding
+
+type finding struct {
+	field, before, after string
+	sources              []string
+}
+
+func (fs *findings) add(field, before, after, source string) {
+	for _, p := range *fs {
+		if p.field == field && p.before == before && p.after == after {
+			if !contains(p.sources, source) {
+				p.sources = append(p.sources, source)
+			}
+			return
+		}
+	}
+	*fs = append(*fs, &finding{field: field, before: before, after: after, sources: []string{source}})
+}
+
+// joinSources lists files as "a", "a and b", "a, b and c".
+func joinSources(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 func valueOf(f Form, field string) string {

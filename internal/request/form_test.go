@@ -252,3 +252,59 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateReportsAProblemOnce: in coupled mode both tfvars files and the
+// catalog hold an entry; a problem found in each is one problem naming every
+// file, and problems that differ stay apart.
+func TestValidateReportsAProblemOnce(t *testing.T) {
+	const (
+		coupled    = "envs/dev/terraform.tfvars"
+		standalone = "envs/dev-rds/terraform.tfvars"
+		cat        = "docs/20-contracts/resource-catalogs/rds-catalog.yaml"
+	)
+	facts := Facts{
+		Enums: DefaultEnums(),
+		Instances: []Instance{
+			{Source: coupled, DatabaseName: "platform", MasterUsername: "platform_admin"},
+			{Source: standalone, DatabaseName: "platform", MasterUsername: "platform_admin"},
+		},
+		Databases: []ExistingDatabase{
+			{Source: coupled, Key: "keycloak", DatabaseName: "keycloak", Username: "keycloak_user"},
+			{Source: standalone, Key: "keycloak", DatabaseName: "keycloak", Username: "keycloak_user"},
+			{Source: cat, Key: "keycloak", DatabaseName: "keycloak", Username: "keycloak_user"},
+			// The catalog drifted: another username is another problem.
+			{Source: cat, Key: "orders", DatabaseName: "orders", Username: "legacy_orders"},
+			{Source: standalone, Key: "orders", DatabaseName: "orders", Username: "orders_user"},
+			{Source: coupled, Key: "orders", DatabaseName: "orders", Username: "orders_user"},
+		},
+	}
+	tests := []struct {
+		name string
+		edit func(*Form)
+		want []FieldError
+	}{
+		{"database of another username in three files", func(f *Form) { f.DatabaseName, f.Username = "keycloak", "other_user" }, []FieldError{
+			{Field: "database_name", Value: `"keycloak"`, Rule: `already exists in envs/dev/terraform.tfvars, envs/dev-rds/terraform.tfvars and docs/20-contracts/resource-catalogs/rds-catalog.yaml with username "keycloak_user"; a database keeps its username`},
+		}},
+		{"username of another database in three files", func(f *Form) { f.Username = "keycloak_user" }, []FieldError{
+			{Field: "username", Value: `"keycloak_user"`, Rule: `is already used by database "keycloak" in envs/dev/terraform.tfvars, envs/dev-rds/terraform.tfvars and docs/20-contracts/resource-catalogs/rds-catalog.yaml; each database needs its own username`},
+		}},
+		{"instance database and master user in both tfvars", func(f *Form) { f.DatabaseName, f.Username = "platform", "platform_admin" }, []FieldError{
+			{Field: "database_name", Value: `"platform"`, Rule: "is the RDS instance's own database (database_name in envs/dev/terraform.tfvars and envs/dev-rds/terraform.tfvars)"},
+			{Field: "username", Value: `"platform_admin"`, Rule: "is the RDS instance's master user (master_username in envs/dev/terraform.tfvars and envs/dev-rds/terraform.tfvars)"},
+		}},
+		{"two usernames are two problems", func(f *Form) { f.DatabaseName, f.Username = "orders", "other_user" }, []FieldError{
+			{Field: "database_name", Value: `"orders"`, Rule: `already exists in docs/20-contracts/resource-catalogs/rds-catalog.yaml with username "legacy_orders"; a database keeps its username`},
+			{Field: "database_name", Value: `"orders"`, Rule: `already exists in envs/dev-rds/terraform.tfvars and envs/dev/terraform.tfvars with username "orders_user"; a database keeps its username`},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := validForm()
+			tc.edit(&f)
+			if diff := cmp.Diff(tc.want, Validate(f, facts)); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

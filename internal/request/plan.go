@@ -194,6 +194,10 @@ func resolveTargets(snap Snapshot, env string, mode tfvars.Mode) ([]target, erro
 			cSrc = []byte{} // present but empty: not coupled
 		}
 		detected, err := tfvars.Detect(cp, cSrc, sOK)
+		if errors.Is(err, tfvars.ErrNoTfvars) {
+			return nil, &tfvars.MissingError{Env: env, Tried: []tfvars.Tried{{Path: cp, Mode: tfvars.ModeCoupled}, {Path: sp, Mode: tfvars.ModeStandalone}},
+				Hint: "a request adds a database to an environment's existing RDS stack: check the environment, or create its tfvars first"}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("environment %s: %w", env, err)
 		}

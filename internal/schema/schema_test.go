@@ -40,7 +40,7 @@ func TestLookupUnknown(t *testing.T) {
 }
 
 // TestTemplateObjects pins what each template creates: the conflict check
-// and the README rely on these lists.
+// and docs/schema-templates.md rely on these lists.
 func TestTemplateObjects(t *testing.T) {
 	tests := []struct {
 		name    string

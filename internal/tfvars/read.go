@@ -50,8 +50,46 @@ const (
 // DefaultRegion applies when neither a flag nor aws_region gives one.
 const DefaultRegion = "eu-west-2"
 
-// ErrModeUndetected is returned by Locate when neither layout is present.
+// ErrModeUndetected is SPEC's error for an environment whose layout auto
+// mode cannot tell: the coupled file exists but does not set
+// rds_config.enabled = true, and there is no standalone file.
 var ErrModeUndetected = errors.New("Unable to detect RDS mode. Set RDS_MODE=coupled|standalone.")
+
+// ErrNoTfvars means the environment has no tfvars file in either layout (or
+// not in the one forced): a wrong environment or repository root, not a mode
+// to choose. Locate returns it as a *MissingError naming the paths.
+var ErrNoTfvars = errors.New("no tfvars file for the environment")
+
+// MissingError names the environment whose tfvars file is missing and every
+// path looked at. It matches ErrNoTfvars with errors.Is.
+type MissingError struct {
+	Env   string
+	Tried []Tried
+	Hint  string // what to do, after the paths; may be empty
+}
+
+// Tried is one path looked at for an environment's tfvars, and its layout.
+type Tried struct {
+	Path string
+	Mode Mode
+}
+
+func (e *MissingError) Error() string {
+	var tried []string
+	for _, t := range e.Tried {
+		tried = append(tried, fmt.Sprintf("%s (%s layout)", t.Path, t.Mode))
+	}
+	msg := fmt.Sprintf("no tfvars file for environment %s: neither %s exists", e.Env, strings.Join(tried, " nor "))
+	if len(tried) == 1 {
+		msg = fmt.Sprintf("no tfvars file for environment %s: %s does not exist", e.Env, tried[0])
+	}
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
+}
+
+func (e *MissingError) Unwrap() error { return ErrNoTfvars }
 
 // Entry is one application_databases item.
 type Entry struct {
@@ -102,9 +140,13 @@ func CoupledPath(repoRoot, env string) string {
 
 // Detect applies SPEC's auto rule to what an environment has: coupled when
 // the coupled file (coupledSrc, nil when absent) sets rds_config.enabled =
-// true, else standalone when its file exists, else ErrModeUndetected.
-// coupledName names the coupled file in errors.
+// true, else standalone when its file exists, else ErrModeUndetected, or
+// ErrNoTfvars when neither file exists. coupledName names the coupled file
+// in errors.
 func Detect(coupledName string, coupledSrc []byte, standaloneExists bool) (Mode, error) {
+	if coupledSrc == nil && !standaloneExists {
+		return "", ErrNoTfvars
+	}
 	if coupledSrc != nil {
 		enabled, err := CoupledEnabled(coupledName, coupledSrc)
 		if err != nil {
@@ -121,14 +163,28 @@ func Detect(coupledName string, coupledSrc []byte, standaloneExists bool) (Mode,
 }
 
 // Locate resolves the tfvars file and mode of an environment in a working
-// tree: a forced mode as given, auto by Detect.
+// tree: a forced mode as given, auto by Detect. A missing file is a
+// *MissingError naming env and every path tried (a forced mode's hint names
+// the other layout's file when that one exists); SPEC's ErrModeUndetected
+// is kept for a coupled file without rds_config.enabled = true and no
+// standalone file, the one case a mode must settle.
 func Locate(repoRoot, env string, mode Mode) (string, Mode, error) {
 	coupled, standalone := CoupledPath(repoRoot, env), StandalonePath(repoRoot, env)
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
 	switch mode {
-	case ModeCoupled:
-		return coupled, ModeCoupled, nil
-	case ModeStandalone:
-		return standalone, ModeStandalone, nil
+	case ModeCoupled, ModeStandalone:
+		path, other, otherMode := coupled, standalone, ModeStandalone
+		if mode == ModeStandalone {
+			path, other, otherMode = standalone, coupled, ModeCoupled
+		}
+		if exists(path) {
+			return path, mode, nil
+		}
+		missing := &MissingError{Env: env, Tried: []Tried{{path, mode}}, Hint: locateHint}
+		if exists(other) {
+			missing.Hint = fmt.Sprintf("%s exists: that is the %s layout (RDS_MODE=%s, or auto)", other, otherMode, otherMode)
+		}
+		return "", "", missing
 	}
 	src, err := readBounded(coupled)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -137,9 +193,14 @@ func Locate(repoRoot, env string, mode Mode) (string, Mode, error) {
 	if err != nil {
 		src = nil
 	}
-	_, statErr := os.Stat(standalone)
-	mode, err = Detect(coupled, src, statErr == nil)
-	if err != nil {
+	standaloneExists := exists(standalone)
+	mode, err = Detect(coupled, src, standaloneExists)
+	switch {
+	case errors.Is(err, ErrNoTfvars):
+		return "", "", &MissingError{Env: env, Tried: []Tried{{coupled, ModeCoupled}, {standalone, ModeStandalone}}, Hint: locateHint}
+	case errors.Is(err, ErrModeUndetected):
+		return "", "", fmt.Errorf("%w (environment %s: %s exists but does not set rds_config.enabled = true, and %s does not exist)", err, env, coupled, standalone)
+	case err != nil:
 		return "", "", err
 	}
 	if mode == ModeCoupled {
@@ -147,6 +208,9 @@ func Locate(repoRoot, env string, mode Mode) (string, Mode, error) {
 	}
 	return standalone, mode, nil
 }
+
+// locateHint is the remedy for a tfvars file missing from a working tree.
+const locateHint = "check the environment name and the infra repository root (--env and --repo-root; ENV and INFRA_REPO in make), or name the file with --tfvars"
 
 // Load reads the file at path. With ModeAuto the layout follows the content:
 // coupled when rds_config.enabled is true, standalone otherwise.

@@ -118,44 +118,86 @@ func TestParseMalformed(t *testing.T) {
 }
 
 func TestLocate(t *testing.T) {
-	write := func(t *testing.T, root, rel, src string) {
-		t.Helper()
-		p := filepath.Join(root, rel)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	const (
+		coupledOn  = "rds_config = { enabled = true }\n"
+		coupledOff = "rds_config = { enabled = false }\n"
+		standalone = "application_databases = {}\n"
+	)
+	tests := []struct {
+		name  string
+		files map[string]string // under the repo root
+		env   string
+		mode  Mode
+		path  string // want, relative to the root
+		want  Mode
+		err   string // want the exact error text, with <root> for the root
+		is    error  // and errors.Is
+	}{
+		{name: "coupled wins when enabled", env: "dev", mode: ModeAuto,
+			files: map[string]string{"envs/dev/terraform.tfvars": coupledOn, "envs/dev-rds/terraform.tfvars": standalone},
+			path:  "envs/dev/terraform.tfvars", want: ModeCoupled},
+		{name: "standalone when coupled is disabled", env: "dev", mode: ModeAuto,
+			files: map[string]string{"envs/dev/terraform.tfvars": coupledOff, "envs/dev-rds/terraform.tfvars": standalone},
+			path:  "envs/dev-rds/terraform.tfvars", want: ModeStandalone},
+		{name: "standalone alone", env: "dev", mode: ModeAuto,
+			files: map[string]string{"envs/dev-rds/terraform.tfvars": standalone},
+			path:  "envs/dev-rds/terraform.tfvars", want: ModeStandalone},
+		{name: "forced standalone", env: "prod", mode: ModeStandalone,
+			files: map[string]string{"envs/prod/terraform.tfvars": coupledOn, "envs/prod-rds/terraform.tfvars": standalone},
+			path:  "envs/prod-rds/terraform.tfvars", want: ModeStandalone},
+		{name: "forced coupled", env: "prod", mode: ModeCoupled,
+			files: map[string]string{"envs/prod/terraform.tfvars": coupledOff},
+			path:  "envs/prod/terraform.tfvars", want: ModeCoupled},
+		// SPEC's sentence is kept, first, for the one case a mode settles.
+		{name: "coupled file without enabled and no standalone", env: "dev", mode: ModeAuto,
+			files: map[string]string{"envs/dev/terraform.tfvars": "cluster_name = \"x\"\n"},
+			err:   "Unable to detect RDS mode. Set RDS_MODE=coupled|standalone. (environment dev: <root>/envs/dev/terraform.tfvars exists but does not set rds_config.enabled = true, and <root>/envs/dev-rds/terraform.tfvars does not exist)",
+			is:    ErrModeUndetected},
+		// No file at all is a wrong environment or root, not a mode to set.
+		{name: "no tfvars for the environment", env: "staging", mode: ModeAuto,
+			files: map[string]string{"envs/dev-rds/terraform.tfvars": standalone},
+			err:   "no tfvars file for environment staging: neither <root>/envs/staging/terraform.tfvars (coupled layout) nor <root>/envs/staging-rds/terraform.tfvars (standalone layout) exists; " + locateHint,
+			is:    ErrNoTfvars},
+		{name: "forced coupled, only the standalone file", env: "prod", mode: ModeCoupled,
+			files: map[string]string{"envs/prod-rds/terraform.tfvars": standalone},
+			err:   "no tfvars file for environment prod: <root>/envs/prod/terraform.tfvars (coupled layout) does not exist; <root>/envs/prod-rds/terraform.tfvars exists: that is the standalone layout (RDS_MODE=standalone, or auto)",
+			is:    ErrNoTfvars},
+		{name: "forced standalone, nothing", env: "prod", mode: ModeStandalone,
+			err: "no tfvars file for environment prod: <root>/envs/prod-rds/terraform.tfvars (standalone layout) does not exist; " + locateHint,
+			is:  ErrNoTfvars},
 	}
-	t.Run("coupled wins when enabled", func(t *testing.T) {
-		root := t.TempDir()
-		write(t, root, "envs/dev/terraform.tfvars", "rds_config = { enabled = true }\n")
-		write(t, root, "envs/dev-rds/terraform.tfvars", "application_databases = {}\n")
-		path, mode, err := Locate(root, "dev", ModeAuto)
-		if err != nil || mode != ModeCoupled || path != CoupledPath(root, "dev") {
-			t.Fatalf("got %s %s %v", path, mode, err)
-		}
-	})
-	t.Run("standalone when coupled is disabled", func(t *testing.T) {
-		root := t.TempDir()
-		write(t, root, "envs/dev/terraform.tfvars", "rds_config = { enabled = false }\n")
-		write(t, root, "envs/dev-rds/terraform.tfvars", "application_databases = {}\n")
-		path, mode, err := Locate(root, "dev", ModeAuto)
-		if err != nil || mode != ModeStandalone || path != StandalonePath(root, "dev") {
-			t.Fatalf("got %s %s %v", path, mode, err)
-		}
-	})
-	t.Run("neither", func(t *testing.T) {
-		_, _, err := Locate(t.TempDir(), "dev", ModeAuto)
-		if !errors.Is(err, ErrModeUndetected) || err.Error() != "Unable to detect RDS mode. Set RDS_MODE=coupled|standalone." {
-			t.Fatalf("err = %v", err)
-		}
-	})
-	t.Run("forced mode", func(t *testing.T) {
-		path, mode, err := Locate("/repo", "prod", ModeStandalone)
-		if err != nil || mode != ModeStandalone || path != "/repo/envs/prod-rds/terraform.tfvars" {
-			t.Fatalf("got %s %s %v", path, mode, err)
-		}
-	})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			for rel, src := range tc.files {
+				p := filepath.Join(root, rel)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			path, mode, err := Locate(root, tc.env, tc.mode)
+			if tc.err != "" {
+				want := strings.ReplaceAll(tc.err, "<root>", root)
+				if err == nil || err.Error() != want || !errors.Is(err, tc.is) {
+					t.Fatalf("err = %v\nwant %s (errors.Is %v)", err, want, tc.is)
+				}
+				// The paths come before any word about the mode.
+				if i, j := strings.Index(want, "RDS_MODE"), strings.Index(want, root); tc.is == ErrNoTfvars && i >= 0 && i < j {
+					t.Errorf("RDS_MODE is named before the paths tried: %s", want)
+				}
+				if tc.is == ErrNoTfvars && strings.Contains(err.Error(), "Unable to detect") {
+					t.Errorf("a missing file is reported as an undetected mode: %v", err)
+				}
+				return
+			}
+			if err != nil || mode != tc.want || path != filepath.Join(root, tc.path) {
+				t.Fatalf("got %s %s %v, want %s %s", path, mode, err, tc.path, tc.want)
+			}
+		})
+	}
 }
 
 func TestParseSampleInfraRepo(t *testing.T) {

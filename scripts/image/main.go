@@ -47,7 +47,7 @@ import (
 // looks a digest up in the cache first.
 const baseRepo = "rds-provision-base.invalid/base"
 
-// bundlePath is where the image keeps the RDS CA bundle (README, action.yml
+// bundlePath is where the image keeps the RDS CA bundle (docs/image.md, action.yml
 // sslrootcert default, internal/action.DefaultSSLRootCert).
 const bundlePath = "etc/ssl/certs/rds-global-bundle.pem"
 
