@@ -13,6 +13,7 @@ import (
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/naming"
+	"github.com/goldenpath/rds-provision/internal/scram"
 	"github.com/goldenpath/rds-provision/internal/secrets"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -158,7 +159,7 @@ func (r *run) verifiers(entries []*entry) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			var err error
-			if e.verifier, err = scramVerifier(e.password, bytes.NewReader(salts[i])); err != nil {
+			if e.verifier, err = scram.Verifier(e.password, bytes.NewReader(salts[i])); err != nil {
 				e.secretErr = err
 			}
 		}()
