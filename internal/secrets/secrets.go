@@ -15,11 +15,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
+
+	"github.com/goldenpath/rds-provision/internal/awsconfig"
 )
 
 // BatchSize is BatchGetSecretValue's limit of secret ids per call.
@@ -45,10 +44,10 @@ var (
 // DefaultAttemptTimeout and retried with backoff, all attempts together
 // within DefaultCallTimeout.
 const (
-	DefaultAttemptTimeout = 10 * time.Second
+	DefaultAttemptTimeout = awsconfig.DefaultAttemptTimeout
 	DefaultCallTimeout    = 45 * time.Second
-	DefaultMaxAttempts    = 5
-	DefaultMaxBackoff     = 2 * time.Second
+	DefaultMaxAttempts    = awsconfig.DefaultMaxAttempts
+	DefaultMaxBackoff     = awsconfig.DefaultMaxBackoff
 )
 
 // SecretError names the secret that could not be read. Its text keeps the
@@ -113,41 +112,28 @@ func NewAWS(ctx context.Context, region string) (*Client, error) {
 // configuration (AWS_ENDPOINT_URL_SECRETS_MANAGER included), standard
 // retries with backoff, and the attempt and call bounds of o.
 func NewAWSWith(ctx context.Context, o AWSOptions) (*Client, error) {
-	if o.AttemptTimeout <= 0 {
-		o.AttemptTimeout = DefaultAttemptTimeout
-	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = DefaultCallTimeout
 	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = DefaultMaxAttempts
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = DefaultMaxBackoff
-	}
-	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(so *retry.StandardOptions) {
-				so.MaxAttempts = o.MaxAttempts
-				so.MaxBackoff = o.MaxBackoff
-				so.Backoff = retry.NewExponentialJitterBackoff(o.MaxBackoff)
-			})
-		}),
-		// http.Client.Timeout cuts one attempt; the SDK reports it as a
-		// retryable connection error, so the retryer tries again.
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(o.AttemptTimeout)),
-	}
-	if o.Region != "" {
-		opts = append(opts, config.WithRegion(o.Region))
-	}
-	if o.Endpoint != "" {
-		opts = append(opts, config.WithBaseEndpoint(o.Endpoint))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: o.Region, AttemptTimeout: o.AttemptTimeout, MaxAttempts: o.MaxAttempts, MaxBackoff: o.MaxBackoff})
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, err
 	}
-	return &Client{api: secretsmanager.NewFromConfig(cfg), callTimeout: o.CallTimeout}, nil
+	return NewFromConfig(cfg, o), nil
+}
+
+// NewFromConfig builds a client from a loaded configuration (shared with
+// the RDS client); o gives the endpoint override and the call bound.
+func NewFromConfig(cfg aws.Config, o AWSOptions) *Client {
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = DefaultCallTimeout
+	}
+	api := secretsmanager.NewFromConfig(cfg, func(so *secretsmanager.Options) {
+		if o.Endpoint != "" {
+			so.BaseEndpoint = aws.String(o.Endpoint)
+		}
+	})
+	return &Client{api: api, callTimeout: o.CallTimeout}
 }
 
 // bound limits one call, its retries included, to the client's call timeout.

@@ -48,11 +48,12 @@ func StartMoto(ctx context.Context) (*Moto, error) {
 	}
 }
 
-// Env returns the AWS SDK environment that points Secrets Manager at moto
+// Env returns the AWS SDK environment that points Secrets Manager and RDS at moto
 // with dummy credentials.
 func (m *Moto) Env() map[string]string {
 	return map[string]string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": m.URL,
+		"AWS_ENDPOINT_URL_RDS":             m.URL,
 		"AWS_ACCESS_KEY_ID":                "testing",
 		"AWS_SECRET_ACCESS_KEY":            "testing",
 		"AWS_REGION":                       "eu-west-2",
