@@ -105,7 +105,11 @@ func (r *run) fetchSecrets(ctx context.Context, entries []*entry) error {
 		r.record(nil, audit.ActionFetchSecret, audit.Error, started, "%v: the master secret is needed to connect (create it, or pass --master-secret)", master.Err)
 		return ErrActionsFailed
 	}
-	if r.master, err = secrets.ParseMaster(r.opts.MasterSecret, master.Value); err != nil {
+	r.master, err = secrets.ResolveMaster(ctx, secrets.MasterInput{
+		Path: r.opts.MasterSecret, Raw: master.Value, ARN: master.ARN,
+		Flags: r.opts.MasterEndpoint, Tfvars: r.tfvarsEndpoint, Identifier: r.identifier, RDS: r.opts.RDS,
+	})
+	if err != nil {
 		r.record(nil, audit.ActionFetchSecret, audit.Error, started, "%v", err)
 		return ErrActionsFailed
 	}

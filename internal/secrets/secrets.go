@@ -160,21 +160,28 @@ func (c *Client) timedOut(parent context.Context, err error) error {
 
 // Get reads one secret string with GetSecretValue.
 func (c *Client) Get(ctx context.Context, path string) (string, error) {
+	res := c.get(ctx, path)
+	return res.Value, res.Err
+}
+
+func (c *Client) get(ctx context.Context, path string) Result {
 	callCtx, cancel := c.bound(ctx)
 	defer cancel()
 	out, err := c.api.GetSecretValue(callCtx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(path)})
 	if err != nil {
-		return "", classify(path, c.timedOut(ctx, err))
+		return Result{Err: classify(path, c.timedOut(ctx, err))}
 	}
 	if out.SecretString == nil {
-		return "", &SecretError{Path: path, Err: ErrBinary}
+		return Result{Err: &SecretError{Path: path, Err: ErrBinary}}
 	}
-	return *out.SecretString, nil
+	return Result{Value: *out.SecretString, ARN: aws.ToString(out.ARN)}
 }
 
-// Result is one secret of GetMany: its string, or why it could not be read.
+// Result is one secret of GetMany: its string and ARN, or why it could not
+// be read.
 type Result struct {
 	Value string
+	ARN   string
 	Err   error
 }
 
@@ -218,6 +225,7 @@ func (c *Client) batch(ctx context.Context, chunk []string, results map[string]R
 		return err
 	}
 	byName := map[string]string{}
+	arns := map[string]string{}
 	binary := map[string]bool{}
 	for _, v := range out.SecretValues {
 		for _, id := range []*string{v.Name, v.ARN} {
@@ -225,6 +233,7 @@ func (c *Client) batch(ctx context.Context, chunk []string, results map[string]R
 			case id == nil:
 			case v.SecretString != nil:
 				byName[*id] = *v.SecretString
+				arns[*id] = aws.ToString(v.ARN)
 			case v.SecretBinary != nil:
 				binary[*id] = true
 			}
@@ -238,7 +247,7 @@ func (c *Client) batch(ctx context.Context, chunk []string, results map[string]R
 	for _, path := range chunk {
 		switch value, ok := byName[path]; {
 		case ok:
-			results[path] = Result{Value: value}
+			results[path] = Result{Value: value, ARN: arns[path]}
 		case failed[path] != nil:
 			results[path] = Result{Err: failed[path]}
 		case binary[path]:
@@ -262,9 +271,9 @@ func (c *Client) each(ctx context.Context, chunk []string, results map[string]Re
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			value, err := c.Get(ctx, path)
+			res := c.get(ctx, path)
 			mu.Lock()
-			results[path] = Result{Value: value, Err: err}
+			results[path] = res
 			mu.Unlock()
 		}()
 	}
@@ -316,52 +325,14 @@ func isAccessDenied(err error) bool {
 	return false
 }
 
-// Master is the RDS master secret.
+// Master is the RDS master secret, its endpoint filled in by
+// ResolveMaster when RDS manages it (username and password only).
 type Master struct {
 	Host     string
 	Port     int
 	Username string
 	Password string
 	DBName   string
-}
-
-// ParseMaster validates the master secret's JSON: host, port (string or
-// number), username, password and dbname are required. Errors name fields,
-// never values.
-func ParseMaster(path, raw string) (Master, error) {
-	var fields map[string]any
-	if err := json.Unmarshal([]byte(raw), &fields); err != nil {
-		return Master{}, fmt.Errorf("master secret %s is not a JSON object", path)
-	}
-	var m Master
-	var missing []string
-	str := func(name string, dst *string) {
-		v, ok := fields[name].(string)
-		if !ok || v == "" {
-			missing = append(missing, name)
-			return
-		}
-		*dst = v
-	}
-	str("host", &m.Host)
-	str("username", &m.Username)
-	str("password", &m.Password)
-	str("dbname", &m.DBName)
-	var portErr error
-	if m.Port, portErr = parsePort(fields["port"]); portErr != nil {
-		missing = append(missing, "port")
-	}
-	if len(missing) > 0 {
-		err := fmt.Errorf("master secret %s: missing or invalid field(s) %s (need host, port, username, password, dbname)", path, strings.Join(missing, ", "))
-		if portErr != nil {
-			err = fmt.Errorf("%w; %w", err, portErr)
-		}
-		return Master{}, err
-	}
-	if err := checkPassword(m.Password); err != nil {
-		return Master{}, fmt.Errorf("master secret %s: %w", path, err)
-	}
-	return m, nil
 }
 
 // App is an application's secret.
