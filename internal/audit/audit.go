@@ -35,7 +35,8 @@ const (
 	ActionCreateRole     = "create_role"
 	ActionCreateDatabase = "create_database"
 	ActionApplyGrants    = "apply_grants"
-	ActionApplySchema    = "apply_schema" // initial_schema template, see internal/schema
+	ActionApplySchema    = "apply_schema"  // initial_schema template, see internal/schema
+	ActionRotateSecret   = "rotate_secret" // rds-provision rotate, see internal/rotate
 )
 
 // Header is the CSV header line of SPEC.

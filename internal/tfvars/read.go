@@ -82,11 +82,11 @@ type File struct {
 	// only username and password: rds_endpoint, rds_port and identifier
 	// (top-level, or inside rds_config in coupled mode); empty or 0 when
 	// absent.
-	Endpoint   string
-	Port       int
-	Identifier string
-	Environment    string // top-level environment, empty when absent (see CheckEnvironment)
-	Entries        []Entry
+	Endpoint    string
+	Port        int
+	Identifier  string
+	Environment string // top-level environment, empty when absent (see CheckEnvironment)
+	Entries     []Entry
 	// HasAttribute is false when the file has no application_databases yet.
 	HasAttribute bool
 }
