@@ -284,3 +284,29 @@ func TestStepsAreIdempotent(t *testing.T) {
 	}
 	assertRotated(t, f, a)
 }
+
+// finishSecret never moves AWSCURRENT to a password the role refuses: here
+// setSecret never ran (or a provision run set AWSCURRENT back).
+func TestFinishRefusesAPasswordTheRoleDoesNotAccept(t *testing.T) {
+	a := app{key: "nofin_app", db: "rot_nofin_db", user: "rot_nofin_user", password: "nofin-old-password-1", risk: "high"}
+	f := newFixture(t, "rotnofin", a)
+	rot, db := rotator(t)
+	target := Target{SecretID: f.secret(a.key), Username: a.user, Database: a.db}
+	const token = "0b6a1c1e-5f5e-4c3e-9d7a-000000000003"
+	ctx := context.Background()
+	s, err := db.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := rot.Create(ctx, target, token); err != nil {
+		t.Fatal(err)
+	}
+	err = rot.Finish(ctx, s, target, token, true)
+	if err == nil || !strings.Contains(err.Error(), "AWSCURRENT not moved") {
+		t.Fatalf("err = %v, want AWSCURRENT not moved", err)
+	}
+	if curID, cur := version(t, target.SecretID, secrets.StageCurrent); curID == token || cur != a.password || !logsIn(a.user, cur, a.db) {
+		t.Error("AWSCURRENT moved to a password the role does not accept")
+	}
+}
