@@ -35,8 +35,9 @@ lambda: ## the rotation function: bin/lambda/bootstrap and bin/lambda/rds-provis
 	mkdir -p bin/lambda
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_ARCH) $(GO) build $(GOFLAGS_BUILD) -tags lambda.norpc -o bin/lambda/bootstrap ./cmd/rds-provision
 	@command -v zip >/dev/null || { echo "zip is missing: apt-get install zip (bin/lambda/bootstrap is built)"; exit 1; }
-	cd bin/lambda && rm -f rds-provision-lambda.zip && zip -q rds-provision-lambda.zip bootstrap
-	@echo "bin/lambda/rds-provision-lambda.zip: runtime provided.al2023, architecture $(LAMBDA_ARCH), handler bootstrap"
+	cp certs/rds-global-bundle.pem bin/lambda/
+	cd bin/lambda && rm -f rds-provision-lambda.zip && zip -q rds-provision-lambda.zip bootstrap rds-global-bundle.pem
+	@echo "bin/lambda/rds-provision-lambda.zip: runtime provided.al2023, architecture $(LAMBDA_ARCH), handler bootstrap, the RDS CA bundle beside it"
 
 test: ## run every test (starts PostgreSQL and moto_server itself)
 	$(GO) test -count=1 ./...

@@ -30,7 +30,7 @@ type LambdaConfig struct {
 	MasterEndpoint   secrets.Endpoint // RDSP_DB_HOST, RDSP_DB_PORT, RDSP_DB_NAME
 	Identifier       string           // RDSP_DB_INSTANCE: the instance, for DescribeDBInstances
 	SSLMode          string           // RDSP_SSLMODE, default verify-full
-	SSLRootCert      string           // RDSP_SSLROOTCERT, default the image's RDS bundle when verifying
+	SSLRootCert      string           // RDSP_SSLROOTCERT, default the RDS bundle (beside bootstrap on Lambda) when verifying
 	LockTimeout      time.Duration    // RDSP_LOCK_TIMEOUT, default 2m (the function's timeout must exceed it)
 	StatementTimeout time.Duration    // RDSP_STATEMENT_TIMEOUT, default 30s
 }
@@ -53,6 +53,10 @@ func LambdaConfigFromEnv(getenv func(string) string) (LambdaConfig, error) {
 	}
 	if c.SSLRootCert == "" && (c.SSLMode == "verify-full" || c.SSLMode == "verify-ca") {
 		c.SSLRootCert = RDSBundle
+		if root := getenv("LAMBDA_TASK_ROOT"); root != "" {
+			// make lambda packs the bundle beside bootstrap.
+			c.SSLRootCert = root + "/rds-global-bundle.pem"
+		}
 	}
 	if c.MasterSecret == "" {
 		return c, errors.New("RDSP_MASTER_SECRET is not set: give the rotation function the name or ARN of the RDS master secret")

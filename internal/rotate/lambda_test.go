@@ -163,6 +163,10 @@ func TestLambdaConfigFromEnv(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
+	env["LAMBDA_TASK_ROOT"] = "/var/task"
+	if got, _ := LambdaConfigFromEnv(func(k string) string { return env[k] }); got.SSLRootCert != "/var/task/rds-global-bundle.pem" {
+		t.Errorf("on Lambda SSLRootCert = %q, want the bundle beside bootstrap", got.SSLRootCert)
+	}
 	for k, v := range map[string]string{"RDSP_MASTER_SECRET": "", "RDSP_DB_PORT": "0", "RDSP_LOCK_TIMEOUT": "soon"} {
 		bad := map[string]string{"RDSP_MASTER_SECRET": "m"}
 		bad[k] = v

@@ -96,3 +96,31 @@ func TestRandomPasswordIsClientSafe(t *testing.T) {
 		seen[p] = true
 	}
 }
+
+// Terraform may make the secret (tags, key, policy) and leave its value to
+// rds-provision: the first version is written, once.
+func TestCreateAppFillsASecretWithoutValue(t *testing.T) {
+	t.Parallel()
+	api := newAPI(t)
+	c := New(api)
+	ctx := context.Background()
+	name := "test-create/dev/empty/postgres"
+	if _, err := api.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	spec := AppSecretSpec{Name: name, Username: "empty_user", DBName: "empty", Token: "rds-provision-create-0000000000000004"}
+	if created, _, err := c.CreateApp(ctx, spec); err != nil || !created {
+		t.Fatalf("CreateApp = %v, %v; want the value written", created, err)
+	}
+	out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name), VersionStage: aws.String(StageCurrent)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseApp(name, aws.ToString(out.SecretString), "empty_user"); err != nil {
+		t.Errorf("written value: %v", err)
+	}
+	spec.Token = "rds-provision-create-0000000000000005"
+	if created, _, err := c.CreateApp(ctx, spec); err != nil || created {
+		t.Errorf("second CreateApp = %v, %v; want nothing written", created, err)
+	}
+}

@@ -183,18 +183,20 @@ type AppSecretSpec struct {
 }
 
 // CreateApp creates an application secret with a generated password
-// (CreateSecret), unless it exists: created is false then and nothing is
-// written. A secret scheduled for deletion is ErrDeleted: restore it or
+// (CreateSecret), unless it exists with a value: created is false then and
+// nothing is written. A secret without any value (Terraform made only the
+// secret) gets its first version (PutSecretValue). A secret scheduled for deletion is ErrDeleted: restore it or
 // choose another name. A create that loses a race with another run counts
 // as existing.
 func (c *Client) CreateApp(ctx context.Context, spec AppSecretSpec) (created bool, arn string, err error) {
 	m, err := c.Describe(ctx, spec.Name)
+	exists := err == nil
 	switch {
 	case err == nil && m.Deleted:
 		return false, m.ARN, &SecretError{Path: spec.Name, Err: fmt.Errorf("%w: restore it (aws secretsmanager restore-secret --secret-id %s) or wait until it is deleted", ErrDeleted, spec.Name)}
-	case err == nil:
+	case err == nil && m.VersionWith(StageCurrent) != "":
 		return false, m.ARN, nil
-	case !errors.Is(err, ErrNotFound):
+	case err != nil && !errors.Is(err, ErrNotFound):
 		return false, "", err
 	}
 	password, err := c.RandomPassword(ctx)
@@ -208,6 +210,20 @@ func (c *Client) CreateApp(ctx context.Context, spec AppSecretSpec) (created boo
 	raw, err := json.Marshal(value)
 	if err != nil {
 		return false, "", err
+	}
+	if exists {
+		// Terraform made the secret without a value (create_values = false
+		// in examples/terraform/app-secrets): write its first version.
+		callCtx, cancel := c.bound(ctx)
+		defer cancel()
+		_, err := c.api.PutSecretValue(callCtx, &secretsmanager.PutSecretValueInput{
+			SecretId: aws.String(spec.Name), ClientRequestToken: aws.String(spec.Token),
+			SecretString: aws.String(string(raw)), VersionStages: []string{StageCurrent},
+		})
+		if err != nil {
+			return false, "", classify(spec.Name, c.timedOut(ctx, err))
+		}
+		return true, m.ARN, nil
 	}
 	in := &secretsmanager.CreateSecretInput{
 		Name: aws.String(spec.Name), SecretString: aws.String(string(raw)),
