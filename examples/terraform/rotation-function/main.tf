@@ -134,7 +134,9 @@ resource "aws_lambda_function" "rotation" {
       RDSP_MASTER_SECRET = var.master_secret_arn
       RDSP_DB_INSTANCE   = var.db_instance
       RDSP_SSLMODE       = "verify-full"
-      RDSP_LOCK_TIMEOUT  = "4m"
+      # make lambda packs the RDS CA bundle beside bootstrap.
+      RDSP_SSLROOTCERT  = "/var/task/rds-global-bundle.pem"
+      RDSP_LOCK_TIMEOUT = "4m"
     }
   }
 }
