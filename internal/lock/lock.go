@@ -93,7 +93,10 @@ func Acquire(ctx context.Context, conn *pgx.Conn, o Options) error {
 	}
 	wctx, wcancel := context.WithTimeout(ctx, o.StatementTimeout+o.Wait)
 	defer wcancel()
-	if _, err := conn.Exec(wctx, fmt.Sprintf("SET lock_timeout = %d", o.Wait.Milliseconds())); err != nil {
+	// The wait may outlast the session's statement_timeout (a startup
+	// parameter of hardened sessions): both are set for it, then reset to
+	// the session's own values.
+	if _, err := conn.Exec(wctx, fmt.Sprintf("SET lock_timeout = %d; SET statement_timeout = %d", o.Wait.Milliseconds(), (o.Wait + o.StatementTimeout).Milliseconds())); err != nil {
 		return &StatementError{During: "waiting for the advisory lock", Err: fmt.Errorf("wait for advisory lock: %w", err)}
 	}
 	_, err = conn.Exec(wctx, sqlLock, Key)
@@ -104,8 +107,8 @@ func Acquire(ctx context.Context, conn *pgx.Conn, o Options) error {
 	if err != nil {
 		return &StatementError{During: "waiting for the advisory lock", Err: fmt.Errorf("wait for advisory lock: %w", err)}
 	}
-	if _, err := conn.Exec(sctx, "SET lock_timeout = 0"); err != nil {
-		return fmt.Errorf("reset lock_timeout: %w", err)
+	if _, err := conn.Exec(sctx, "RESET lock_timeout; RESET statement_timeout"); err != nil {
+		return fmt.Errorf("reset lock_timeout and statement_timeout: %w", err)
 	}
 	return nil
 }

@@ -136,3 +136,37 @@ func TestAcquireCancelledWhileWaiting(t *testing.T) {
 		t.Fatalf("err = %#v, want a StatementError during the wait", err)
 	}
 }
+
+// A hardened session (statement_timeout as a startup parameter, shorter
+// than the wait) still waits the whole --lock-timeout, and gets its own
+// timeouts back afterwards.
+func TestAcquireWaitOutlastsTheSessionStatementTimeout(t *testing.T) {
+	ctx := context.Background()
+	first := connect(t, pg.MasterURL())
+	if err := Acquire(ctx, first, opts(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(pg.MasterURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["statement_timeout"] = "200"
+	cfg.RuntimeParams["lock_timeout"] = "150"
+	second, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close(ctx)
+	time.AfterFunc(700*time.Millisecond, func() { Release(first, time.Minute) })
+	if err := Acquire(ctx, second, opts(time.Minute)); err != nil {
+		t.Fatalf("waiting past the session's statement_timeout: %v", err)
+	}
+	defer Release(second, time.Minute)
+	var st, lt string
+	if err := second.QueryRow(ctx, "SELECT current_setting('statement_timeout'), current_setting('lock_timeout')").Scan(&st, &lt); err != nil {
+		t.Fatal(err)
+	}
+	if st != "200ms" || lt != "150ms" {
+		t.Errorf("after the wait statement_timeout = %s, lock_timeout = %s; want the session's 200ms and 150ms", st, lt)
+	}
+}
