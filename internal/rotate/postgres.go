@@ -36,6 +36,8 @@ type DB struct {
 	LockTimeout time.Duration
 	Random      io.Reader // SCRAM salts
 	Infof       func(format string, args ...any)
+	// Tracer observes the master session's queries (tests, benchmarks).
+	Tracer pgx.QueryTracer
 }
 
 // config builds a connection config; the password is set on the config,
@@ -90,6 +92,7 @@ func (d *DB) Open(ctx context.Context) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.Tracer = d.Tracer
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("Failed to connect to RDS as the master user %s at %s: %s", d.Master.Username, net.JoinHostPort(d.Master.Host, strconv.Itoa(d.Master.Port)), pgMessage(err))

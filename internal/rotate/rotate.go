@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/catalog"
 	"github.com/goldenpath/rds-provision/internal/naming"
@@ -68,6 +70,8 @@ type Options struct {
 
 	Secrets Store                  // default: Secrets Manager in Region
 	RDS     secrets.InstanceFinder // default: the RDS API in Region
+	// Tracer observes the master session's queries.
+	Tracer pgx.QueryTracer
 
 	Now    func() time.Time
 	Random io.Reader // tokens and SCRAM salts; default crypto/rand
@@ -307,7 +311,7 @@ func (r *run) open(ctx context.Context, file *tfvars.File) (*Session, error) {
 	}
 	r.hide(r.master.Password)
 	db := &DB{Master: r.master, SSLMode: r.opts.SSLMode, SSLRootCert: r.opts.SSLRootCert,
-		StatementTimeout: r.opts.StatementTimeout, LockTimeout: r.opts.LockTimeout, Random: r.opts.Random, Infof: r.infof}
+		StatementTimeout: r.opts.StatementTimeout, LockTimeout: r.opts.LockTimeout, Random: r.opts.Random, Infof: r.infof, Tracer: r.opts.Tracer}
 	return db.Open(ctx)
 }
 

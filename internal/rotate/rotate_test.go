@@ -2,11 +2,13 @@ package rotate
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/goldenpath/rds-provision/internal/secrets"
 )
@@ -308,5 +310,57 @@ func TestFinishRefusesAPasswordTheRoleDoesNotAccept(t *testing.T) {
 	}
 	if curID, cur := version(t, target.SecretID, secrets.StageCurrent); curID == token || cur != a.password || !logsIn(a.user, cur, a.db) {
 		t.Error("AWSCURRENT moved to a password the role does not accept")
+	}
+}
+
+// cancelAfter cancels the run once a query starting with prefix is done.
+type cancelAfter struct {
+	prefix string
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.HasPrefix(d.SQL, c.prefix) {
+		return context.WithValue(ctx, c, true)
+	}
+	return ctx
+}
+
+func (c *cancelAfter) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	if ctx.Value(c) != nil {
+		c.cancel()
+	}
+}
+
+// SIGTERM right after setSecret: stopping there would leave the role with
+// a password AWSCURRENT does not hold, so the run finishes the rotation.
+// The plaintext never reaches the server's statement log.
+func TestRotateCancelledAfterSetSecretStillFinishes(t *testing.T) {
+	a := app{key: "term_app", db: "rot_term_db", user: "rot_term_user", password: "term-old-password-1", risk: "high"}
+	f := newFixture(t, "rotterm", a)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := f.options()
+	opts.App = a.key
+	opts.Tracer = &cancelAfter{prefix: "ALTER ROLE", cancel: cancel}
+	res, err := Run(ctx, opts)
+	if err != nil || len(res.Rows) != 1 || res.Rows[0].Status != "success" {
+		t.Fatalf("rows %+v, err %v; want the rotation finished", res.Rows, err)
+	}
+	if ctx.Err() == nil {
+		t.Fatal("the run was not cancelled: the test proves nothing")
+	}
+	assertRotated(t, f, a)
+
+	_, cur := version(t, f.secret(a.key), secrets.StageCurrent)
+	serverLog, err := os.ReadFile(pg.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(serverLog), `ALTER ROLE "rot_term_user" PASSWORD 'SCRAM-SHA-256$4096:`) {
+		t.Error("the server log has no verifier ALTER ROLE: log_statement is not on, the test proves nothing")
+	}
+	if strings.Contains(string(serverLog), cur) {
+		t.Error("the new plaintext password reached the server's statement log")
 	}
 }
