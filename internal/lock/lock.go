@@ -96,7 +96,7 @@ func Acquire(ctx context.Context, conn *pgx.Conn, o Options) error {
 	// The wait may outlast the session's statement_timeout (a startup
 	// parameter of hardened sessions): both are set for it, then reset to
 	// the session's own values.
-	if _, err := conn.Exec(wctx, fmt.Sprintf("SET lock_timeout = %d; SET statement_timeout = %d", o.Wait.Milliseconds(), (o.Wait + o.StatementTimeout).Milliseconds())); err != nil {
+	if _, err := conn.Exec(wctx, fmt.Sprintf("SET lock_timeout = %d; SET statement_timeout = %d", o.Wait.Milliseconds(), (o.Wait+o.StatementTimeout).Milliseconds())); err != nil {
 		return &StatementError{During: "waiting for the advisory lock", Err: fmt.Errorf("wait for advisory lock: %w", err)}
 	}
 	_, err = conn.Exec(wctx, sqlLock, Key)
