@@ -26,6 +26,22 @@ const (
 	DryRun   Status = "dry_run"
 )
 
+// LogPrefix is the status's mark on a human log line, in the runbook's
+// words: [SUCCESS], [NO_CHANGE], [WARNING], [ERROR], [DRY-RUN].
+func (s Status) LogPrefix() string {
+	switch s {
+	case Success:
+		return "[SUCCESS]"
+	case NoChange:
+		return "[NO_CHANGE]"
+	case Warning:
+		return "[WARNING]"
+	case DryRun:
+		return "[DRY-RUN]"
+	}
+	return "[ERROR]"
+}
+
 // Statuses lists every status in display order.
 var Statuses = []Status{Success, NoChange, Warning, Error, DryRun}
 

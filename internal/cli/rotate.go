@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 
-	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/provision"
 	"github.com/goldenpath/rds-provision/internal/rotate"
@@ -57,20 +56,11 @@ func runRotate(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	opts.Now, opts.Log = env.Now, env.Stderr
-	opts.Audit = audit.NewLog()
-	if err := opts.Audit.AddSink(env.Stdout, true); err != nil {
+	var closeAudit func()
+	if opts.Audit, closeAudit, err = auditLog(env, auditOutput); err != nil {
 		return err
 	}
-	if auditOutput != "" {
-		f, header, err := audit.OpenAppend(auditOutput)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := opts.Audit.AddSink(f, header); err != nil {
-			return err
-		}
-	}
+	defer closeAudit()
 	_, err = rotate.Run(ctx, opts)
 	if errors.Is(err, rotate.ErrActionsFailed) {
 		return ErrFailedRows

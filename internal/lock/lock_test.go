@@ -17,17 +17,7 @@ import (
 var pg *testenv.Postgres
 
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	var err error
-	pg, err = testenv.StartPostgres(ctx, testenv.MasterUser)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "lock tests need PostgreSQL:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	pg.Stop()
-	os.Exit(code)
+	os.Exit(testenv.RunPostgresMain(m, func(p *testenv.Postgres) { pg = p }))
 }
 
 func connect(t *testing.T, url string) *pgx.Conn {

@@ -1,6 +1,7 @@
 package rotate
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -46,7 +47,7 @@ func LambdaConfigFromEnv(getenv func(string) string) (LambdaConfig, error) {
 			Host: getenv("RDSP_DB_HOST"), DBName: getenv("RDSP_DB_NAME"),
 		},
 		Identifier:       getenv("RDSP_DB_INSTANCE"),
-		SSLMode:          firstNonEmpty(getenv("RDSP_SSLMODE"), "verify-full"),
+		SSLMode:          cmp.Or(getenv("RDSP_SSLMODE"), "verify-full"),
 		SSLRootCert:      getenv("RDSP_SSLROOTCERT"),
 		LockTimeout:      2 * time.Minute,
 		StatementTimeout: 30 * time.Second,

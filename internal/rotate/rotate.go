@@ -8,6 +8,7 @@
 package rotate
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -169,7 +170,7 @@ func (r *run) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	region := firstNonEmpty(r.opts.Region, file.Region, tfvars.DefaultRegion)
+	region := cmp.Or(r.opts.Region, file.Region, tfvars.DefaultRegion)
 	entries, err := r.entries(file)
 	if err != nil {
 		return err
@@ -241,7 +242,7 @@ func (r *run) decide(e *entry, st State) *row {
 	isDue, at := Due(st.LastRotated, now, period)
 	last := fmt.Sprintf("last rotated %s (%d days ago), period %d days (%s)", st.LastRotated.UTC().Format(time.RFC3339), int(now.Sub(st.LastRotated)/Day), int(period/Day), riskNote)
 	if st.Meta.RotationEnabled {
-		return &row{audit.Warning, fmt.Sprintf("Not rotated: Secrets Manager rotates %s itself (RotateSecret with %s); rotate it now with: aws secretsmanager rotate-secret --secret-id %s", e.target.SecretID, firstNonEmpty(st.Meta.RotationLambdaARN, "its rotation function"), e.target.SecretID)}
+		return &row{audit.Warning, fmt.Sprintf("Not rotated: Secrets Manager rotates %s itself (RotateSecret with %s); rotate it now with: aws secretsmanager rotate-secret --secret-id %s", e.target.SecretID, cmp.Or(st.Meta.RotationLambdaARN, "its rotation function"), e.target.SecretID)}
 	}
 	var why string
 	switch {
@@ -488,34 +489,11 @@ func (r *run) record(e *entry, status audit.Status, started time.Time, format st
 		fmt.Fprintf(r.log, "[ERROR] %v\n", err)
 		r.failed = true
 	}
-	fmt.Fprintf(r.log, "%s %s\n", logPrefix(status), msg)
-}
-
-func logPrefix(s audit.Status) string {
-	switch s {
-	case audit.Success:
-		return "[SUCCESS]"
-	case audit.NoChange:
-		return "[NO_CHANGE]"
-	case audit.Warning:
-		return "[WARNING]"
-	case audit.DryRun:
-		return "[DRY-RUN]"
-	}
-	return "[ERROR]"
+	fmt.Fprintf(r.log, "%s %s\n", status.LogPrefix(), msg)
 }
 
 func (r *run) infof(format string, args ...any) {
 	fmt.Fprintf(r.log, "[INFO] %s\n", r.audit.Scrub(fmt.Sprintf(format, args...)))
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func plural(n int, one, many string) string {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -19,17 +18,7 @@ import (
 var pg *testenv.Postgres
 
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	var err error
-	pg, err = testenv.StartPostgres(ctx, testenv.MasterUser)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "scram tests need PostgreSQL:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	pg.Stop()
-	os.Exit(code)
+	os.Exit(testenv.RunPostgresMain(m, func(p *testenv.Postgres) { pg = p }))
 }
 
 // saslprepCases are passwords where SASLprep matters, each with what

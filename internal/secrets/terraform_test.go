@@ -30,10 +30,10 @@ func TestReferenceTerraformValidates(t *testing.T) {
 		t.Fatalf("terraform is needed to validate the reference snippets: install the Terraform CLI: %v", err)
 	}
 	plugins := tfPluginDir(t)
-	for _, name := range []string{"app-secrets", "rotation-function"} {
+	for _, name := range []string{"terraform-app-secrets.tf", "terraform-rotation-function.tf"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			src := filepath.Join("..", "..", "examples", "terraform", name, "main.tf")
+			src := filepath.Join("..", "..", "examples", name)
 			raw, err := os.ReadFile(src)
 			if err != nil {
 				t.Fatal(err)

@@ -213,7 +213,7 @@ func (c *Client) CreateApp(ctx context.Context, spec AppSecretSpec) (created boo
 	}
 	if exists {
 		// Terraform made the secret without a value (create_values = false
-		// in examples/terraform/app-secrets): write its first version.
+		// in examples/terraform-app-secrets.tf): write its first version.
 		callCtx, cancel := c.bound(ctx)
 		defer cancel()
 		_, err := c.api.PutSecretValue(callCtx, &secretsmanager.PutSecretValueInput{
