@@ -77,7 +77,7 @@ type app struct {
 }
 
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	env  string
 	dir  string
 	apps []app
@@ -85,7 +85,7 @@ type fixture struct {
 
 // newFixture writes the tfvars and catalog of env, the master and app
 // secrets, and provisions the roles and databases with provision.
-func newFixture(t *testing.T, env string, apps ...app) *fixture {
+func newFixture(t testing.TB, env string, apps ...app) *fixture {
 	t.Helper()
 	f := &fixture{t: t, env: env, dir: t.TempDir(), apps: apps}
 	var tf, cat strings.Builder

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
@@ -362,5 +363,29 @@ func TestRotateCancelledAfterSetSecretStillFinishes(t *testing.T) {
 	}
 	if strings.Contains(string(serverLog), cur) {
 		t.Error("the new plaintext password reached the server's statement log")
+	}
+}
+
+// A provisioning run holding the instance lock keeps rotation out: after
+// --lock-timeout the row says so and nothing was written, not even the
+// pending version.
+func TestRotateWaitsForProvisionsLock(t *testing.T) {
+	a := app{key: "lk_app", db: "rot_lk_db", user: "rot_lk_user", password: "lk-old-password-1", risk: "high"}
+	f := newFixture(t, "rotlock", a)
+	holder, err := pgx.Connect(context.Background(), pg.MasterURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(context.Background())
+	if _, err := holder.Exec(context.Background(), "SELECT pg_advisory_lock($1)", int64(0x72647370)); err != nil {
+		t.Fatal(err)
+	}
+	before := stages(t, f.secret(a.key))
+	out := f.rotate(func(o *Options) { o.App, o.LockTimeout = a.key, 300*time.Millisecond })
+	if out.err == nil || len(out.res.Rows) != 1 || !strings.Contains(out.res.Rows[0].Message, "still held the advisory lock after --lock-timeout 300ms") {
+		t.Fatalf("rows %+v, err %v; want an error row naming the lock", out.res.Rows, out.err)
+	}
+	if diff := cmp.Diff(before, stages(t, f.secret(a.key))); diff != "" || !logsIn(a.user, a.password, a.db) {
+		t.Errorf("the run wrote something without the lock (labels -before +after):\n%s", diff)
 	}
 }
