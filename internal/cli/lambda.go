@@ -32,8 +32,9 @@ Configuration (the function's environment):
                           (username and password only); else found with
                           DescribeDBInstances
   RDSP_DB_INSTANCE        the instance identifier, checked first by that lookup
-  RDSP_SSLMODE            default verify-full; RDSP_SSLROOTCERT default
-                          /etc/ssl/certs/rds-global-bundle.pem
+  RDSP_SSLMODE            default verify-full; RDSP_SSLROOTCERT default the
+                          RDS CA bundle make lambda packs beside bootstrap
+                          (/etc/ssl/certs/rds-global-bundle.pem off Lambda)
   RDSP_LOCK_TIMEOUT       wait for a provision run's lock, default 2m
   RDSP_STATEMENT_TIMEOUT  default 30s
   AWS_REGION              set by Lambda
