@@ -22,7 +22,9 @@ SSLROOTCERT        ?=
 PROVISION_FLAGS    ?=
 TF_APPLY_FLAGS     ?=
 
-.PHONY: help build test test-short lint bench bench-go demo clean test-pg-matrix vulncheck image image-size release-version \
+LAMBDA_ARCH ?= arm64
+
+.PHONY: help build lambda test test-short lint bench bench-go demo clean test-pg-matrix vulncheck image image-size release-version \
 	rds-provision-auto rds-provision-auto-dry-run rds-apply
 
 help: ## list targets
@@ -30,6 +32,14 @@ help: ## list targets
 
 build: ## build bin/rds-provision (static)
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/rds-provision
+
+lambda: ## the rotation function: bin/lambda/bootstrap and bin/lambda/rds-provision-lambda.zip (provided.al2023, LAMBDA_ARCH=arm64|amd64)
+	mkdir -p bin/lambda
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_ARCH) $(GO) build $(GOFLAGS_BUILD) -tags lambda.norpc -o bin/lambda/bootstrap ./cmd/rds-provision
+	@command -v zip >/dev/null || { echo "zip is missing: apt-get install zip (bin/lambda/bootstrap is built)"; exit 1; }
+	cp certs/rds-global-bundle.pem bin/lambda/
+	cd bin/lambda && rm -f rds-provision-lambda.zip && zip -q rds-provision-lambda.zip bootstrap rds-global-bundle.pem
+	@echo "bin/lambda/rds-provision-lambda.zip: runtime provided.al2023, architecture $(LAMBDA_ARCH), handler bootstrap, the RDS CA bundle beside it"
 
 test: ## run every test (starts PostgreSQL and moto_server itself)
 	$(GO) test -count=1 ./...

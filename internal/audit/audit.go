@@ -26,6 +26,22 @@ const (
 	DryRun   Status = "dry_run"
 )
 
+// LogPrefix is the status's mark on a human log line, in the runbook's
+// words: [SUCCESS], [NO_CHANGE], [WARNING], [ERROR], [DRY-RUN].
+func (s Status) LogPrefix() string {
+	switch s {
+	case Success:
+		return "[SUCCESS]"
+	case NoChange:
+		return "[NO_CHANGE]"
+	case Warning:
+		return "[WARNING]"
+	case DryRun:
+		return "[DRY-RUN]"
+	}
+	return "[ERROR]"
+}
+
 // Statuses lists every status in display order.
 var Statuses = []Status{Success, NoChange, Warning, Error, DryRun}
 
@@ -35,7 +51,8 @@ const (
 	ActionCreateRole     = "create_role"
 	ActionCreateDatabase = "create_database"
 	ActionApplyGrants    = "apply_grants"
-	ActionApplySchema    = "apply_schema" // initial_schema template, see internal/schema
+	ActionApplySchema    = "apply_schema"  // initial_schema template, see internal/schema
+	ActionRotateSecret   = "rotate_secret" // rds-provision rotate, see internal/rotate
 )
 
 // Header is the CSV header line of SPEC.

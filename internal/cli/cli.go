@@ -42,6 +42,8 @@ func commands() []command {
 		{"provision", "create roles, databases and grants from application_databases", runProvision},
 		{"request", "validate a database request, edit catalog and tfvars, open a pull request", runRequest},
 		{"changes", "list the environments whose RDS databases changed between two git revisions or two checkouts", runChanges},
+		{"rotate", "rotate app passwords with Secrets Manager's rotation steps (--app KEY, or --due by risk tier)", runRotate},
+		{"lambda", "answer Secrets Manager rotation events as a rotation function (AWS Lambda)", runLambda},
 		{"action", "run as a GitHub Action step (inputs from INPUT_*, see action.yml)", runAction},
 		{"version", "print the version, and the commit it was built from", runVersion},
 	}
@@ -54,6 +56,11 @@ func Run(ctx context.Context, args []string, env Env) int {
 		// action; anywhere else, no command is a usage error.
 		if env.Getenv != nil && env.Getenv("GITHUB_ACTIONS") == "true" && env.Getenv("INPUT_MODE") != "" {
 			return exitCode(env, runAction(ctx, nil, env))
+		}
+		// On AWS Lambda (provided.al2023) the binary is bootstrap, started
+		// without arguments: it is the rotation function.
+		if env.Getenv != nil && env.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+			return exitCode(env, runLambda(ctx, nil, env))
 		}
 		usage(env.Stderr)
 		return ExitUsage

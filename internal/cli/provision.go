@@ -50,6 +50,9 @@ The tfvars file is --tfvars when given; otherwise it is found under
 Secrets (AWS Secrets Manager, default credential chain; the SDK's own
 settings apply, e.g. AWS_ENDPOINT_URL_SECRETS_MANAGER):
   master  <prefix>/<env>/rds/master  JSON: host, port, username, password, dbname
+          (RDS-managed, rds!db-...: username and password; the endpoint then
+          comes from --db-host/--db-port/--db-name, the tfvars rds_endpoint,
+          rds_port and database_name, or DescribeDBInstances)
   app     <prefix>/<env>/<key>/postgres (or the entry's secret_name)  JSON: password[, username]
 
 Exit status: 0 when no row is an error (warnings included), 1 when any is,
@@ -75,6 +78,7 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	fs.StringVar(&opts.BuildID, "build-id", "manual", "build ID for the audit trail")
 	fs.StringVar(&opts.RunID, "run-id", "local", "CI run ID for the audit trail")
 	fs.StringVar(&opts.Region, "region", "", "AWS region (default: aws_region in the tfvars, else eu-west-2)")
+	addMasterEndpointFlags(fs, &opts.MasterEndpoint)
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "show the plan without executing it: reads the instance read-only, changes nothing, shows every problem")
 	fs.BoolVar(&opts.RequireApproval, "require-approval", false, "require ALLOW_DB_PROVISION=true for environments other than dev")
 	fs.BoolVar(&opts.NoFailFast, "no-fail-fast", false, "continue with later databases after a failure (default: stop at the first)")
@@ -100,6 +104,9 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	}
 	if err := provision.CheckSSLMode(opts.SSLMode); err != nil {
 		return usageErrorf("%v", err)
+	}
+	if err := checkMasterEndpoint(opts.MasterEndpoint); err != nil {
+		return err
 	}
 	if opts.Parallel < 1 || opts.Parallel > provision.MaxParallel {
 		return usageErrorf("--parallel %d: want a number from 1 (serial) to %d", opts.Parallel, provision.MaxParallel)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/naming"
+	"github.com/goldenpath/rds-provision/internal/scram"
 	"github.com/goldenpath/rds-provision/internal/secrets"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -104,7 +105,11 @@ func (r *run) fetchSecrets(ctx context.Context, entries []*entry) error {
 		r.record(nil, audit.ActionFetchSecret, audit.Error, started, "%v: the master secret is needed to connect (create it, or pass --master-secret)", master.Err)
 		return ErrActionsFailed
 	}
-	if r.master, err = secrets.ParseMaster(r.opts.MasterSecret, master.Value); err != nil {
+	r.master, err = secrets.ResolveMaster(ctx, secrets.MasterInput{
+		Path: r.opts.MasterSecret, Raw: master.Value, ARN: master.ARN,
+		Flags: r.opts.MasterEndpoint, Tfvars: r.tfvarsEndpoint, Identifier: r.identifier, RDS: r.opts.RDS,
+	})
+	if err != nil {
 		r.record(nil, audit.ActionFetchSecret, audit.Error, started, "%v", err)
 		return ErrActionsFailed
 	}
@@ -158,7 +163,7 @@ func (r *run) verifiers(entries []*entry) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			var err error
-			if e.verifier, err = scramVerifier(e.password, bytes.NewReader(salts[i])); err != nil {
+			if e.verifier, err = scram.Verifier(e.password, bytes.NewReader(salts[i])); err != nil {
 				e.secretErr = err
 			}
 		}()

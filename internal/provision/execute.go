@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/lock"
 	"github.com/goldenpath/rds-provision/internal/schema"
 )
 
@@ -35,14 +35,7 @@ func (r *run) apply(ctx context.Context, entries []*entry, in planInput) []Step 
 		fail(err)
 		return nil
 	}
-	defer func() {
-		if conn.IsClosed() {
-			return
-		}
-		uctx, cancel := context.WithTimeout(context.Background(), connectTimeout)
-		defer cancel()
-		conn.Exec(uctx, sqlUnlock, lockKey)
-	}()
+	defer lock.Release(conn, connectTimeout)
 
 	st, err := r.readState(ctx, conn, entries)
 	if err != nil {
@@ -128,63 +121,39 @@ func (r *run) interrupted(ctx context.Context, what string, err error, left ...i
 	return errors.New(msg + ". Re-run to finish: provisioning converges from where it stopped")
 }
 
-// lock takes the instance-wide advisory lock. A lock held by a role other
-// than the master is not another run: fail at once, naming it. A lock held
-// by another run is waited for, up to --lock-timeout.
+// lock takes the instance-wide advisory lock (internal/lock). A lock held
+// by a role other than the master is not another run: fail at once, naming
+// it. A lock held by another run is waited for, up to --lock-timeout.
 func (r *run) lock(ctx context.Context, conn *pgx.Conn) error {
-	sctx, cancel := r.statementContext(ctx, 0)
-	defer cancel()
-	var got bool
-	if err := conn.QueryRow(sctx, sqlTryLock, lockKey).Scan(&got); err != nil {
-		return r.interrupted(ctx, "taking the advisory lock", fmt.Errorf("take advisory lock: %w", err))
-	}
-	if got {
-		return nil
-	}
-	pid, err := r.lockHolder(ctx, conn)
-	if err != nil {
-		return err
-	}
-	r.infof("Another rds-provision run (pid %d) holds the lock on this instance: waiting up to %s (--lock-timeout)", pid, r.opts.LockTimeout)
-	wctx, wcancel := r.statementContext(ctx, r.opts.LockTimeout)
-	defer wcancel()
-	if _, err := conn.Exec(wctx, fmt.Sprintf("SET lock_timeout = %d", r.opts.LockTimeout.Milliseconds())); err != nil {
-		return r.interrupted(ctx, "waiting for the advisory lock", fmt.Errorf("wait for advisory lock: %w", err))
-	}
-	_, err = conn.Exec(wctx, sqlLock, lockKey)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
-		return fmt.Errorf("another rds-provision run (pid %d) still held the advisory lock after --lock-timeout %s: let it finish and re-run, or raise --lock-timeout", pid, r.opts.LockTimeout)
-	}
-	if err != nil {
-		return r.interrupted(ctx, "waiting for the advisory lock", fmt.Errorf("wait for advisory lock: %w", err))
-	}
-	if _, err := conn.Exec(sctx, "SET lock_timeout = 0"); err != nil {
-		return fmt.Errorf("reset lock_timeout: %w", err)
-	}
-	return nil
+	return r.lockError(ctx, lock.Acquire(ctx, conn, r.lockOptions()))
 }
 
 // lockHolder returns the pid of the run holding the advisory lock (0 when
 // none), or an error when a role other than the master holds it: that is
 // not a run, and waiting for it would wait forever.
 func (r *run) lockHolder(ctx context.Context, conn *pgx.Conn) (int, error) {
-	sctx, cancel := r.statementContext(ctx, 0)
-	defer cancel()
-	var pid int
-	var holder, app string
-	err := conn.QueryRow(sctx, sqlLockHolder, lockKey).Scan(&pid, &holder, &app)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
+	pid, err := lock.Holder(ctx, conn, r.lockOptions())
+	return pid, r.lockError(ctx, err)
+}
+
+func (r *run) lockOptions() lock.Options {
+	return lock.Options{
+		Master:           r.master.Username,
+		Wait:             r.opts.LockTimeout,
+		StatementTimeout: r.opts.StatementTimeout,
+		Waiting: func(pid int) {
+			r.infof("Another rds-provision run (pid %d) holds the lock on this instance: waiting up to %s (--lock-timeout)", pid, r.opts.LockTimeout)
+		},
 	}
-	if err != nil {
-		return 0, r.interrupted(ctx, "taking the advisory lock", fmt.Errorf("find the advisory lock holder: %w", err))
+}
+
+// lockError reports a lock statement cut by a cancellation as such.
+func (r *run) lockError(ctx context.Context, err error) error {
+	var se *lock.StatementError
+	if errors.As(err, &se) {
+		return r.interrupted(ctx, se.During, err)
 	}
-	if holder != r.master.Username {
-		return 0, fmt.Errorf("the advisory lock that serialises rds-provision runs (key %d) is held by role %s (pid %d, application_name %q), not by an rds-provision run of the master user %s; a login is blocking provisioning: end that session (SELECT pg_terminate_backend(%d)) and re-run",
-			lockKey, holder, pid, app, r.master.Username, pid)
-	}
-	return pid, nil
+	return err
 }
 
 // statementContext bounds one statement: a frozen server or network fails

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/lock"
 )
 
 func errorRows(out outcome) []audit.Row {
@@ -122,7 +123,7 @@ func TestLockHeldByAnotherRoleFailsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer squatter.Close(context.Background())
-	if _, err := squatter.Exec(context.Background(), "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+	if _, err := squatter.Exec(context.Background(), "SELECT pg_advisory_lock($1)", lock.Key); err != nil {
 		t.Fatal(err)
 	}
 	f := newFixture(t, "squat")
@@ -146,7 +147,7 @@ func TestLockHeldByAnotherRunIsWaitedForBoundedly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close(context.Background())
-	if _, err := other.Exec(context.Background(), "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+	if _, err := other.Exec(context.Background(), "SELECT pg_advisory_lock($1)", lock.Key); err != nil {
 		t.Fatal(err)
 	}
 	f := newFixture(t, "lockwait")
@@ -193,9 +194,9 @@ func TestDroppedMasterConnectionStopsWithOneError(t *testing.T) {
 			admin := adminConn(t, "postgres")
 			kill := &firstStatement{prefix: "CREATE DATABASE " + ident(apps[1].db), fn: func() {
 				// The lock holder is the master's session.
-				var pid int
-				if err := admin.QueryRow(context.Background(), sqlLockHolder, lockKey).Scan(&pid, new(string), new(string)); err != nil {
-					t.Error(err)
+				pid, err := lock.Holder(context.Background(), admin, lock.Options{Master: masterUser, StatementTimeout: time.Minute})
+				if err != nil || pid == 0 {
+					t.Errorf("lock holder: pid %d, %v", pid, err)
 					return
 				}
 				if _, err := admin.Exec(context.Background(), "SELECT pg_terminate_backend($1, 10000)", pid); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/rdsapi"
 	"github.com/goldenpath/rds-provision/internal/secrets"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -73,6 +74,15 @@ type Options struct {
 
 	// Secrets defaults to AWS Secrets Manager in Region.
 	Secrets SecretSource
+	// MasterEndpoint (--db-host, --db-port, --db-name) overrides the
+	// master secret's host, port and dbname; an RDS-managed master secret
+	// (username and password only) takes them from here, the tfvars
+	// (rds_endpoint, rds_port, database_name) or RDS.
+	MasterEndpoint secrets.Endpoint
+	// RDS finds the instance of an RDS-managed master secret
+	// (DescribeDBInstances); defaults to the RDS API in Region, called only
+	// when the endpoint is still incomplete.
+	RDS secrets.InstanceFinder
 	// Tracer observes every PostgreSQL query (benchmarks count round
 	// trips). Connections run concurrently, so it must be safe for
 	// concurrent use.
@@ -147,6 +157,10 @@ type run struct {
 	log    io.Writer
 	master secrets.Master
 	failed bool
+	// tfvarsEndpoint and identifier are the tfvars' rds_endpoint, rds_port,
+	// database_name and identifier, for an RDS-managed master secret.
+	tfvarsEndpoint secrets.Endpoint
+	identifier     string
 }
 
 func newRun(opts Options) (*run, error) {
@@ -229,6 +243,15 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 			return res, err
 		}
 		r.opts.Secrets = client
+	}
+	r.tfvarsEndpoint = secrets.Endpoint{Host: file.Endpoint, Port: file.Port, DBName: file.DatabaseName}
+	r.identifier = file.Identifier
+	if r.opts.RDS == nil {
+		client, err := rdsapi.NewAWS(ctx, res.Region)
+		if err != nil {
+			return res, err
+		}
+		r.opts.RDS = client
 	}
 	entries, err := r.prepare(file.Entries, file.MasterUsername)
 	if err != nil {

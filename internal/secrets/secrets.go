@@ -15,11 +15,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
+
+	"github.com/goldenpath/rds-provision/internal/awsconfig"
 )
 
 // BatchSize is BatchGetSecretValue's limit of secret ids per call.
@@ -45,10 +44,10 @@ var (
 // DefaultAttemptTimeout and retried with backoff, all attempts together
 // within DefaultCallTimeout.
 const (
-	DefaultAttemptTimeout = 10 * time.Second
+	DefaultAttemptTimeout = awsconfig.DefaultAttemptTimeout
 	DefaultCallTimeout    = 45 * time.Second
-	DefaultMaxAttempts    = 5
-	DefaultMaxBackoff     = 2 * time.Second
+	DefaultMaxAttempts    = awsconfig.DefaultMaxAttempts
+	DefaultMaxBackoff     = awsconfig.DefaultMaxBackoff
 )
 
 // SecretError names the secret that could not be read. Its text keeps the
@@ -73,10 +72,17 @@ func (e *SecretError) Error() string {
 
 func (e *SecretError) Unwrap() error { return e.Err }
 
-// API is the part of the Secrets Manager client used here.
+// API is the part of the Secrets Manager client used here: reads for
+// provision, versions and labels for rotation, creation for
+// --create-missing-secrets.
 type API interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 	BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	UpdateSecretVersionStage(ctx context.Context, in *secretsmanager.UpdateSecretVersionStageInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.UpdateSecretVersionStageOutput, error)
+	GetRandomPassword(ctx context.Context, in *secretsmanager.GetRandomPasswordInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetRandomPasswordOutput, error)
+	CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
 }
 
 // Client reads secrets through API.
@@ -113,41 +119,28 @@ func NewAWS(ctx context.Context, region string) (*Client, error) {
 // configuration (AWS_ENDPOINT_URL_SECRETS_MANAGER included), standard
 // retries with backoff, and the attempt and call bounds of o.
 func NewAWSWith(ctx context.Context, o AWSOptions) (*Client, error) {
-	if o.AttemptTimeout <= 0 {
-		o.AttemptTimeout = DefaultAttemptTimeout
-	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = DefaultCallTimeout
 	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = DefaultMaxAttempts
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = DefaultMaxBackoff
-	}
-	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(so *retry.StandardOptions) {
-				so.MaxAttempts = o.MaxAttempts
-				so.MaxBackoff = o.MaxBackoff
-				so.Backoff = retry.NewExponentialJitterBackoff(o.MaxBackoff)
-			})
-		}),
-		// http.Client.Timeout cuts one attempt; the SDK reports it as a
-		// retryable connection error, so the retryer tries again.
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(o.AttemptTimeout)),
-	}
-	if o.Region != "" {
-		opts = append(opts, config.WithRegion(o.Region))
-	}
-	if o.Endpoint != "" {
-		opts = append(opts, config.WithBaseEndpoint(o.Endpoint))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Region: o.Region, AttemptTimeout: o.AttemptTimeout, MaxAttempts: o.MaxAttempts, MaxBackoff: o.MaxBackoff})
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, err
 	}
-	return &Client{api: secretsmanager.NewFromConfig(cfg), callTimeout: o.CallTimeout}, nil
+	return NewFromConfig(cfg, o), nil
+}
+
+// NewFromConfig builds a client from a loaded configuration (shared with
+// the RDS client); o gives the endpoint override and the call bound.
+func NewFromConfig(cfg aws.Config, o AWSOptions) *Client {
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = DefaultCallTimeout
+	}
+	api := secretsmanager.NewFromConfig(cfg, func(so *secretsmanager.Options) {
+		if o.Endpoint != "" {
+			so.BaseEndpoint = aws.String(o.Endpoint)
+		}
+	})
+	return &Client{api: api, callTimeout: o.CallTimeout}
 }
 
 // bound limits one call, its retries included, to the client's call timeout.
@@ -174,21 +167,28 @@ func (c *Client) timedOut(parent context.Context, err error) error {
 
 // Get reads one secret string with GetSecretValue.
 func (c *Client) Get(ctx context.Context, path string) (string, error) {
+	res := c.get(ctx, path)
+	return res.Value, res.Err
+}
+
+func (c *Client) get(ctx context.Context, path string) Result {
 	callCtx, cancel := c.bound(ctx)
 	defer cancel()
 	out, err := c.api.GetSecretValue(callCtx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(path)})
 	if err != nil {
-		return "", classify(path, c.timedOut(ctx, err))
+		return Result{Err: classify(path, c.timedOut(ctx, err))}
 	}
 	if out.SecretString == nil {
-		return "", &SecretError{Path: path, Err: ErrBinary}
+		return Result{Err: &SecretError{Path: path, Err: ErrBinary}}
 	}
-	return *out.SecretString, nil
+	return Result{Value: *out.SecretString, ARN: aws.ToString(out.ARN)}
 }
 
-// Result is one secret of GetMany: its string, or why it could not be read.
+// Result is one secret of GetMany: its string and ARN, or why it could not
+// be read.
 type Result struct {
 	Value string
+	ARN   string
 	Err   error
 }
 
@@ -232,6 +232,7 @@ func (c *Client) batch(ctx context.Context, chunk []string, results map[string]R
 		return err
 	}
 	byName := map[string]string{}
+	arns := map[string]string{}
 	binary := map[string]bool{}
 	for _, v := range out.SecretValues {
 		for _, id := range []*string{v.Name, v.ARN} {
@@ -239,6 +240,7 @@ func (c *Client) batch(ctx context.Context, chunk []string, results map[string]R
 			case id == nil:
 			case v.SecretString != nil:
 				byName[*id] = *v.SecretString
+				arns[*id] = aws.ToString(v.ARN)
 			case v.SecretBinary != nil:
 				binary[*id] = true
 			}
@@ -252,7 +254,7 @@ func (c *Client) batch(ctx context.Context, chunk []string, results map[string]R
 	for _, path := range chunk {
 		switch value, ok := byName[path]; {
 		case ok:
-			results[path] = Result{Value: value}
+			results[path] = Result{Value: value, ARN: arns[path]}
 		case failed[path] != nil:
 			results[path] = Result{Err: failed[path]}
 		case binary[path]:
@@ -276,9 +278,9 @@ func (c *Client) each(ctx context.Context, chunk []string, results map[string]Re
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			value, err := c.Get(ctx, path)
+			res := c.get(ctx, path)
 			mu.Lock()
-			results[path] = Result{Value: value, Err: err}
+			results[path] = res
 			mu.Unlock()
 		}()
 	}
@@ -330,52 +332,14 @@ func isAccessDenied(err error) bool {
 	return false
 }
 
-// Master is the RDS master secret.
+// Master is the RDS master secret, its endpoint filled in by
+// ResolveMaster when RDS manages it (username and password only).
 type Master struct {
 	Host     string
 	Port     int
 	Username string
 	Password string
 	DBName   string
-}
-
-// ParseMaster validates the master secret's JSON: host, port (string or
-// number), username, password and dbname are required. Errors name fields,
-// never values.
-func ParseMaster(path, raw string) (Master, error) {
-	var fields map[string]any
-	if err := json.Unmarshal([]byte(raw), &fields); err != nil {
-		return Master{}, fmt.Errorf("master secret %s is not a JSON object", path)
-	}
-	var m Master
-	var missing []string
-	str := func(name string, dst *string) {
-		v, ok := fields[name].(string)
-		if !ok || v == "" {
-			missing = append(missing, name)
-			return
-		}
-		*dst = v
-	}
-	str("host", &m.Host)
-	str("username", &m.Username)
-	str("password", &m.Password)
-	str("dbname", &m.DBName)
-	var portErr error
-	if m.Port, portErr = parsePort(fields["port"]); portErr != nil {
-		missing = append(missing, "port")
-	}
-	if len(missing) > 0 {
-		err := fmt.Errorf("master secret %s: missing or invalid field(s) %s (need host, port, username, password, dbname)", path, strings.Join(missing, ", "))
-		if portErr != nil {
-			err = fmt.Errorf("%w; %w", err, portErr)
-		}
-		return Master{}, err
-	}
-	if err := checkPassword(m.Password); err != nil {
-		return Master{}, fmt.Errorf("master secret %s: %w", path, err)
-	}
-	return m, nil
 }
 
 // App is an application's secret.

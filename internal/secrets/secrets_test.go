@@ -125,9 +125,9 @@ func TestParseMaster(t *testing.T) {
 	}{
 		{"port as number", `{"host":"h","port":5432,"username":"u","password":"p","dbname":"d","engine":"postgres"}`, "", Master{"h", 5432, "u", "p", "d"}},
 		{"port as string", `{"host":"h","port":"6543","username":"u","password":"p","dbname":"d"}`, "", Master{"h", 6543, "u", "p", "d"}},
-		{"missing fields", `{"host":"h","password":"hunter2"}`, "missing or invalid field(s) username, dbname, port", Master{}},
+		{"missing fields", `{"host":"h","password":"hunter2"}`, "missing or invalid field(s) username (need username and password", Master{}},
 		{"not json", `hunter2`, "is not a JSON object", Master{}},
-		{"port with a fraction", `{"host":"h","port":5432.5,"username":"u","password":"hunter2","dbname":"d"}`, "invalid field(s) port (need host, port, username, password, dbname); port must be a whole number from 1 to 65535 (it has a fraction)", Master{}},
+		{"port with a fraction", `{"host":"h","port":5432.5,"username":"u","password":"hunter2","dbname":"d"}`, "invalid field(s) port (need username and password; host, port and dbname unless they come from flags, the tfvars or DescribeDBInstances); port must be a whole number from 1 to 65535 (it has a fraction)", Master{}},
 		{"port string with a fraction", `{"host":"h","port":"5432.5","username":"u","password":"hunter2","dbname":"d"}`, "port must be a whole number from 1 to 65535 (it has a fraction)", Master{}},
 		{"port out of range", `{"host":"h","port":65536,"username":"u","password":"hunter2","dbname":"d"}`, "port must be a whole number from 1 to 65535", Master{}},
 		{"port as a word", `{"host":"h","port":"postgres","username":"u","password":"hunter2","dbname":"d"}`, "port must be a whole number from 1 to 65535", Master{}},
@@ -135,7 +135,7 @@ func TestParseMaster(t *testing.T) {
 		{"password with a lone surrogate", `{"host":"h","port":5432,"username":"u","password":"hunter2\udc00x","dbname":"d"}`, "master secret goldenpath/dev/rds/master: password contains U+FFFD", Master{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseMaster("goldenpath/dev/rds/master", tc.raw)
+			got, err := ResolveMaster(context.Background(), MasterInput{Path: "goldenpath/dev/rds/master", Raw: tc.raw})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)

@@ -105,3 +105,22 @@ func (s *Servers) MustPutSecret(t testing.TB, name string, value any) {
 		t.Fatal(err)
 	}
 }
+
+// RunPostgresMain is RunMain for a package whose tests need PostgreSQL
+// only: it starts the server, hands it to use, runs the tests and stops it.
+func RunPostgresMain(m *testing.M, use func(*Postgres)) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	p, err := StartPostgres(ctx, MasterUser)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration tests need PostgreSQL:", err)
+		return 1
+	}
+	defer p.Stop()
+	use(p)
+	code := m.Run()
+	if left := p.leftovers(); left != "" {
+		fmt.Fprintf(os.Stderr, "testenv: the tests left behind on the shared server: %s (drop them with Postgres.DropOnCleanup)\n", left)
+	}
+	return code
+}

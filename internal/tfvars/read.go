@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -115,8 +116,15 @@ type File struct {
 	Region         string // aws_region, empty when absent
 	MasterUsername string // master_username, empty when absent
 	DatabaseName   string // the instance's own database_name, empty when absent
-	Environment    string // top-level environment, empty when absent (see CheckEnvironment)
-	Entries        []Entry
+	// The instance's endpoint, for an RDS-managed master secret that holds
+	// only username and password: rds_endpoint, rds_port and identifier
+	// (top-level, or inside rds_config in coupled mode); empty or 0 when
+	// absent.
+	Endpoint    string
+	Port        int
+	Identifier  string
+	Environment string // top-level environment, empty when absent (see CheckEnvironment)
+	Entries     []Entry
 	// HasAttribute is false when the file has no application_databases yet.
 	HasAttribute bool
 }
@@ -281,6 +289,17 @@ func Parse(path string, src []byte, mode Mode) (*File, error) {
 		if f.DatabaseName, err = topString(body, "database_name"); err != nil {
 			return nil, err
 		}
+		if f.Endpoint, err = topString(body, "rds_endpoint"); err != nil {
+			return nil, err
+		}
+		if f.Identifier, err = topString(body, "identifier"); err != nil {
+			return nil, err
+		}
+		if attr, ok := body.Attributes["rds_port"]; ok && !isNull(attr.Expr) {
+			if f.Port, err = literalPort(attr.Expr, "rds_port"); err != nil {
+				return nil, err
+			}
+		}
 		if attr, ok := body.Attributes["application_databases"]; ok {
 			dbs = attr.Expr
 		}
@@ -298,6 +317,17 @@ func Parse(path string, src []byte, mode Mode) (*File, error) {
 		}
 		if f.DatabaseName, err = itemString(cfg, "database_name"); err != nil {
 			return nil, err
+		}
+		if f.Endpoint, err = itemString(cfg, "rds_endpoint"); err != nil {
+			return nil, err
+		}
+		if f.Identifier, err = itemString(cfg, "identifier"); err != nil {
+			return nil, err
+		}
+		if item, ok := findItem(cfg, "rds_port"); ok && !isNull(item.ValueExpr) {
+			if f.Port, err = literalPort(item.ValueExpr, "rds_config.rds_port"); err != nil {
+				return nil, err
+			}
 		}
 		if item, ok := findItem(cfg, "application_databases"); ok {
 			dbs = item.ValueExpr
@@ -460,6 +490,25 @@ func literalString(expr hclsyntax.Expression, what string) (string, error) {
 		return "", errorAt(expr.Range(), "%s must be a quoted string", what)
 	}
 	return v.AsString(), nil
+}
+
+// literalPort accepts a port as a number or a quoted number, 1 to 65535.
+func literalPort(expr hclsyntax.Expression, what string) (int, error) {
+	v, diags := expr.Value(nil)
+	if !diags.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+		if n, err := strconv.Atoi(strings.TrimSpace(v.AsString())); err == nil {
+			v = cty.NumberIntVal(int64(n))
+		}
+	}
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.Number {
+		return 0, errorAt(expr.Range(), "%s must be a port number from 1 to 65535", what)
+	}
+	bf := v.AsBigFloat()
+	n, acc := bf.Int64()
+	if !bf.IsInt() || acc != 0 || n < 1 || n > 65535 {
+		return 0, errorAt(expr.Range(), "%s must be a port number from 1 to 65535", what)
+	}
+	return int(n), nil
 }
 
 // literalStringList accepts only a list of constant strings.

@@ -1,4 +1,8 @@
-package provision
+// Package scram computes the SCRAM-SHA-256 verifiers PostgreSQL stores for
+// passwords (pg_authid.rolpassword), with SASLprep exactly as PostgreSQL's
+// server and libpq apply it, so a role's password can be set without the
+// plaintext ever reaching the server, its logs or pg_stat_statements.
+package scram
 
 import (
 	"crypto/hmac"
@@ -15,16 +19,16 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// scramIterations matches PostgreSQL's default scram_iterations.
-const scramIterations = 4096
+// Iterations matches PostgreSQL's default scram_iterations.
+const Iterations = 4096
 
-// scramVerifier computes the SCRAM-SHA-256 verifier PostgreSQL stores for a
+// Verifier computes the SCRAM-SHA-256 verifier PostgreSQL stores for a
 // password (RFC 5803 format, as pg_authid holds it). Sending the verifier
 // instead of the password keeps the plaintext out of the server, its
 // statement log and pg_stat_statements. The password goes through
 // saslprep first, as the server does with ALTER ROLE ... PASSWORD 'plain'
 // and libpq does when it logs in, so both derive the same key.
-func scramVerifier(password string, random io.Reader) (string, error) {
+func Verifier(password string, random io.Reader) (string, error) {
 	if strings.IndexByte(password, 0) >= 0 {
 		// Callers refuse it with the secret's path (secrets.ParseApp); a
 		// C string would end at the NUL, so no client could send it.
@@ -34,7 +38,7 @@ func scramVerifier(password string, random io.Reader) (string, error) {
 	if _, err := io.ReadFull(random, salt); err != nil {
 		return "", fmt.Errorf("generate SCRAM salt: %w", err)
 	}
-	salted, err := pbkdf2.Key(sha256.New, saslprep(password), salt, scramIterations, sha256.Size)
+	salted, err := pbkdf2.Key(sha256.New, SASLprep(password), salt, Iterations, sha256.Size)
 	if err != nil {
 		return "", fmt.Errorf("derive SCRAM key: %w", err)
 	}
@@ -42,7 +46,7 @@ func scramVerifier(password string, random io.Reader) (string, error) {
 	storedKey := sha256.Sum256(clientKey)
 	serverKey := hmacSHA256(salted, "Server Key")
 	b64 := base64.StdEncoding.EncodeToString
-	return fmt.Sprintf("SCRAM-SHA-256$%d:%s$%s:%s", scramIterations, b64(salt), b64(storedKey[:]), b64(serverKey)), nil
+	return fmt.Sprintf("SCRAM-SHA-256$%d:%s$%s:%s", Iterations, b64(salt), b64(storedKey[:]), b64(serverKey)), nil
 }
 
 func hmacSHA256(key []byte, msg string) []byte {
@@ -51,7 +55,7 @@ func hmacSHA256(key []byte, msg string) []byte {
 	return m.Sum(nil)
 }
 
-// saslprep prepares a password exactly as PostgreSQL's pg_saslprep does
+// SASLprep prepares a password exactly as PostgreSQL's pg_saslprep does
 // (src/common/saslprep.c, shared by the server's scram_build_secret and
 // libpq's fe-auth-scram.c), with RFC 3454's tables from xdg-go/stringprep.
 // PostgreSQL departs from a strict RFC 4013 profile, and so does this:
@@ -73,7 +77,7 @@ func hmacSHA256(key []byte, msg string) []byte {
 // 3.2 reach it (A.1 sends the rest to the raw fallback), and Unicode's
 // normalisation stability keeps their NFKC forms the same as PostgreSQL's
 // tables.
-func saslprep(password string) string {
+func SASLprep(password string) string {
 	if isASCII(password) || !utf8.ValidString(password) {
 		return password
 	}
