@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	"github.com/goldenpath/rds-provision/internal/report"
 )
 
 // eventPullRequest returns the pull request number the triggering event
@@ -71,7 +73,7 @@ func (rt *runtime) commentOnPullRequest(ctx context.Context, env, body string) s
 		}
 		number = pr.Number
 	}
-	url, updated, err := client.UpsertComment(ctx, number, CommentMarker(env), body)
+	url, updated, err := client.UpsertComment(ctx, number, report.CommentMarker(env), body)
 	if err != nil {
 		return warn("Could not comment on pull request #%d: %v", number, err)
 	}

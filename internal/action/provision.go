@@ -10,6 +10,7 @@ import (
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/provision"
+	"github.com/goldenpath/rds-provision/internal/report"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
@@ -122,7 +123,7 @@ func (rt *runtime) provision(ctx context.Context) error {
 	}
 	if gate.Unprotected != "" {
 		rt.annotate("warning", annotation{Title: "rds-provision " + in.env + ": no approval", Message: gate.Unprotected})
-		rt.addSummary(unprotectedBanner(gate.Unprotected))
+		rt.addSummary(report.UnprotectedBanner(gate.Unprotected))
 	}
 
 	log := audit.NewLog()
@@ -165,7 +166,7 @@ func (rt *runtime) provision(ctx context.Context) error {
 	})
 	rows := log.Rows()
 
-	report := ProvisionReport{
+	rep := report.Provision{
 		Environment: in.env,
 		DryRun:      in.dryRun,
 		Rows:        rows,
@@ -176,11 +177,11 @@ func (rt *runtime) provision(ctx context.Context) error {
 		RunURL:      rt.runURL(),
 	}
 	if res.TfvarsPath == "" {
-		report.TfvarsPath = ""
+		rep.TfvarsPath = ""
 	}
 	if runErr != nil && !errors.Is(runErr, provision.ErrActionsFailed) {
-		report.Err = log.Scrub(runErr.Error())
-		rt.annotate("error", rt.errorAnnotation("rds-provision "+in.env, runErr, report.Err))
+		rep.Err = log.Scrub(runErr.Error())
+		rt.annotate("error", rt.errorAnnotation("rds-provision "+in.env, runErr, rep.Err))
 	}
 	rt.annotateRows(res, rows)
 
@@ -191,18 +192,18 @@ func (rt *runtime) provision(ctx context.Context) error {
 		planPR = rt.planPullRequest()
 	}
 	if planPR > 0 {
-		report.HeadSHA = eventHeadSHA(rt.opts.Getenv("GITHUB_EVENT_PATH"))
-		rt.addSummary(PlanSummary(report))
+		rep.HeadSHA = eventHeadSHA(rt.opts.Getenv("GITHUB_EVENT_PATH"))
+		rt.addSummary(report.PlanSummary(rep))
 	} else {
-		rt.addSummary(ProvisionSummary(report))
+		rt.addSummary(report.ProvisionSummary(rep))
 	}
 	counts := audit.Count(rows)
 	commentURL := ""
 	switch {
 	case in.commentOnPR && planPR > 0:
-		commentURL = rt.commentPlan(ctx, planPR, report)
+		commentURL = rt.commentPlan(ctx, planPR, rep)
 	case in.commentOnPR && !in.dryRun:
-		commentURL = rt.commentOnPullRequest(ctx, in.env, ProvisionComment(report))
+		commentURL = rt.commentOnPullRequest(ctx, in.env, report.ProvisionComment(rep))
 	}
 	catalogCommit := ""
 	if in.updateCatalogStatus && !in.dryRun && !errors.Is(runErr, provision.ErrApproval) {
@@ -250,7 +251,7 @@ func (rt *runtime) annotateRows(res provision.Result, rows []audit.Row) {
 func (rt *runtime) refuseProvision(in provisionInputs, err error) error {
 	msg := err.Error()
 	rt.annotate("error", annotation{Title: "rds-provision " + in.env, Message: msg})
-	rt.addSummary(ProvisionSummary(ProvisionReport{
+	rt.addSummary(report.ProvisionSummary(report.Provision{
 		Environment: in.env, BuildID: in.buildID, RunID: in.runID, RunURL: rt.runURL(), Err: msg,
 	}))
 	return fmt.Errorf("provision %s: %w", in.env, err)

@@ -1,4 +1,4 @@
-package action
+package report
 
 import (
 	"bytes"
@@ -27,8 +27,8 @@ func CommentMarker(env string) string {
 	return "<!-- rds-provision:" + env + " -->"
 }
 
-// ProvisionReport is what a provision summary or comment shows.
-type ProvisionReport struct {
+// Provision is what a provision summary or comment shows.
+type Provision struct {
 	Environment string
 	DryRun      bool
 	Rows        []audit.Row
@@ -62,7 +62,7 @@ func marker(s audit.Status) string {
 // ProvisionSummary renders the job summary of a provision run: dry-run
 // banner, counts per status, a table of the audit rows, and the CSV in a
 // collapsed block, within MaxSummaryBytes.
-func ProvisionSummary(r ProvisionReport) string {
+func ProvisionSummary(r Provision) string {
 	return renderProvision(r, "", MaxSummaryBytes, byteSize,
 		"The complete CSV is in the file named by the step's audit_csv output.")
 }
@@ -70,20 +70,20 @@ func ProvisionSummary(r ProvisionReport) string {
 // ProvisionComment renders the pull request comment of a provision run for
 // one environment: the hidden marker, then the same content as the summary,
 // within MaxCommentChars.
-func ProvisionComment(r ProvisionReport) string {
+func ProvisionComment(r Provision) string {
 	return renderProvision(r, CommentMarker(r.Environment)+"\n", MaxCommentChars, runeSize,
 		"The complete audit is in the job summary of the workflow run.")
 }
 
-func renderProvision(r ProvisionReport, prefix string, limit int, size func(string) int, whereComplete string) string {
+func renderProvision(r Provision, prefix string, limit int, size func(string) int, whereComplete string) string {
 	var head strings.Builder
 	head.WriteString(prefix)
-	fmt.Fprintf(&head, "## RDS provisioning: %s\n\n", mdText(r.Environment))
+	fmt.Fprintf(&head, "## RDS provisioning: %s\n\n", text(r.Environment))
 	if r.DryRun {
 		head.WriteString("> [!NOTE]\n> 🔍 **Dry run:** nothing was changed. The rows show what a real run would do.\n\n")
 	}
 	if r.Err != "" {
-		fmt.Fprintf(&head, "> [!CAUTION]\n> **Failed:** %s\n\n", mdText(mdCut(r.Err, maxErrorChars)))
+		fmt.Fprintf(&head, "> [!CAUTION]\n> **Failed:** %s\n\n", text(cut(r.Err, maxErrorChars)))
 	}
 	counts := audit.Count(r.Rows)
 	head.WriteString("| Status | Rows |\n|:--|--:|\n")
@@ -93,14 +93,14 @@ func renderProvision(r ProvisionReport, prefix string, limit int, size func(stri
 	head.WriteString("\n")
 	var meta []string
 	if r.TfvarsPath != "" {
-		m := "tfvars " + mdText(r.TfvarsPath)
+		m := "tfvars " + text(r.TfvarsPath)
 		if r.Mode != "" {
-			m += " (" + mdText(r.Mode) + ")"
+			m += " (" + text(r.Mode) + ")"
 		}
 		meta = append(meta, m)
 	}
 	if r.BuildID != "" {
-		meta = append(meta, "build "+mdText(r.BuildID))
+		meta = append(meta, "build "+text(r.BuildID))
 	}
 	if r.RunID != "" {
 		meta = append(meta, "run "+runRef(r.RunID, r.RunURL))
@@ -118,12 +118,12 @@ func renderProvision(r ProvisionReport, prefix string, limit int, size func(stri
 	lines := make([]string, len(r.Rows))
 	for i, row := range r.Rows {
 		lines[i] = fmt.Sprintf("| %s | %s | %s | %s | %s | %d | %s |\n",
-			marker(row.Status), mdText(row.Database), mdText(row.Username), mdText(row.Action),
-			mdText(string(row.Status)), row.Duration.Milliseconds(), mdText(row.Message))
+			marker(row.Status), text(row.Database), text(row.Username), text(row.Action),
+			text(string(row.Status)), row.Duration.Milliseconds(), text(row.Message))
 	}
 	var csvText bytes.Buffer
 	audit.WriteCSV(&csvText, r.Rows)
-	csvBlock := fmt.Sprintf("<details><summary>Audit CSV (%d rows)</summary>\n\n%s\n</details>\n", len(r.Rows), mdFence("csv", csvText.String()))
+	csvBlock := fmt.Sprintf("<details><summary>Audit CSV (%d rows)</summary>\n\n%s\n</details>\n", len(r.Rows), fence("csv", csvText.String()))
 
 	full := head.String() + tableHead + strings.Join(lines, "") + "\n" + csvBlock
 	if size(full) <= limit {
