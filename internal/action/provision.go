@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/naming"
@@ -29,6 +31,9 @@ type provisionInputs struct {
 	// protection rules; allowUnprotected opts out of that check.
 	githubEnvironment                     string
 	allowUnprotected, updateCatalogStatus bool
+	// auditArtifact names the artifact a later step uploads auditOutput
+	// as; the reports link it when the CSV does not fit in them.
+	auditArtifact string
 }
 
 func (rt *runtime) provisionInputs() (provisionInputs, error) {
@@ -44,6 +49,7 @@ func (rt *runtime) provisionInputs() (provisionInputs, error) {
 		sslRootCert:  rt.input("sslrootcert"),
 		auditOutput:  rt.input("audit_output"),
 	}
+	in.auditArtifact = rt.input("audit_artifact")
 	var errs []error
 	// Environment names end up in file names, comment markers and secret
 	// paths: the same rule as the command line's --env.
@@ -94,6 +100,9 @@ func (rt *runtime) provisionInputs() (provisionInputs, error) {
 	}
 	if !validEnvironmentName(in.githubEnvironment) {
 		errs = append(errs, rt.inputError("github_environment", fmt.Sprintf("is %q: want the name of the job's GitHub Environment", in.githubEnvironment)))
+	}
+	if strings.ContainsAny(in.auditArtifact, "\":<>|*?\\/\r\n") || strings.ContainsFunc(in.auditArtifact, unicode.IsControl) {
+		errs = append(errs, rt.inputError("audit_artifact", fmt.Sprintf("is %q: an artifact name has none of \" : < > | * ? \\ / nor line breaks", in.auditArtifact)))
 	}
 	if in.auditOutput == "" && in.env != "" {
 		in.auditOutput = "rds-provision-audit-" + in.env + ".csv"
@@ -175,6 +184,7 @@ func (rt *runtime) provision(ctx context.Context) error {
 		BuildID:     in.buildID,
 		RunID:       in.runID,
 		RunURL:      rt.runURL(),
+		Artifact:    in.auditArtifact,
 	}
 	if res.TfvarsPath == "" {
 		rep.TfvarsPath = ""

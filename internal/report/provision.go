@@ -42,6 +42,14 @@ type Provision struct {
 	// tfvars, unreachable database) beyond what the rows say; already free
 	// of secret values.
 	Err string
+	// CSVWhere says, in words, where the complete CSV is when it is too
+	// large to show; "" means the file named by the step's audit_csv
+	// output.
+	CSVWhere string
+	// Artifact names the run artifact a later step of the workflow
+	// uploads the CSV as; the reports link it on the run's page, and
+	// point to it when the CSV is too large to show.
+	Artifact string
 }
 
 var statusMarker = map[audit.Status]string{
@@ -59,23 +67,97 @@ func marker(s audit.Status) string {
 	return "❔"
 }
 
-// ProvisionSummary renders the job summary of a provision run: dry-run
-// banner, counts per status, a table of the audit rows, and the CSV in a
-// collapsed block, within MaxSummaryBytes.
+// ProvisionSummary renders the job summary of a provision run, within
+// MaxSummaryBytes: the dry-run and failure banners, one line of totals,
+// the rows that changed, failed or warn (errors first), then the rows in
+// place folded by action with their counts, and the CSV in a collapsed
+// block. What does not fit is left out in that order from the end, and
+// said: the CSV first (it is the step's file and the run's artifact), then
+// the folded rows, then the other rows, errors and warnings kept first.
 func ProvisionSummary(r Provision) string {
-	return renderProvision(r, "", MaxSummaryBytes, byteSize,
-		"The complete CSV is in the file named by the step's audit_csv output.")
+	return renderProvision(r, "", MaxSummaryBytes, byteSize, false)
 }
 
 // ProvisionComment renders the pull request comment of a provision run for
-// one environment: the hidden marker, then the same content as the summary,
-// within MaxCommentChars.
+// one environment: the hidden marker, then the summary's content within
+// MaxCommentChars. Rows in place that do not fit point to the job summary,
+// and the CSV to the run's artifact.
 func ProvisionComment(r Provision) string {
-	return renderProvision(r, CommentMarker(r.Environment)+"\n", MaxCommentChars, runeSize,
-		"The complete audit is in the job summary of the workflow run.")
+	return renderProvision(r, CommentMarker(r.Environment)+"\n", MaxCommentChars, runeSize, true)
 }
 
-func renderProvision(r Provision, prefix string, limit int, size func(string) int, whereComplete string) string {
+// totals is the line that opens a provision report: how many rows, and how
+// many of each status, errors first and what changed next.
+func totals(rows []audit.Row) string {
+	counts := audit.Count(rows)
+	parts := []string{}
+	if n := counts[audit.Error]; n > 0 {
+		parts = append(parts, fmt.Sprintf("❌ **%d %s**", n, plural(n, "error", "errors")))
+	}
+	if n := counts[audit.Warning]; n > 0 {
+		parts = append(parts, fmt.Sprintf("⚠️ %d %s", n, plural(n, "warning", "warnings")))
+	}
+	if n := counts[audit.Success]; n > 0 {
+		parts = append(parts, fmt.Sprintf("✅ **%d changed**", n))
+	}
+	if n := counts[audit.DryRun]; n > 0 {
+		parts = append(parts, fmt.Sprintf("🔍 **%d to change**", n))
+	}
+	if n := counts[audit.NoChange]; n > 0 {
+		parts = append(parts, fmt.Sprintf("➖ %d in place", n))
+	}
+	return fmt.Sprintf("**%d %s:** %s\n\n", len(rows), plural(len(rows), "row", "rows"), strings.Join(parts, " · "))
+}
+
+// fold is the rows in place of one action.
+type fold struct {
+	action string
+	rows   []int
+}
+
+// folds groups the rows in place by action, in the order the actions
+// first appear.
+func folds(rows []audit.Row) []fold {
+	var out []fold
+	at := map[string]int{}
+	for i, row := range rows {
+		if row.Status != audit.NoChange {
+			continue
+		}
+		k, ok := at[row.Action]
+		if !ok {
+			k = len(out)
+			at[row.Action] = k
+			out = append(out, fold{action: row.Action})
+		}
+		out[k].rows = append(out[k].rows, i)
+	}
+	return out
+}
+
+// needsEye orders the rows a reader must see: errors, warnings, then
+// what changed, each in row order; rows in place are left out.
+func needsEye(rows []audit.Row) []int {
+	rank := func(s audit.Status) int {
+		switch s {
+		case audit.Error:
+			return 0
+		case audit.Warning:
+			return 1
+		}
+		return 2
+	}
+	var out []int
+	for i, row := range rows {
+		if row.Status != audit.NoChange {
+			out = append(out, i)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b int) int { return rank(rows[a].Status) - rank(rows[b].Status) })
+	return out
+}
+
+func renderProvision(r Provision, prefix string, limit int, size func(string) int, comment bool) string {
 	var head strings.Builder
 	head.WriteString(prefix)
 	fmt.Fprintf(&head, "## RDS provisioning: %s\n\n", text(r.Environment))
@@ -85,12 +167,9 @@ func renderProvision(r Provision, prefix string, limit int, size func(string) in
 	if r.Err != "" {
 		fmt.Fprintf(&head, "> [!CAUTION]\n> **Failed:** %s\n\n", text(cut(r.Err, maxErrorChars)))
 	}
-	counts := audit.Count(r.Rows)
-	head.WriteString("| Status | Rows |\n|:--|--:|\n")
-	for _, s := range audit.Statuses {
-		fmt.Fprintf(&head, "| %s %s | %d |\n", marker(s), s, counts[s])
+	if len(r.Rows) > 0 {
+		head.WriteString(totals(r.Rows))
 	}
-	head.WriteString("\n")
 	var meta []string
 	if r.TfvarsPath != "" {
 		m := "tfvars " + text(r.TfvarsPath)
@@ -104,6 +183,13 @@ func renderProvision(r Provision, prefix string, limit int, size func(string) in
 	}
 	if r.RunID != "" {
 		meta = append(meta, "run "+runRef(r.RunID, r.RunURL))
+	}
+	artifact := text(r.Artifact)
+	if r.RunURL != "" {
+		artifact = link(r.Artifact, r.RunURL+"#artifacts")
+	}
+	if r.Artifact != "" && len(r.Rows) > 0 {
+		meta = append(meta, "audit CSV "+artifact)
 	}
 	if len(meta) > 0 {
 		head.WriteString(strings.Join(meta, " · ") + "\n\n")
@@ -121,60 +207,106 @@ func renderProvision(r Provision, prefix string, limit int, size func(string) in
 			marker(row.Status), text(row.Database), text(row.Username), text(row.Action),
 			text(string(row.Status)), row.Duration.Milliseconds(), text(row.Message))
 	}
+
+	// Where the complete rows are, for what a report leaves out.
+	csvAt := "The complete CSV is in " + text(r.CSVWhere) + "."
+	if r.CSVWhere == "" {
+		csvAt = "The complete CSV is in the file named by the step's audit_csv output."
+	}
+	summaryAt := "the job summary of the workflow run"
+	if r.RunURL != "" {
+		summaryAt = "the " + link("job summary", r.RunURL) + " of the workflow run"
+	}
+	switch {
+	case r.Artifact != "":
+		csvAt = "The complete CSV is the run's artifact " + artifact + "."
+	case comment:
+		csvAt = "The complete audit is in " + summaryAt + "."
+	}
+	restAt := "every row is in the audit CSV."
+	if comment {
+		restAt = "every row is in " + summaryAt + "."
+	}
+
+	// Above the fold: what changed, failed or warns.
+	eye := needsEye(r.Rows)
+	aboveRows := func(keep []int) string {
+		if len(eye) == 0 {
+			return "_Nothing changed: every row is already in place._\n\n"
+		}
+		var b strings.Builder
+		b.WriteString(tableHead)
+		for _, i := range keep {
+			b.WriteString(lines[i])
+		}
+		b.WriteString("\n")
+		return b.String()
+	}
+	above := aboveRows(eye)
+
+	// Below it: the rows in place, one collapsed block per action.
+	fs := folds(r.Rows)
+	full := make([]string, len(fs))
+	short := make([]string, len(fs))
+	for k, f := range fs {
+		open := fmt.Sprintf("<details><summary>➖ %s: %d in place</summary>\n\n", text(f.action), len(f.rows))
+		var b strings.Builder
+		b.WriteString(open + tableHead)
+		for _, i := range f.rows {
+			b.WriteString(lines[i])
+		}
+		b.WriteString("\n</details>\n")
+		full[k] = b.String()
+		short[k] = open + "_Not listed here, for size: " + restAt + "_\n\n</details>\n"
+	}
+
 	var csvText bytes.Buffer
 	audit.WriteCSV(&csvText, r.Rows)
 	csvBlock := fmt.Sprintf("<details><summary>Audit CSV (%d rows)</summary>\n\n%s\n</details>\n", len(r.Rows), fence("csv", csvText.String()))
-
-	full := head.String() + tableHead + strings.Join(lines, "") + "\n" + csvBlock
-	if size(full) <= limit {
-		return full
+	csvNote := fmt.Sprintf("_The audit CSV (%d rows) is too large to show here. %s_\n", len(r.Rows), csvAt)
+	if len(fs) > 0 {
+		csvNote = "\n" + csvNote // after a collapsed block
 	}
 
-	// Too big: leave out the CSV, then rows — errors and warnings are kept
-	// first — and say so.
-	csvNote := fmt.Sprintf("_The audit CSV (%d rows) is too large to show here. %s_\n", len(r.Rows), whereComplete)
-	withoutCSV := head.String() + tableHead + strings.Join(lines, "") + "\n" + csvNote
-	if size(withoutCSV) <= limit {
-		return withoutCSV
+	out := head.String() + above + strings.Join(full, "") + csvBlock
+	if size(out) <= limit {
+		return out
 	}
-	rowsNote := func(shown int) string {
-		return fmt.Sprintf("_Showing %d of %d rows (errors and warnings first); the counts above cover all of them._\n\n", shown, len(r.Rows))
+	out = head.String() + above + strings.Join(full, "") + csvNote
+	if size(out) <= limit {
+		return out
 	}
-	budget := limit - size(head.String()) - size(tableHead) - size(rowsNote(len(r.Rows))) - size(csvNote) - 2
-	order := make([]int, len(r.Rows))
-	for i := range order {
-		order[i] = i
-	}
-	rank := func(s audit.Status) int {
-		switch s {
-		case audit.Error:
-			return 0
-		case audit.Warning:
-			return 1
+
+	// The folded rows, action by action, while the rest fits.
+	budget := limit - size(head.String()) - size(above) - size(csvNote) - size(strings.Join(short, ""))
+	if budget >= 0 {
+		var b strings.Builder
+		for k := range fs {
+			if extra := size(full[k]) - size(short[k]); extra <= budget {
+				budget -= extra
+				b.WriteString(full[k])
+			} else {
+				b.WriteString(short[k])
+			}
 		}
-		return 2
+		return head.String() + above + b.String() + csvNote
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return rank(r.Rows[a].Status) - rank(r.Rows[b].Status) })
-	keep := make([]bool, len(r.Rows))
-	shown, used := 0, 0
-	for _, i := range order {
-		if used+size(lines[i]) > budget {
+
+	// Even the rows that need an eye are too many: keep errors and
+	// warnings first, and say so.
+	rowsNote := func(shown int) string {
+		return fmt.Sprintf("_Showing %d of %d rows that changed, failed or warn (errors and warnings first); the totals above cover all of them, and %s_\n\n", shown, len(eye), restAt)
+	}
+	budget = limit - size(head.String()) - size(tableHead) - size(rowsNote(len(eye))) - size(strings.Join(short, "")) - size(csvNote) - 2
+	var keep []int
+	for _, i := range eye {
+		n := size(lines[i])
+		if n > budget {
 			break
 		}
-		keep[i] = true
-		used += size(lines[i])
-		shown++
+		budget -= n
+		keep = append(keep, i)
 	}
-	var out strings.Builder
-	out.WriteString(head.String())
-	out.WriteString(rowsNote(shown))
-	out.WriteString(tableHead)
-	for i, l := range lines {
-		if keep[i] {
-			out.WriteString(l)
-		}
-	}
-	out.WriteString("\n")
-	out.WriteString(csvNote)
-	return cutTo(out.String(), limit, size)
+	out = head.String() + rowsNote(len(keep)) + aboveRows(keep) + strings.Join(short, "") + csvNote
+	return cutTo(out, limit, size)
 }

@@ -28,13 +28,13 @@ func TestProvisionSummaryExact(t *testing.T) {
 			row("keycloak", "keycloak_user", "create_database", audit.Warning, "Database keycloak exists but owner is postgres, expected keycloak_user"),
 		},
 	}
+	// One line of totals, then the warning before the change (issue 21).
 	want := "## RDS provisioning: dev\n\n" +
-		"| Status | Rows |\n|:--|--:|\n" +
-		"| ✅ success | 1 |\n| ➖ no_change | 0 |\n| ⚠️ warning | 1 |\n| ❌ error | 0 |\n| 🔍 dry_run | 0 |\n\n" +
+		"**2 rows:** ⚠️ 1 warning · ✅ **1 changed**\n\n" +
 		"tfvars envs/dev-rds/terraform.tfvars (standalone) · build 16-01-26-01 · run [12345678](<https://github.com/o/r/actions/runs/12345678>)\n\n" +
 		"| | Database | Username | Action | Status | ms | Message |\n|---|---|---|---|---|--:|---|\n" +
-		"| ✅ | keycloak | keycloak\\_user | create\\_role | success | 45 | Role created |\n" +
 		"| ⚠️ | keycloak | keycloak\\_user | create\\_database | warning | 45 | Database keycloak exists but owner is postgres, expected keycloak\\_user |\n" +
+		"| ✅ | keycloak | keycloak\\_user | create\\_role | success | 45 | Role created |\n" +
 		"\n<details><summary>Audit CSV (2 rows)</summary>\n\n```csv\n" +
 		"timestamp_utc,environment,build_id,run_id,database,username,action,status,duration_ms,message\n" +
 		"2026-01-16T10:30:00Z,dev,16-01-26-01,12345678,keycloak,keycloak_user,create_role,success,45,Role created\n" +
@@ -59,7 +59,7 @@ func TestProvisionSummaryBanners(t *testing.T) {
 		{
 			name:   "dry run banner comes first",
 			report: Provision{Environment: "dev", DryRun: true, Rows: []audit.Row{row("keycloak", "keycloak_user", "create_role", audit.DryRun, "Would create/update role: keycloak_user")}},
-			want:   []string{"## RDS provisioning: dev\n\n> [!NOTE]\n> 🔍 **Dry run:** nothing was changed.", "| 🔍 dry_run | 1 |"},
+			want:   []string{"## RDS provisioning: dev\n\n> [!NOTE]\n> 🔍 **Dry run:** nothing was changed.", "**1 row:** 🔍 **1 to change**\n"},
 		},
 		{
 			name:    "run-level failure",
@@ -154,8 +154,8 @@ func TestProvisionSummarySizeCap(t *testing.T) {
 			if !strings.Contains(got, "Secret not found") {
 				t.Error("the error row was dropped; errors must be kept first")
 			}
-			if !strings.Contains(got, fmt.Sprintf("| ✅ success | %d |", tt.rows-1)) {
-				t.Error("counts do not cover every row")
+			if !strings.Contains(got, fmt.Sprintf("**%d rows:** ❌ **1 error** · ✅ **%d changed**\n", tt.rows, tt.rows-1)) {
+				t.Error("totals do not cover every row")
 			}
 		})
 	}
