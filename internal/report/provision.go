@@ -272,12 +272,8 @@ func renderProvision(r Provision, prefix string, limit int, size func(string) in
 	if size(out) <= limit {
 		return out
 	}
-	out = head.String() + above + strings.Join(full, "") + csvNote
-	if size(out) <= limit {
-		return out
-	}
-
-	// The folded rows, action by action, while the rest fits.
+	// Without the CSV: the folded rows, action by action, while the rest
+	// fits.
 	budget := limit - size(head.String()) - size(above) - size(csvNote) - size(strings.Join(short, ""))
 	if budget >= 0 {
 		var b strings.Builder
