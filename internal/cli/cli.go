@@ -15,6 +15,7 @@ import (
 // Env is everything a command takes from its process, so tests can run the
 // whole CLI in-process.
 type Env struct {
+	Stdin  io.Reader // catalog-status --audit -
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
@@ -42,6 +43,7 @@ func commands() []command {
 		{"provision", "create roles, databases and grants from application_databases", runProvision},
 		{"request", "validate a database request, edit catalog and tfvars, open a pull request", runRequest},
 		{"changes", "list the environments whose RDS databases changed between two git revisions or two checkouts", runChanges},
+		{"catalog-status", "set the catalog status of a provision run's entries (active or failed) from its audit CSV", runCatalogStatus},
 		{"action", "run as a GitHub Action step (inputs from INPUT_*, see action.yml)", runAction},
 	}
 }
@@ -100,7 +102,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'rds-provision <command> --help' for the flags of a command.")
