@@ -146,8 +146,8 @@ func TestCatalogStatusRefusals(t *testing.T) {
 	}
 }
 
-// Through GitHub, the status is one commit on the branch, its SHA on
-// standard output; the audit comes on standard input.
+// Through GitHub, a dry run only reads; the status is one commit on the
+// branch, its SHA on standard output; the audit comes on standard input.
 func TestCatalogStatusCommitsThroughGitHub(t *testing.T) {
 	t.Parallel()
 	dir, files := catalogInfra(t)
@@ -161,7 +161,18 @@ func TestCatalogStatusCommitsThroughGitHub(t *testing.T) {
 	args := []string{"catalog-status", "--env", "test", "--audit", "-", "--repo-root", dir}
 	before := len(srv.Commits("development"))
 
-	code, stdout, stderr := runCLIWithStdin(t, getenv, string(csv), args...)
+	// A dry run through GitHub reads the branch only, and prints the diff.
+	code, stdout, stderr := runCLIWithStdin(t, getenv, string(csv), append(args, "--dry-run")...)
+	for _, c := range srv.Calls() {
+		if !strings.HasPrefix(c, "GET ") {
+			t.Errorf("the dry run wrote: %s", c)
+		}
+	}
+	if code != ExitOK || !strings.Contains(stdout, "+      status: failed\n") || !strings.Contains(stderr, "[DRY-RUN] Would set the status of orders, broken, billing on branch development") {
+		t.Errorf("dry run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	code, stdout, stderr = runCLIWithStdin(t, getenv, string(csv), args...)
 	commits := srv.Commits("development")
 	if code != ExitOK || len(commits) != before+1 || stdout != commits[0].SHA+"\n" {
 		t.Fatalf("exit %d, %d new commits\nstdout:\n%s\nstderr:\n%s", code, len(commits)-before, stdout, stderr)
@@ -178,20 +189,10 @@ func TestCatalogStatusCommitsThroughGitHub(t *testing.T) {
 		}
 	}
 
-	// A dry run through GitHub reads only; a rerun makes no commit.
-	calls := len(srv.Calls())
-	code, _, stderr = runCLIWithStdin(t, getenv, string(csv), append(args, "--dry-run")...)
-	for _, c := range srv.Calls()[calls:] {
-		if !strings.HasPrefix(c, "GET ") {
-			t.Errorf("the dry run wrote: %s", c)
-		}
-	}
-	if code != ExitOK || !strings.Contains(stderr, "already says so") {
-		t.Errorf("dry run: exit %d\n%s", code, stderr)
-	}
-	code, stdout, _ = runCLIWithStdin(t, getenv, string(csv), args...)
-	if code != ExitOK || stdout != "" || len(srv.Commits("development")) != before+1 {
-		t.Errorf("rerun: exit %d, stdout %q, %d commits", code, stdout, len(srv.Commits("development"))-before)
+	// A rerun makes no commit.
+	code, stdout, stderr = runCLIWithStdin(t, getenv, string(csv), args...)
+	if code != ExitOK || stdout != "" || len(srv.Commits("development")) != before+1 || !strings.Contains(stderr, "already says so") {
+		t.Errorf("rerun: exit %d, stdout %q, %d commits\n%s", code, stdout, len(srv.Commits("development"))-before, stderr)
 	}
 }
 
