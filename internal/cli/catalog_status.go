@@ -135,12 +135,8 @@ func catalogStatusCommand(ctx context.Context, args []string, env Env, runF func
 		return usageErrorf("--rds-mode: %v", err)
 	}
 	if !o.Local && (!o.DryRun || getenv("GITHUB_TOKEN") != "") {
-		repo := getenv("GITHUB_REPOSITORY")
-		if repo == "" || getenv("GITHUB_TOKEN") == "" {
-			return usageErrorf("committing the catalog status needs GITHUB_TOKEN and GITHUB_REPOSITORY (owner/repo); use --local or --dry-run to work on --repo-root")
-		}
-		if o.GitHub, err = gh.New(gh.Options{BaseURL: getenv("GITHUB_API_URL"), Token: getenv("GITHUB_TOKEN"), Repository: repo}); err != nil {
-			return usageErrorf("%v", err)
+		if o.GitHub, err = githubClient(getenv, "committing the catalog status", ""); err != nil {
+			return err
 		}
 	}
 	return runF(ctx, &o)

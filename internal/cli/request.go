@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/goldenpath/rds-provision/internal/gh"
 	"github.com/goldenpath/rds-provision/internal/request"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -83,13 +82,9 @@ func requestCommand(ctx context.Context, args []string, env Env, runF func(conte
 		getenv = func(string) string { return "" }
 	}
 	if !local && (!dryRun || getenv("GITHUB_TOKEN") != "") {
-		repo := getenv("GITHUB_REPOSITORY")
-		if repo == "" || getenv("GITHUB_TOKEN") == "" {
-			return usageErrorf("request: opening a pull request needs GITHUB_TOKEN and GITHUB_REPOSITORY (owner/repo); use --local or --dry-run to work on --repo-root")
-		}
-		client, err := gh.New(gh.Options{BaseURL: getenv("GITHUB_API_URL"), Token: getenv("GITHUB_TOKEN"), Repository: repo})
+		client, err := githubClient(getenv, "request: opening a pull request", "request: ")
 		if err != nil {
-			return usageErrorf("request: %v", err)
+			return err
 		}
 		opts.GitHub = client
 	}

@@ -139,23 +139,12 @@ func PlanSection(r Provision) string {
 		return fmt.Sprintf("| %s | %s | %s | %s | %s |\n", marker(row.Status),
 			text(row.Database), text(row.Username), text(row.Action), text(row.Message))
 	}
-	// Rank what a reviewer must see first; a cut drops the end of the list.
-	rank := func(s audit.Status) int {
-		switch s {
-		case audit.Error:
-			return 0
-		case audit.Warning:
-			return 1
-		case audit.NoChange:
-			return 3
-		}
-		return 2
-	}
+	// What a reviewer must see first; a cut drops the end of the list.
 	order := make([]int, len(r.Rows))
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return rank(r.Rows[a].Status) - rank(r.Rows[b].Status) })
+	slices.SortStableFunc(order, func(a, b int) int { return attention(r.Rows[a].Status) - attention(r.Rows[b].Status) })
 
 	budget := maxPlanSectionChars - runeSize(head.String()) - 2*runeSize(tableHead) - 400
 	keep := make([]bool, len(r.Rows))

@@ -135,25 +135,30 @@ func folds(rows []audit.Row) []fold {
 	return out
 }
 
+// attention ranks what a reader must see first: errors, warnings, what
+// changes, what is in place.
+func attention(s audit.Status) int {
+	switch s {
+	case audit.Error:
+		return 0
+	case audit.Warning:
+		return 1
+	case audit.NoChange:
+		return 3
+	}
+	return 2
+}
+
 // needsEye orders the rows a reader must see: errors, warnings, then
 // what changed, each in row order; rows in place are left out.
 func needsEye(rows []audit.Row) []int {
-	rank := func(s audit.Status) int {
-		switch s {
-		case audit.Error:
-			return 0
-		case audit.Warning:
-			return 1
-		}
-		return 2
-	}
 	var out []int
 	for i, row := range rows {
 		if row.Status != audit.NoChange {
 			out = append(out, i)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b int) int { return rank(rows[a].Status) - rank(rows[b].Status) })
+	slices.SortStableFunc(out, func(a, b int) int { return attention(rows[a].Status) - attention(rows[b].Status) })
 	return out
 }
 
