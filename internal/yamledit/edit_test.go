@@ -131,6 +131,26 @@ func TestRefusesWhatARewriteWouldLose(t *testing.T) {
 	}
 }
 
+// A line break YAML counts and the line split does not (a lone CR, NEL,
+// LS, PS) makes every position suspect: no line edit is tried.
+func TestOddLineBreaksGetNoLineEdit(t *testing.T) {
+	for _, br := range []string{"\r", "\u0085", "\u2028", "\u2029"} {
+		src := "a: 1" + br + "b: 2\n---\nnotes: kept\n"
+		first := func(docs []*yaml.Node, content []int) (int, error) { return content[0], nil }
+		f, err := Parse([]byte(src), Options{Choose: first})
+		if err != nil {
+			t.Fatalf("%q: %v", br, err)
+		}
+		ed := NewEditor(f)
+		ed.SetScalar(Lookup(f.Root(), "b"), "3")
+		_, err = ed.Result()
+		var unsafe *UnsafeError
+		if !errors.As(err, &unsafe) || unsafe.Reason != "the file has line breaks other than LF and CRLF" {
+			t.Errorf("%q: %v, want the odd line breaks named", br, err)
+		}
+	}
+}
+
 func TestParse(t *testing.T) {
 	t.Run("syntax error names the text", func(t *testing.T) {
 		_, err := Parse([]byte("a: [\n"), Options{Name: "settings"})
