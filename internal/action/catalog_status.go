@@ -41,16 +41,16 @@ func (rt *runtime) updateCatalogStatus(ctx context.Context, in provisionInputs, 
 	if err != nil {
 		return warn("Not updating the catalog status: %v", err)
 	}
-	written, err := catalog.WriteStatus(ctx, client, branch, update)
+	result, err := catalog.WriteStatus(ctx, client, branch, update)
 	if err != nil {
 		return warn("Could not update the catalog status on %s: %v. A protected branch needs the token's GitHub App (or user) allowed to push to it.", branch, err)
 	}
 	for i := range outcomes {
 		outcomes[i].Error = rt.scrub(outcomes[i].Error)
 	}
-	rt.addSummary(report.CatalogStatusSection(report.CatalogStatus{Outcomes: outcomes, Branch: branch, Result: written}))
-	if written.Commit != "" {
-		rt.gha.Infof("Catalog status committed to %s: %s", branch, written.Commit)
+	rt.addSummary(report.CatalogStatusSection(report.CatalogStatus{Outcomes: outcomes, Branch: branch, Result: result}))
+	if result.Commit != "" {
+		rt.gha.Infof("Catalog status committed to %s: %s", branch, result.Commit)
 	}
-	return written.Commit
+	return result.Commit
 }
