@@ -119,6 +119,7 @@ func TestProvisionPushCommentsOnceAndEditsOnRerun(t *testing.T) {
 		input("github_token", srv.Token()).
 		input("build_id", "16-01-26-01").
 		input("run_id", "12345678").
+		input("audit_artifact", "rds-provision-audit-act-push-1").
 		event("push", map[string]any{"ref": "refs/heads/development", "before": strings.Repeat("0", 40), "after": sha})
 	r.env["GITHUB_API_URL"] = srv.URL()
 	r.env["GITHUB_SHA"] = sha
@@ -146,8 +147,9 @@ func TestProvisionPushCommentsOnceAndEditsOnRerun(t *testing.T) {
 	}
 	for _, want := range []string{
 		"## RDS provisioning: act-push\n",
-		"| ✅ success | 6 |",
-		"tfvars envs/act-push-rds/terraform.tfvars (standalone) · build 16-01-26-01 · run [12345678](<https://github.com/goldenpath/infra/actions/runs/12345678>)",
+		"**6 rows:** ✅ **6 changed**\n",
+		"tfvars envs/act-push-rds/terraform.tfvars (standalone) · build 16-01-26-01 · run [12345678](<https://github.com/goldenpath/infra/actions/runs/12345678>)" +
+			" · audit CSV [rds-provision-audit-act-push-1](<https://github.com/goldenpath/infra/actions/runs/12345678#artifacts>)\n",
 		"| ✅ | act\\_push\\_keycloak | act\\_push\\_keycloak\\_user | create\\_role | success |",
 		"<details><summary>Audit CSV (",
 	} {
@@ -194,7 +196,7 @@ func TestProvisionPushCommentsOnceAndEditsOnRerun(t *testing.T) {
 	if after[0].ID != comments[0].ID || after[0].Body == comments[0].Body {
 		t.Errorf("the comment was not edited in place: id %d -> %d", comments[0].ID, after[0].ID)
 	}
-	if !strings.Contains(after[0].Body, "| ➖ no_change | 6 |") {
+	if !strings.Contains(after[0].Body, "**6 rows:** ➖ 6 in place\n") {
 		t.Errorf("edited comment lacks the second run's counts:\n%s", after[0].Body)
 	}
 	if second.outputs["pr_comment_url"] != first.outputs["pr_comment_url"] {
@@ -311,7 +313,7 @@ func TestProvisionFailures(t *testing.T) {
 				return in.provisionRunner()
 			},
 			wantLog: []string{"::error file=envs/act-nosecret-rds/terraform.tfvars,line=5,title=act-nosecret fetch_secret%3A act_nosecret_app::Secret not found: goldenpath/act-nosecret/act_nosecret_app/postgres"},
-			wantSum: []string{"| ❌ error | 1 |", "Secret not found\\: goldenpath/act-nosecret/act\\_nosecret\\_app/postgres"},
+			wantSum: []string{"**1 row:** ❌ **1 error**\n", "Secret not found\\: goldenpath/act-nosecret/act\\_nosecret\\_app/postgres"},
 			outputs: map[string]string{"error_count": "1"},
 		},
 	}
@@ -377,6 +379,7 @@ func TestInputErrors(t *testing.T) {
 		{"bad boolean", map[string]string{"mode": "provision", "environment": "dev", "dry_run": "yes"}, "::error title=rds-provision%3A input dry_run::input dry_run is \"yes\": want true or false\n"},
 		{"bad environment", map[string]string{"mode": "provision", "environment": "Dev/../x"}, "::error title=rds-provision%3A input environment::input environment is \"Dev/../x\""},
 		{"bad parallel", map[string]string{"mode": "provision", "environment": "dev", "parallel": "0"}, "::error title=rds-provision%3A input parallel::input parallel is \"0\": want a number from 1 (serial) to 64\n"},
+		{"bad artifact name", map[string]string{"mode": "provision", "environment": "dev", "audit_artifact": "audit/dev"}, "::error title=rds-provision%3A input audit_artifact::input audit_artifact is \"audit/dev\": an artifact name has none of"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -78,8 +78,3 @@ func (rt *runtime) checkEnvironment(ctx context.Context, in provisionInputs) (ap
 func validEnvironmentName(s string) bool {
 	return s != "" && len(s) <= 255 && strings.TrimSpace(s) == s && !strings.ContainsFunc(s, unicode.IsControl)
 }
-
-// unprotectedBanner is the job summary's warning for an opted-out run.
-func unprotectedBanner(message string) string {
-	return "> [!CAUTION]\n> ⚠️ **Provisioned without approval:** " + mdText(message) + "\n\n"
-}

@@ -11,21 +11,8 @@ import (
 
 	"github.com/goldenpath/rds-provision/internal/ghtest"
 	"github.com/goldenpath/rds-provision/internal/secrets"
+	"github.com/goldenpath/rds-provision/internal/secrets/secretstest"
 )
-
-// noSecrets fails the test on any Secrets Manager read: what must happen
-// after the approval gate did happen before it.
-type noSecrets struct{ t *testing.T }
-
-func (s noSecrets) Get(context.Context, string) (string, error) {
-	s.t.Error("Secrets Manager was read before the approval gate held")
-	return "", errors.New("no secrets in this test")
-}
-
-func (s noSecrets) GetMany(context.Context, []string) (map[string]secrets.Result, error) {
-	s.t.Error("Secrets Manager was read before the approval gate held")
-	return nil, errors.New("no secrets in this test")
-}
 
 // gatedRunner is a push provision run whose GitHub Environment the fake
 // GitHub describes: no opt-out.
@@ -63,7 +50,7 @@ func TestProvisionRefusesUnprotectedEnvironment(t *testing.T) {
 			if tt.input != "" {
 				r.input("github_environment", tt.input)
 			}
-			res := r.run(func(o *Options) { o.Secrets = noSecrets{t} })
+			res := r.run(func(o *Options) { o.Secrets = secretstest.Forbidden{T: t, Why: "before the approval gate held"} })
 			if !errors.Is(res.err, ErrUnprotectedEnvironment) {
 				t.Fatalf("err = %v, want ErrUnprotectedEnvironment\n%s", res.err, res.log)
 			}
@@ -177,7 +164,7 @@ func TestProvisionGateWithoutActionsRead(t *testing.T) {
 			srv := ghtest.New(t, "goldenpath", "infra")
 			srv.SetEnvironment("act-noread", ghtest.Environment{Reviewers: []string{"sre-lead"}})
 			srv.DenyEnvironments(status)
-			res := gatedRunner(in, srv).run(func(o *Options) { o.Secrets = noSecrets{t} })
+			res := gatedRunner(in, srv).run(func(o *Options) { o.Secrets = secretstest.Forbidden{T: t, Why: "before the approval gate held"} })
 			if !errors.Is(res.err, ErrUnprotectedEnvironment) {
 				t.Fatalf("err = %v, want ErrUnprotectedEnvironment\n%s", res.err, res.log)
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/goldenpath/rds-provision/internal/gh"
+	"github.com/goldenpath/rds-provision/internal/report"
 )
 
 // eventPullRequest returns the pull request number the triggering event
@@ -75,7 +76,7 @@ func (rt *runtime) commentOnPullRequest(ctx context.Context, env, body string) s
 		}
 		number = pr.Number
 	}
-	url, updated, err := client.UpsertComment(ctx, number, CommentMarker(env), body)
+	url, updated, err := client.UpsertComment(ctx, number, report.CommentMarker(env), body)
 	if url, ok := rt.otherAuthor(url, err); ok {
 		return url
 	}

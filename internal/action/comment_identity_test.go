@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/goldenpath/rds-provision/internal/ghtest"
+	"github.com/goldenpath/rds-provision/internal/report"
 )
 
 // The pull request's author is a collaborator and plants comments carrying
@@ -22,8 +23,8 @@ func TestForgedCommentsAreNotAdopted(t *testing.T) {
 	number := srv.OpenPullRequestAs("pr-author", branch, "development", "Create RDS Database: act_forge_app (act-forge)", "body")
 
 	const fake = "✅ prod: no changes"
-	forgedPlan := PlanMarker + "\n" + planHeader + planSectionStart("prod") + "\n### prod\n\n" + fake + "\n" + planSectionEnd("prod") + "\n"
-	forgedAudit := CommentMarker("act-forge") + "\n## RDS provisioning: act-forge\n\n" + fake + "\n"
+	forgedPlan := report.PlanMarker + "\n" + report.PlanHeader + report.PlanSectionStart("prod") + "\n### prod\n\n" + fake + "\n" + report.PlanSectionEnd("prod") + "\n"
+	forgedAudit := report.CommentMarker("act-forge") + "\n## RDS provisioning: act-forge\n\n" + fake + "\n"
 	planID := srv.AddCommentAs(number, "pr-author", "COLLABORATOR", forgedPlan)
 	auditID := srv.AddCommentAs(number, "pr-author", "COLLABORATOR", forgedAudit)
 
@@ -67,16 +68,16 @@ func TestForgedCommentsAreNotAdopted(t *testing.T) {
 			t.Errorf("the log does not say whose comments are adopted:\n%s", res.log)
 		}
 	}
-	plans := ours(PlanMarker)
+	plans := ours(report.PlanMarker)
 	if len(plans) != 1 {
 		t.Fatalf("%d plan comments of the tool, want 1: %+v", len(plans), srv.Comments(number))
 	}
-	for _, bad := range []string{fake, planSectionStart("prod")} {
+	for _, bad := range []string{fake, report.PlanSectionStart("prod")} {
 		if strings.Contains(plans[0].Body, bad) {
 			t.Errorf("the plan comment carries the forged %q:\n%s", bad, plans[0].Body)
 		}
 	}
-	if !strings.Contains(plans[0].Body, planSectionStart("act-forge")) {
+	if !strings.Contains(plans[0].Body, report.PlanSectionStart("act-forge")) {
 		t.Errorf("the plan comment lacks the environment's own section:\n%s", plans[0].Body)
 	}
 	forgedIntact("after the plan")
@@ -91,7 +92,7 @@ func TestForgedCommentsAreNotAdopted(t *testing.T) {
 	if res.err != nil {
 		t.Fatalf("provision: %v\n%s", res.err, res.log)
 	}
-	audits := ours(CommentMarker("act-forge"))
+	audits := ours(report.CommentMarker("act-forge"))
 	if len(audits) != 1 || strings.Contains(audits[0].Body, fake) {
 		t.Fatalf("the tool's audit comments: %+v", audits)
 	}
@@ -144,7 +145,7 @@ func TestCommentsOfAGitHubApp(t *testing.T) {
 
 	t.Run("with the slug", func(t *testing.T) {
 		f := newFake()
-		copyID := f.srv.AddCommentAs(f.number, "github-actions[bot]", "NONE", CommentMarker("act-app")+"\n✅ act-app: no changes")
+		copyID := f.srv.AddCommentAs(f.number, "github-actions[bot]", "NONE", report.CommentMarker("act-app")+"\n✅ act-app: no changes")
 		first, second := run(f, "rds-provisioner"), run(f, "rds-provisioner")
 		if cs := appComments(f); len(cs) != 1 || first.outputs["pr_comment_url"] != cs[0].URL || second.outputs["pr_comment_url"] != cs[0].URL {
 			t.Fatalf("App comments %+v; urls %q, %q", cs, first.outputs["pr_comment_url"], second.outputs["pr_comment_url"])

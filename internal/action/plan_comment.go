@@ -6,37 +6,15 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"slices"
-	"strings"
 
-	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/report"
 )
 
 // The plan comment: one per pull request, holding one section per
-// environment. Each environment's dry-run job replaces its own section and
-// keeps the others, so the reviewer reads every environment's plan in one
-// place, and a rerun edits the comment instead of adding one. Its markers
-// differ from the audit comment's ("<!-- rds-provision:<env> -->"), so
-// neither ever edits the other.
-const (
-	// PlanMarker identifies the plan comment on a pull request.
-	PlanMarker = "<!-- rds-provision-plan -->"
-	// maxPlanSectionChars bounds one environment's section so that dev,
-	// test, staging and prod fit in one comment together.
-	maxPlanSectionChars = (MaxCommentChars - 1000) / 4
-)
-
-func planSectionStart(env string) string { return "<!-- rds-provision-plan:" + env + " -->" }
-func planSectionEnd(env string) string   { return "<!-- /rds-provision-plan:" + env + " -->" }
-
-// planSectionRE finds section starts; environment names are bounded by
-// envRE, so a match is one of ours.
-var planSectionRE = regexp.MustCompile(`<!-- rds-provision-plan:([a-z0-9][a-z0-9-]{0,30}) -->`)
-
-// planHeader opens the plan comment and the plan job summary.
-const planHeader = "## RDS provisioning plan\n\n" +
-	"🔍 What merging this pull request would do on each environment's RDS instance, " +
-	"from a dry run of rds-provision: nothing was changed. Updated on every push.\n\n"
+// environment (internal/report renders and merges the sections). Each
+// environment's dry-run job replaces its own section and keeps the others,
+// so the reviewer reads every environment's plan in one place, and a rerun
+// edits the comment instead of adding one.
 
 // planPullRequest is the pull request a dry run reports its plan on: the one
 // a pull_request or pull_request_target event names; 0 for other events.
@@ -74,7 +52,7 @@ var shaRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
 // comment, creating the comment on the first run and editing it after. It
 // returns the comment's URL, or "" when commenting failed, which is a
 // warning: the plan is in the job summary anyway.
-func (rt *runtime) commentPlan(ctx context.Context, number int, r ProvisionReport) string {
+func (rt *runtime) commentPlan(ctx context.Context, number int, r report.Provision) string {
 	warn := func(format string, args ...any) string {
 		rt.annotate("warning", annotation{Title: "rds-provision: pull request comment", Message: fmt.Sprintf(format, args...)})
 		return ""
@@ -83,11 +61,11 @@ func (rt *runtime) commentPlan(ctx context.Context, number int, r ProvisionRepor
 	if err != nil {
 		return warn("Not commenting the plan on the pull request: %v", err)
 	}
-	section := PlanSection(r)
+	section := report.PlanSection(r)
 	// current is the body of the tool's own plan comment only (the token's
 	// account wrote it): a forged copy of the marker contributes no section.
-	url, updated, err := client.UpsertCommentWith(ctx, number, PlanMarker, func(current string) string {
-		return MergePlanComment(current, r.Environment, section)
+	url, updated, err := client.UpsertCommentWith(ctx, number, report.PlanMarker, func(current string) string {
+		return report.MergePlanComment(current, r.Environment, section)
 	})
 	if url, ok := rt.otherAuthor(url, err); ok {
 		return url
@@ -101,170 +79,4 @@ func (rt *runtime) commentPlan(ctx context.Context, number int, r ProvisionRepor
 	}
 	rt.gha.Infof("%s the %s plan on pull request #%d: %s", verb, r.Environment, number, url)
 	return url
-}
-
-// PlanSummary renders the job summary of a dry run on a pull request: the
-// same header and section as the environment's part of the plan comment.
-func PlanSummary(r ProvisionReport) string {
-	return planHeader + PlanSection(r)
-}
-
-// MergePlanComment returns the plan comment with env's section set to
-// section and every other environment's section of current kept, in the
-// order dev, test, staging, prod, then by name. A section whose end marker
-// is missing (a hand edit, a cut body) is dropped; its environment's next
-// run writes it again.
-func MergePlanComment(current, env, section string) string {
-	sections := map[string]string{}
-	for _, m := range planSectionRE.FindAllStringSubmatchIndex(current, -1) {
-		name := current[m[2]:m[3]]
-		rest := current[m[1]:]
-		end := strings.Index(rest, planSectionEnd(name))
-		if end < 0 {
-			continue
-		}
-		if _, seen := sections[name]; !seen {
-			sections[name] = strings.Trim(rest[:end], "\n")
-		}
-	}
-	sections[env] = strings.Trim(section, "\n")
-
-	names := make([]string, 0, len(sections))
-	for name := range sections {
-		names = append(names, name)
-	}
-	rank := map[string]int{"dev": 0, "test": 1, "staging": 2, "prod": 3}
-	slices.SortFunc(names, func(a, b string) int {
-		ra, oka := rank[a]
-		rb, okb := rank[b]
-		switch {
-		case oka && okb:
-			return ra - rb
-		case oka:
-			return -1
-		case okb:
-			return 1
-		}
-		return strings.Compare(a, b)
-	})
-
-	var b strings.Builder
-	b.WriteString(PlanMarker + "\n" + planHeader)
-	for _, name := range names {
-		fmt.Fprintf(&b, "%s\n%s\n%s\n\n", planSectionStart(name), sections[name], planSectionEnd(name))
-	}
-	return b.String()
-}
-
-// PlanSection renders one environment's plan: a headline of what would
-// change, a run-level failure if any, the rows that change something (and
-// every warning and error), then the rows already in place, collapsed;
-// within maxPlanSectionChars, keeping errors and warnings first.
-func PlanSection(r ProvisionReport) string {
-	counts := audit.Count(r.Rows)
-	var head strings.Builder
-	fmt.Fprintf(&head, "### %s\n\n", mdText(r.Environment))
-	var parts []string
-	if n := counts[audit.DryRun]; n > 0 {
-		parts = append(parts, fmt.Sprintf("🔍 **%d to change**", n))
-	}
-	if n := counts[audit.NoChange]; n > 0 {
-		parts = append(parts, fmt.Sprintf("➖ %d in place", n))
-	}
-	if n := counts[audit.Warning]; n > 0 {
-		parts = append(parts, fmt.Sprintf("⚠️ %d %s", n, plural(n, "warning", "warnings")))
-	}
-	if n := counts[audit.Error]; n > 0 {
-		parts = append(parts, fmt.Sprintf("❌ **%d %s**", n, plural(n, "error", "errors")))
-	}
-	switch {
-	case len(parts) > 0:
-		head.WriteString(strings.Join(parts, " · ") + "\n\n")
-	case r.Err == "":
-		head.WriteString("_Nothing to provision: application\\_databases lists no entry._\n\n")
-	}
-	if r.Err != "" {
-		fmt.Fprintf(&head, "> [!CAUTION]\n> **The plan failed:** %s\n\n", mdText(mdCut(r.Err, maxErrorChars)))
-	}
-	var meta []string
-	if r.TfvarsPath != "" {
-		meta = append(meta, "tfvars "+mdText(r.TfvarsPath))
-	}
-	if r.HeadSHA != "" {
-		meta = append(meta, "commit "+mdText(shortSHA(r.HeadSHA)))
-	}
-	if r.RunID != "" {
-		meta = append(meta, "run "+runRef(r.RunID, r.RunURL))
-	}
-	if len(meta) > 0 {
-		head.WriteString(strings.Join(meta, " · ") + "\n\n")
-	}
-
-	const tableHead = "| | Database | Username | Action | Plan |\n|---|---|---|---|---|\n"
-	line := func(row audit.Row) string {
-		return fmt.Sprintf("| %s | %s | %s | %s | %s |\n", marker(row.Status),
-			mdText(row.Database), mdText(row.Username), mdText(row.Action), mdText(row.Message))
-	}
-	// Rank what a reviewer must see first; a cut drops the end of the list.
-	rank := func(s audit.Status) int {
-		switch s {
-		case audit.Error:
-			return 0
-		case audit.Warning:
-			return 1
-		case audit.NoChange:
-			return 3
-		}
-		return 2
-	}
-	order := make([]int, len(r.Rows))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return rank(r.Rows[a].Status) - rank(r.Rows[b].Status) })
-
-	budget := maxPlanSectionChars - runeSize(head.String()) - 2*runeSize(tableHead) - 400
-	keep := make([]bool, len(r.Rows))
-	shown := 0
-	for _, i := range order {
-		n := runeSize(line(r.Rows[i]))
-		if n > budget {
-			break
-		}
-		budget -= n
-		keep[i] = true
-		shown++
-	}
-
-	var changes, inPlace strings.Builder
-	nInPlace := 0
-	for i, row := range r.Rows {
-		if !keep[i] {
-			continue
-		}
-		if row.Status == audit.NoChange {
-			inPlace.WriteString(line(row))
-			nInPlace++
-		} else {
-			changes.WriteString(line(row))
-		}
-	}
-	out := head.String()
-	if shown < len(r.Rows) {
-		out += fmt.Sprintf("_Showing %d of %d rows (errors and warnings first); the counts above cover all of them, the job summary's audit CSV lists every row._\n\n", shown, len(r.Rows))
-	}
-	if changes.Len() > 0 {
-		out += tableHead + changes.String() + "\n"
-	}
-	if nInPlace > 0 {
-		out += fmt.Sprintf("<details><summary>Already in place (%d)</summary>\n\n%s%s\n</details>\n", nInPlace, tableHead, inPlace.String())
-	}
-	return cutTo(out, maxPlanSectionChars, runeSize)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/gh"
 	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/provision"
+	"github.com/goldenpath/rds-provision/internal/report"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
@@ -29,6 +32,9 @@ type provisionInputs struct {
 	// protection rules; allowUnprotected opts out of that check.
 	githubEnvironment                     string
 	allowUnprotected, updateCatalogStatus bool
+	// auditArtifact names the artifact a later step uploads auditOutput
+	// as; the reports link it when the CSV does not fit in them.
+	auditArtifact string
 }
 
 func (rt *runtime) provisionInputs() (provisionInputs, error) {
@@ -44,6 +50,7 @@ func (rt *runtime) provisionInputs() (provisionInputs, error) {
 		sslRootCert:  rt.input("sslrootcert"),
 		auditOutput:  rt.input("audit_output"),
 	}
+	in.auditArtifact = rt.input("audit_artifact")
 	var errs []error
 	// Environment names end up in file names, comment markers and secret
 	// paths: the same rule as the command line's --env.
@@ -98,6 +105,9 @@ func (rt *runtime) provisionInputs() (provisionInputs, error) {
 	if slug := rt.input("github_app_slug"); gh.CheckAppSlug(slug) != nil {
 		errs = append(errs, rt.inputError("github_app_slug", fmt.Sprintf("is %q: %v", slug, gh.CheckAppSlug(slug))))
 	}
+	if strings.ContainsAny(in.auditArtifact, "\":<>|*?\\/\r\n") || strings.ContainsFunc(in.auditArtifact, unicode.IsControl) {
+		errs = append(errs, rt.inputError("audit_artifact", fmt.Sprintf("is %q: an artifact name has none of \" : < > | * ? \\ / nor line breaks", in.auditArtifact)))
+	}
 	if in.auditOutput == "" && in.env != "" {
 		in.auditOutput = "rds-provision-audit-" + in.env + ".csv"
 	}
@@ -126,7 +136,7 @@ func (rt *runtime) provision(ctx context.Context) error {
 	}
 	if gate.Unprotected != "" {
 		rt.annotate("warning", annotation{Title: "rds-provision " + in.env + ": no approval", Message: gate.Unprotected})
-		rt.addSummary(unprotectedBanner(gate.Unprotected))
+		rt.addSummary(report.UnprotectedBanner(gate.Unprotected))
 	}
 
 	log := audit.NewLog()
@@ -169,7 +179,7 @@ func (rt *runtime) provision(ctx context.Context) error {
 	})
 	rows := log.Rows()
 
-	report := ProvisionReport{
+	rep := report.Provision{
 		Environment: in.env,
 		DryRun:      in.dryRun,
 		Rows:        rows,
@@ -178,13 +188,14 @@ func (rt *runtime) provision(ctx context.Context) error {
 		BuildID:     in.buildID,
 		RunID:       in.runID,
 		RunURL:      rt.runURL(),
+		Artifact:    in.auditArtifact,
 	}
 	if res.TfvarsPath == "" {
-		report.TfvarsPath = ""
+		rep.TfvarsPath = ""
 	}
 	if runErr != nil && !errors.Is(runErr, provision.ErrActionsFailed) {
-		report.Err = log.Scrub(runErr.Error())
-		rt.annotate("error", rt.errorAnnotation("rds-provision "+in.env, runErr, report.Err))
+		rep.Err = log.Scrub(runErr.Error())
+		rt.annotate("error", rt.errorAnnotation("rds-provision "+in.env, runErr, rep.Err))
 	}
 	rt.annotateRows(res, rows)
 
@@ -195,18 +206,18 @@ func (rt *runtime) provision(ctx context.Context) error {
 		planPR = rt.planPullRequest()
 	}
 	if planPR > 0 {
-		report.HeadSHA = eventHeadSHA(rt.opts.Getenv("GITHUB_EVENT_PATH"))
-		rt.addSummary(PlanSummary(report))
+		rep.HeadSHA = eventHeadSHA(rt.opts.Getenv("GITHUB_EVENT_PATH"))
+		rt.addSummary(report.PlanSummary(rep))
 	} else {
-		rt.addSummary(ProvisionSummary(report))
+		rt.addSummary(report.ProvisionSummary(rep))
 	}
 	counts := audit.Count(rows)
 	commentURL := ""
 	switch {
 	case in.commentOnPR && planPR > 0:
-		commentURL = rt.commentPlan(ctx, planPR, report)
+		commentURL = rt.commentPlan(ctx, planPR, rep)
 	case in.commentOnPR && !in.dryRun:
-		commentURL = rt.commentOnPullRequest(ctx, in.env, ProvisionComment(report))
+		commentURL = rt.commentOnPullRequest(ctx, in.env, report.ProvisionComment(rep))
 	}
 	catalogCommit := ""
 	if in.updateCatalogStatus && !in.dryRun && !errors.Is(runErr, provision.ErrApproval) {
@@ -254,7 +265,7 @@ func (rt *runtime) annotateRows(res provision.Result, rows []audit.Row) {
 func (rt *runtime) refuseProvision(in provisionInputs, err error) error {
 	msg := err.Error()
 	rt.annotate("error", annotation{Title: "rds-provision " + in.env, Message: msg})
-	rt.addSummary(ProvisionSummary(ProvisionReport{
+	rt.addSummary(report.ProvisionSummary(report.Provision{
 		Environment: in.env, BuildID: in.buildID, RunID: in.runID, RunURL: rt.runURL(), Err: msg,
 	}))
 	return fmt.Errorf("provision %s: %w", in.env, err)

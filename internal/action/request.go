@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/goldenpath/rds-provision/internal/report"
 	"github.com/goldenpath/rds-provision/internal/request"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -37,17 +38,17 @@ func (rt *runtime) request(ctx context.Context) error {
 		return rt.inputError("rds_mode", err.Error())
 	}
 	shown := form.WithDefaults()
-	report := RequestReport{DryRun: dryRun, Fields: []Field{
-		{request.FieldBaseBranch, shown.BaseBranch},
-		{request.FieldDatabaseName, shown.DatabaseName},
-		{request.FieldUsername, shown.Username},
-		{request.FieldOwner, shown.Owner},
-		{request.FieldUser, shown.User},
-		{request.FieldDomain, shown.Domain},
-		{request.FieldEnvironment, shown.Environment},
-		{request.FieldRisk, shown.Risk},
-		{request.FieldSize, shown.Size},
-		{request.FieldInitialSchema, shown.InitialSchema},
+	rep := report.Request{DryRun: dryRun, Fields: []report.Field{
+		{Name: request.FieldBaseBranch, Value: shown.BaseBranch},
+		{Name: request.FieldDatabaseName, Value: shown.DatabaseName},
+		{Name: request.FieldUsername, Value: shown.Username},
+		{Name: request.FieldOwner, Value: shown.Owner},
+		{Name: request.FieldUser, Value: shown.User},
+		{Name: request.FieldDomain, Value: shown.Domain},
+		{Name: request.FieldEnvironment, Value: shown.Environment},
+		{Name: request.FieldRisk, Value: shown.Risk},
+		{Name: request.FieldSize, Value: shown.Size},
+		{Name: request.FieldInitialSchema, Value: shown.InitialSchema},
 	}}
 
 	opts := request.Options{
@@ -64,32 +65,32 @@ func (rt *runtime) request(ctx context.Context) error {
 	// a dry run previews exactly what a real run would propose.
 	client, err := rt.github()
 	if err != nil {
-		report.Err = err.Error()
+		rep.Err = err.Error()
 		rt.annotate("error", annotation{Title: "rds-provision: github_token", Message: err.Error()})
-		rt.addSummary(RequestSummary(report))
+		rt.addSummary(report.RequestSummary(rep))
 		return err
 	}
 	opts.GitHub = client
 
 	res, runErr := request.Run(ctx, opts)
-	report.Changed, report.Branch = res.Changed, res.Branch
-	report.PRNumber, report.PRURL = res.PRNumber, res.PRURL
-	report.Diff, report.Body = res.Diff, res.Body
+	rep.Changed, rep.Branch = res.Changed, res.Branch
+	rep.PRNumber, rep.PRURL = res.PRNumber, res.PRURL
+	rep.Diff, rep.Body = res.Diff, res.Body
 
 	var invalid *request.ValidationError
 	switch {
 	case errors.As(runErr, &invalid):
 		for _, p := range invalid.Problems {
-			report.Problems = append(report.Problems, Problem{Field: p.Field, Value: p.Value, Rule: p.Rule})
+			rep.Problems = append(rep.Problems, report.Problem{Field: p.Field, Value: p.Value, Rule: p.Rule})
 			a := annotation{Title: "Invalid " + p.Field, Message: p.String()}
 			a.File, a.Line = rt.workflowInputLine(p.Field)
 			rt.annotate("error", a)
 		}
 	case runErr != nil:
-		report.Err = rt.scrub(runErr.Error())
-		rt.annotate("error", rt.errorAnnotation("rds-provision request", runErr, report.Err))
+		rep.Err = rt.scrub(runErr.Error())
+		rt.annotate("error", rt.errorAnnotation("rds-provision request", runErr, rep.Err))
 	}
-	rt.addSummary(RequestSummary(report))
+	rt.addSummary(report.RequestSummary(rep))
 
 	number := ""
 	if res.PRNumber > 0 {

@@ -142,3 +142,38 @@ func TestApplyWorkflowDetectsByContentAndChecksEnvironment(t *testing.T) {
 		t.Error("terraform apply without a saved plan")
 	}
 }
+
+// The apply workflow uploads the audit CSV under the name the action's
+// reports link, with actions/upload-artifact pinned by SHA, also after a
+// failed provisioning.
+func TestApplyWorkflowUploadsTheArtifactTheReportsLink(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", ".github", "workflows", "rds-database-apply.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf workflowFile
+	if err := yaml.Unmarshal(raw, &wf); err != nil {
+		t.Fatal(err)
+	}
+	var action, upload *workflowStep
+	for i, s := range wf.Jobs["provision"].Steps {
+		switch {
+		case s.With["mode"] == "provision":
+			action = &wf.Jobs["provision"].Steps[i]
+		case strings.HasPrefix(s.Uses, "actions/upload-artifact@"):
+			upload = &wf.Jobs["provision"].Steps[i]
+		}
+	}
+	if action == nil || upload == nil {
+		t.Fatalf("steps: action %v, upload %v", action, upload)
+	}
+	if action.With["audit_artifact"] == "" || upload.With["name"] != action.With["audit_artifact"] {
+		t.Errorf("upload name %q, action audit_artifact %q: want the same", upload.With["name"], action.With["audit_artifact"])
+	}
+	if upload.With["path"] != "${{ steps."+action.ID+".outputs.audit_csv }}" || !strings.HasPrefix(upload.If, "always()") {
+		t.Errorf("upload step %+v: want the action's audit_csv, always", *upload)
+	}
+	if pin := strings.TrimPrefix(strings.Fields(upload.Uses)[0], "actions/upload-artifact@"); len(pin) != 40 {
+		t.Errorf("upload-artifact not pinned by SHA: %s", upload.Uses)
+	}
+}

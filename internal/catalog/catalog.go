@@ -1,6 +1,9 @@
-// Package catalog edits the RDS resource catalog, a YAML file of one entry
-// per application database, through the yaml.v3 Node API so comments, key
-// order and formatting survive.
+// Package catalog holds the meaning of the RDS resource catalog, a YAML
+// file of one entry per application database: its entries, their status,
+// its layout across environments, and which document of a file is the
+// catalog. The text itself is changed by internal/yamledit, a line editor
+// that knows YAML and nothing of the catalog, so comments, key order and
+// formatting survive; calls go one way, from this package into the editor.
 //
 // Layout across environments: each environment has its own catalog file,
 // because a file describes one RDS instance (its rds_instance header names
@@ -22,6 +25,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/goldenpath/rds-provision/internal/yamledit"
 )
 
 // Dir holds the catalogs, relative to the infra repo root.
@@ -91,10 +96,10 @@ const MaxFileSize = 4 << 20
 // or comment-only file has none.
 func Entries(src []byte) ([]Entry, error) {
 	f, err := load(src)
-	if err != nil || f.doc == nil {
+	if err != nil || f.Doc() == nil {
 		return nil, err
 	}
-	dbs := lookup(f.doc, "databases")
+	dbs := yamledit.Lookup(f.Doc(), "databases")
 	if dbs == nil || dbs.Kind != yaml.MappingNode {
 		return nil, nil
 	}
@@ -106,14 +111,14 @@ func Entries(src []byte) ([]Entry, error) {
 }
 
 func readEntry(name string, n *yaml.Node) Entry {
-	m, c := lookup(n, "metadata"), lookup(n, "configuration")
+	m, c := yamledit.Lookup(n, "metadata"), yamledit.Lookup(n, "configuration")
 	return Entry{
-		Name: name, ID: scalar(m, "id"), Owner: scalar(m, "owner"), RequestedBy: scalar(m, "requested_by"),
-		Domain: scalar(m, "domain"), Risk: scalar(m, "risk"), Environment: scalar(m, "environment"),
-		Status: scalar(m, "status"), CreatedDate: scalar(m, "created_date"),
-		Username: scalar(c, "username"), SizeTier: scalar(c, "size_tier"),
-		InstanceClass: scalar(c, "instance_class"), SecretPath: scalar(c, "secret_path"),
-		InitialSchema: scalar(c, "initial_schema"),
+		Name: name, ID: yamledit.Scalar(m, "id"), Owner: yamledit.Scalar(m, "owner"), RequestedBy: yamledit.Scalar(m, "requested_by"),
+		Domain: yamledit.Scalar(m, "domain"), Risk: yamledit.Scalar(m, "risk"), Environment: yamledit.Scalar(m, "environment"),
+		Status: yamledit.Scalar(m, "status"), CreatedDate: yamledit.Scalar(m, "created_date"),
+		Username: yamledit.Scalar(c, "username"), SizeTier: yamledit.Scalar(c, "size_tier"),
+		InstanceClass: yamledit.Scalar(c, "instance_class"), SecretPath: yamledit.Scalar(c, "secret_path"),
+		InitialSchema: yamledit.Scalar(c, "initial_schema"),
 	}
 }
 
@@ -139,20 +144,13 @@ databases: {}
 // comments and line endings.
 func start(src []byte, eol, env string, now time.Time) []byte {
 	if len(bytes.TrimSpace(src)) == 0 {
-		return withEOL(NewFile(env, now), eol)
+		return yamledit.WithEOL(NewFile(env, now), eol)
 	}
 	out := append([]byte{}, src...)
 	if !bytes.HasSuffix(out, []byte("\n")) {
 		out = append(out, eol...)
 	}
-	return append(out, withEOL([]byte(header(env, now)), eol)...)
-}
-
-func withEOL(b []byte, eol string) []byte {
-	if eol == "\n" {
-		return b
-	}
-	return bytes.ReplaceAll(b, []byte("\n"), []byte(eol))
+	return append(out, yamledit.WithEOL([]byte(header(env, now)), eol)...)
 }
 
 // Upsert adds e to the catalog src of env, or updates its entry, and moves
@@ -176,25 +174,25 @@ func Upsert(src []byte, env string, e Entry, now time.Time) (out []byte, changed
 	if err != nil {
 		return nil, false, err
 	}
-	if f.doc == nil {
-		if f, err = load(start(src, f.eol, env, now)); err != nil {
+	if f.Doc() == nil {
+		if f, err = load(start(src, f.EOL(), env, now)); err != nil {
 			return nil, false, err
 		}
-		if f.doc == nil {
+		if f.Doc() == nil {
 			return nil, false, fmt.Errorf("%w: the file has no document to add the header to", ErrLayout)
 		}
 	}
-	root := f.doc.Content[0]
-	if inst := scalar(root, "rds_instance"); inst != "" && inst != Instance(env) {
+	root := f.Root()
+	if inst := yamledit.Scalar(root, "rds_instance"); inst != "" && inst != Instance(env) {
 		return nil, false, fmt.Errorf("%w: the catalog is for rds_instance %q, not %q", ErrOtherEnvironment, inst, Instance(env))
 	}
-	ed := newEditor(f)
-	dbs := lookup(root, "databases")
+	ed := yamledit.NewEditor(f)
+	dbs := yamledit.Lookup(root, "databases")
 	if dbs != nil && dbs.Kind != yaml.MappingNode && dbs.Tag != "!!null" {
 		return nil, false, fmt.Errorf("catalog: databases must be a mapping, line %d", dbs.Line)
 	}
 
-	if existing := lookup(dbs, e.Name); existing != nil {
+	if existing := yamledit.Lookup(dbs, e.Name); existing != nil {
 		old := readEntry(e.Name, existing)
 		if old.Environment != "" && old.Environment != env {
 			return nil, false, fmt.Errorf("%w: entry %s is for environment %q, not %q", ErrOtherEnvironment, e.Name, old.Environment, env)
@@ -205,14 +203,14 @@ func Upsert(src []byte, env string, e Entry, now time.Time) (out []byte, changed
 		changed = updateEntry(ed, dbs, existing, e, now)
 	} else {
 		e.ID, e.Status, e.CreatedDate = ID(e.Name), "pending", now.UTC().Format("2006-01-02")
-		ed.addEntry(root, dbs, e.Name, entryNode(e))
+		ed.AddUnder(root, "databases", e.Name, entryNode(e))
 		changed = true
 	}
 	if !changed {
 		return src, false, nil
 	}
 	touchLastUpdated(ed, root, now)
-	out, err = ed.result()
+	out, err = written(ed)
 	if err != nil {
 		return nil, false, err
 	}
@@ -221,50 +219,50 @@ func Upsert(src []byte, env string, e Entry, now time.Time) (out []byte, changed
 
 // touchLastUpdated moves last_updated to now, in the file's own precision
 // (a date stays a date), adding it above databases when missing.
-func touchLastUpdated(ed *editor, root *yaml.Node, now time.Time) {
+func touchLastUpdated(ed *yamledit.Editor, root *yaml.Node, now time.Time) {
 	stamp := now.UTC().Format(time.RFC3339)
-	switch lu := lookup(root, "last_updated"); {
+	switch lu := yamledit.Lookup(root, "last_updated"); {
 	case lu == nil:
-		ed.setKeyBefore(root, "last_updated", quoted(stamp), "databases")
+		ed.SetKeyBefore(root, "last_updated", yamledit.Quoted(stamp), "databases")
 	case lu.Kind == yaml.ScalarNode:
 		if len(lu.Value) == len("2006-01-02") {
 			stamp = now.UTC().Format("2006-01-02")
 		}
 		if lu.Value != stamp {
-			ed.setScalar(lu, stamp)
+			ed.SetScalar(lu, stamp)
 		}
 	default:
-		ed.setKey(root, "last_updated", quoted(stamp))
+		ed.SetKey(root, "last_updated", yamledit.Quoted(stamp))
 	}
 }
 
 // updateEntry sets the request's fields on an existing entry, keeping
 // id, status and created_date (adding them when missing).
-func updateEntry(ed *editor, dbs, n *yaml.Node, e Entry, now time.Time) bool {
+func updateEntry(ed *yamledit.Editor, dbs, n *yaml.Node, e Entry, now time.Time) bool {
 	if n.Kind != yaml.MappingNode {
 		e.ID, e.Status, e.CreatedDate = ID(e.Name), "pending", now.UTC().Format("2006-01-02")
-		ed.setKey(dbs, e.Name, entryNode(e))
+		ed.SetKey(dbs, e.Name, entryNode(e))
 		return true
 	}
 	changed := false
 	section := func(key string, want *yaml.Node, keep map[string]bool) {
-		cur := lookup(n, key)
+		cur := yamledit.Lookup(n, key)
 		if cur == nil || cur.Kind != yaml.MappingNode || len(cur.Content) == 0 {
-			ed.setKey(n, key, want)
+			ed.SetKey(n, key, want)
 			changed = true
 			return
 		}
 		for i := 0; i+1 < len(want.Content); i += 2 {
 			k, v := want.Content[i].Value, want.Content[i+1]
-			old := lookup(cur, k)
+			old := yamledit.Lookup(cur, k)
 			switch {
 			case old != nil && keep[k]:
 			case old != nil && old.Kind == yaml.ScalarNode && old.Value == v.Value:
 			case old != nil && old.Kind == yaml.ScalarNode:
-				ed.setScalar(old, v.Value)
+				ed.SetScalar(old, v.Value)
 				changed = true
 			default:
-				ed.setKey(cur, k, v)
+				ed.SetKey(cur, k, v)
 				changed = true
 			}
 		}
@@ -272,103 +270,26 @@ func updateEntry(ed *editor, dbs, n *yaml.Node, e Entry, now time.Time) bool {
 	e.ID, e.Status, e.CreatedDate = ID(e.Name), "pending", now.UTC().Format("2006-01-02")
 	full := entryNode(e)
 	keep := map[string]bool{"id": true, "status": true, "created_date": true}
-	section("metadata", lookup(full, "metadata"), keep)
-	section("configuration", lookup(full, "configuration"), keep)
+	section("metadata", yamledit.Lookup(full, "metadata"), keep)
+	section("configuration", yamledit.Lookup(full, "configuration"), keep)
 	return changed
 }
 
+// entryNode is SPEC's entry e as YAML, in SPEC's key order.
 func entryNode(e Entry) *yaml.Node {
-	n := mapping(
-		"metadata", mapping(
+	str, quoted := yamledit.Str, yamledit.Quoted
+	n := yamledit.Mapping(
+		"metadata", yamledit.Mapping(
 			"id", str(e.ID), "owner", str(e.Owner), "requested_by", str(e.RequestedBy),
 			"domain", str(e.Domain), "risk", str(e.Risk), "environment", str(e.Environment),
 			"status", str(e.Status), "created_date", quoted(e.CreatedDate)),
-		"configuration", mapping(
+		"configuration", yamledit.Mapping(
 			"username", str(e.Username), "size_tier", str(e.SizeTier),
 			"instance_class", str(e.InstanceClass), "secret_path", str(e.SecretPath)),
 	)
 	if e.InitialSchema != "" {
-		c := lookup(n, "configuration")
+		c := yamledit.Lookup(n, "configuration")
 		c.Content = append(c.Content, str("initial_schema"), str(e.InitialSchema))
 	}
 	return n
-}
-
-func encode(doc *yaml.Node) (string, error) {
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
-		return "", fmt.Errorf("encode catalog: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return "", fmt.Errorf("encode catalog: %w", err)
-	}
-	return b.String(), nil
-}
-
-func keyNode(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i]
-		}
-	}
-	return nil
-}
-
-func lookup(n *yaml.Node, key string) *yaml.Node {
-	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func scalar(n *yaml.Node, key string) string {
-	if v := lookup(n, key); v != nil && v.Kind == yaml.ScalarNode {
-		return v.Value
-	}
-	return ""
-}
-
-func setKey(m *yaml.Node, key string, v *yaml.Node) {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			m.Content[i+1] = v
-			return
-		}
-	}
-	m.Content = append(m.Content, str(key), v)
-}
-
-func mapping(kv ...any) *yaml.Node {
-	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m.Content = append(m.Content, str(kv[i].(string)), kv[i+1].(*yaml.Node))
-	}
-	return m
-}
-
-// str is a string scalar; the encoder quotes it whenever the plain form
-// would read as something else, so a value can never leave its field.
-func str(v string) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
-	if !plainSafe(v) {
-		n.Style = yaml.DoubleQuotedStyle
-	}
-	return n
-}
-
-func quoted(v string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v, Style: yaml.DoubleQuotedStyle}
 }

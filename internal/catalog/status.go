@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/goldenpath/rds-provision/internal/yamledit"
 )
 
 // SetStatus sets metadata.status of the entries of env named in statuses
@@ -18,9 +20,10 @@ import (
 // and is empty (src returned as is) when every status already holds, so a
 // rerun writes nothing.
 //
-// The values are rewritten in place in src with the editor Upsert uses, so
-// comments, quoting, line endings and other YAML documents stay; a layout
-// it cannot edit in place is encoded whole, or refused with ErrLayout.
+// The values are rewritten in place in src with the line editor Upsert
+// uses (internal/yamledit), so comments, quoting, line endings and other
+// YAML documents stay; a layout it cannot edit in place is encoded whole,
+// or refused with ErrLayout.
 func SetStatus(src []byte, env string, statuses map[string]string, now time.Time) (out []byte, changed []string, err error) {
 	for name, s := range statuses {
 		if !slices.Contains(Statuses, s) {
@@ -31,37 +34,37 @@ func SetStatus(src []byte, env string, statuses map[string]string, now time.Time
 	if err != nil {
 		return nil, nil, err
 	}
-	if f.doc == nil {
+	if f.Doc() == nil {
 		return src, nil, nil
 	}
-	root := f.doc.Content[0]
-	ownFile := scalar(root, "rds_instance") == Instance(env)
-	dbs := lookup(root, "databases")
+	root := f.Root()
+	ownFile := yamledit.Scalar(root, "rds_instance") == Instance(env)
+	dbs := yamledit.Lookup(root, "databases")
 	if dbs == nil || dbs.Kind != yaml.MappingNode {
 		return src, nil, nil
 	}
 
-	ed := newEditor(f)
+	ed := yamledit.NewEditor(f)
 	for i := 0; i+1 < len(dbs.Content); i += 2 {
 		name, entry := dbs.Content[i].Value, dbs.Content[i+1]
 		want, ok := statuses[name]
 		if !ok {
 			continue
 		}
-		meta := lookup(entry, "metadata")
+		meta := yamledit.Lookup(entry, "metadata")
 		if meta == nil || meta.Kind != yaml.MappingNode {
 			continue
 		}
-		if e := scalar(meta, "environment"); e != env && (e != "" || !ownFile) {
+		if e := yamledit.Scalar(meta, "environment"); e != env && (e != "" || !ownFile) {
 			continue
 		}
-		switch cur := lookup(meta, "status"); {
+		switch cur := yamledit.Lookup(meta, "status"); {
 		case cur != nil && cur.Kind == yaml.ScalarNode && cur.Value == want:
 			continue
 		case cur != nil && cur.Kind == yaml.ScalarNode:
-			ed.setScalar(cur, want)
+			ed.SetScalar(cur, want)
 		default:
-			ed.setKey(meta, "status", str(want))
+			ed.SetKey(meta, "status", yamledit.Str(want))
 		}
 		changed = append(changed, name)
 	}
@@ -70,7 +73,7 @@ func SetStatus(src []byte, env string, statuses map[string]string, now time.Time
 	}
 
 	touchLastUpdated(ed, root, now)
-	out, err = ed.result()
+	out, err = written(ed)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,6 +13,13 @@ import (
 // Actions runtime (outputs, job summary, annotations, masks, PR comment).
 // action.yml passes "action" as the container's argument.
 func runAction(ctx context.Context, args []string, env Env) error {
+	return actionCommand(ctx, args, env, func(ctx context.Context, o *action.Options) error { return action.Run(ctx, *o) })
+}
+
+// actionCommand checks that the action command has no arguments and hands
+// the action's options to runF: action.Run, or in flag tests a function
+// that keeps them.
+func actionCommand(ctx context.Context, args []string, env Env, runF func(context.Context, *action.Options) error) error {
 	fs := flag.NewFlagSet("action", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
@@ -27,7 +34,7 @@ func runAction(ctx context.Context, args []string, env Env) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("action takes no arguments; set the inputs in the workflow step")
 	}
-	return action.Run(ctx, action.Options{
+	return runF(ctx, &action.Options{
 		Getenv: env.Getenv,
 		Stdout: env.Stdout, // the job log: workflow commands and log lines in one ordered stream
 		Now:    env.Now,

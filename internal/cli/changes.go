@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -50,7 +51,22 @@ read, 2 for a usage error.
 Flags:
 `
 
+// changesOptions is what the changes command parsed.
+type changesOptions struct {
+	Changes changes.Options
+	// Output also receives the list (--output), replaced whole.
+	Output string
+	Stdout io.Writer
+}
+
 func runChanges(ctx context.Context, args []string, env Env) error {
+	return changesCommand(ctx, args, env, changesRun)
+}
+
+// changesCommand parses the changes command's flags into changesOptions
+// and hands them to runF: changesRun, or in flag tests a function that
+// keeps them, so those tests run no git.
+func changesCommand(ctx context.Context, args []string, env Env, runF func(context.Context, *changesOptions) error) error {
 	fs := flag.NewFlagSet("changes", flag.ContinueOnError)
 	fs.SetOutput(helpOutput(args, env))
 	var opts changes.Options
@@ -98,7 +114,13 @@ func runChanges(ctx context.Context, args []string, env Env) error {
 			return usageErrorf("--after must not be empty")
 		}
 	}
-	envs, err := changes.Environments(ctx, opts)
+	return runF(ctx, &changesOptions{Changes: opts, Output: output, Stdout: env.Stdout})
+}
+
+// changesRun prints the environments whose RDS entries changed.
+func changesRun(ctx context.Context, o *changesOptions) error {
+	output := o.Output
+	envs, err := changes.Environments(ctx, o.Changes)
 	if err != nil {
 		return err
 	}
@@ -115,7 +137,7 @@ func runChanges(ctx context.Context, args []string, env Env) error {
 			return fmt.Errorf("write --output %s: %w", output, err)
 		}
 	}
-	_, err = env.Stdout.Write(out)
+	_, err = o.Stdout.Write(out)
 	return err
 }
 

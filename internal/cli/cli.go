@@ -15,6 +15,7 @@ import (
 // Env is everything a command takes from its process, so tests can run the
 // whole CLI in-process.
 type Env struct {
+	Stdin  io.Reader // catalog-status --audit -
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
@@ -42,6 +43,7 @@ func commands() []command {
 		{"provision", "create roles, databases and grants from application_databases", runProvision},
 		{"request", "validate a database request, edit catalog and tfvars, open a pull request", runRequest},
 		{"changes", "list the environments whose RDS databases changed between two git revisions or two checkouts", runChanges},
+		{"catalog-status", "set the catalog status of a provision run's entries (active or failed) from its audit CSV", runCatalogStatus},
 		{"rotate", "rotate app passwords with Secrets Manager's rotation steps (--app KEY, or --due by risk tier)", runRotate},
 		{"lambda", "answer Secrets Manager rotation events as a rotation function (AWS Lambda)", runLambda},
 		{"action", "run as a GitHub Action step (inputs from INPUT_*, see action.yml)", runAction},

@@ -2,12 +2,17 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/provision"
+	"github.com/goldenpath/rds-provision/internal/report"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
@@ -61,13 +66,34 @@ Exit status: 0 when no row is an error (warnings included), 1 when any is,
 Flags:
 `
 
+// provisionOptions is what the provision command parsed: the mode's
+// options and the command's own outputs.
+type provisionOptions struct {
+	Provision provision.Options
+	// AuditOutput also receives the CSV rows (--audit-output).
+	AuditOutput string
+	// SummaryOutput receives the Markdown report (--summary-output).
+	SummaryOutput string
+	// Stdout receives the CSV.
+	Stdout io.Writer
+}
+
 func runProvision(ctx context.Context, args []string, env Env) error {
+	return provisionCommand(ctx, args, env, provisionRun)
+}
+
+// provisionCommand parses the provision command's flags into
+// provisionOptions and hands them to runF: provisionRun, or in flag tests
+// a function that keeps them (cli/cli's runF seam), so those tests start
+// no PostgreSQL, AWS or GitHub.
+func provisionCommand(ctx context.Context, args []string, env Env, runF func(context.Context, *provisionOptions) error) error {
 	fs := flag.NewFlagSet("provision", flag.ContinueOnError)
 	fs.SetOutput(helpOutput(args, env))
 	var (
 		opts        provision.Options
 		mode        string
 		auditOutput string
+		summary     string
 	)
 	fs.StringVar(&opts.Env, "env", "", "environment: dev, test, staging or prod; a plain name ^[a-z0-9][a-z0-9-]{0,30}$ (required)")
 	fs.StringVar(&opts.TfvarsPath, "tfvars", "", "path to terraform.tfvars with application_databases (default: located under --repo-root)")
@@ -89,6 +115,7 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 	fs.DurationVar(&opts.StatementTimeout, "statement-timeout", provision.DefaultStatementTimeout, "deadline of every statement, so a frozen server or network fails the run instead of hanging it")
 	fs.IntVar(&opts.Parallel, "parallel", provision.DefaultParallel, fmt.Sprintf("connections open at once for the work inside databases, besides the master's locked session: 1 is serial, at most %d; rows stay in tfvars order", provision.MaxParallel))
 	fs.StringVar(&auditOutput, "audit-output", "", "also append the CSV rows to FILE (header written when the file is new)")
+	fs.StringVar(&summary, "summary-output", "", "also write the run's report to `file` in Markdown, as the GitHub Action's job summary shows it (replaced whole)")
 	if err := parseFlags(fs, args, provisionUsage); err != nil {
 		return err
 	}
@@ -115,22 +142,55 @@ func runProvision(ctx context.Context, args []string, env Env) error {
 		return usageErrorf("--lock-timeout and --statement-timeout must be positive durations, e.g. 10m")
 	}
 	opts.Getenv, opts.Now, opts.Log = env.Getenv, env.Now, env.Stderr
+	return runF(ctx, &provisionOptions{Provision: opts, AuditOutput: auditOutput, SummaryOutput: summary, Stdout: env.Stdout})
+}
 
-	opts.Audit = audit.NewLog()
-	if err := opts.Audit.AddSink(env.Stdout, true); err != nil {
+// provisionRun runs provision mode: the CSV on standard output and in
+// --audit-output, the report in --summary-output.
+func provisionRun(ctx context.Context, o *provisionOptions) error {
+	opts := o.Provision
+	if o.SummaryOutput != "" {
+		// Known before the run, not after it.
+		if fi, err := os.Stat(filepath.Dir(o.SummaryOutput)); err != nil || !fi.IsDir() {
+			return usageErrorf("--summary-output %s: its directory does not exist", o.SummaryOutput)
+		}
+	}
+	log := audit.NewLog()
+	opts.Audit = log
+	if err := log.AddSink(o.Stdout, true); err != nil {
 		return err
 	}
-	if auditOutput != "" {
-		f, header, err := audit.OpenAppend(auditOutput)
+	if o.AuditOutput != "" {
+		f, header, err := audit.OpenAppend(o.AuditOutput)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		if err := opts.Audit.AddSink(f, header); err != nil {
+		if err := log.AddSink(f, header); err != nil {
 			return err
 		}
 	}
-	_, err = provision.Run(ctx, opts)
+	res, err := provision.Run(ctx, opts)
+	if o.SummaryOutput != "" {
+		r := report.Provision{
+			Environment: opts.Env, DryRun: opts.DryRun, Rows: log.Rows(),
+			TfvarsPath: res.TfvarsPath, Mode: string(res.Mode), BuildID: opts.BuildID, RunID: opts.RunID,
+			CSVWhere: "the command's standard output",
+		}
+		if o.AuditOutput != "" {
+			r.CSVWhere = o.AuditOutput
+		}
+		if err != nil && !errors.Is(err, provision.ErrActionsFailed) {
+			r.Err = log.Scrub(err.Error())
+		}
+		if werr := writeWhole(o.SummaryOutput, []byte(report.ProvisionSummary(r))); werr != nil {
+			werr = fmt.Errorf("write --summary-output %s: %w", o.SummaryOutput, werr)
+			if err == nil {
+				return werr
+			}
+			fmt.Fprintf(opts.Log, "[ERROR] %v\n", werr)
+		}
+	}
 	return provisionError(err)
 }
 

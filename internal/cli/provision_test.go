@@ -46,9 +46,11 @@ func TestProvisionCommandWritesOnlyCSVOnStdout(t *testing.T) {
 	servers.MustPutSecret(t, "goldenpath/dev/keycloak/postgres", map[string]any{"username": "keycloak_user", "password": "kc-pw"})
 	servers.MustPutSecret(t, "goldenpath/dev/backstage/postgres", map[string]any{"password": "bs-pw"})
 	auditFile := filepath.Join(t.TempDir(), "audit.csv")
+	summaryFile := filepath.Join(t.TempDir(), "summary.md")
 	args := []string{"provision", "--env", "dev", "--tfvars", "../../testdata/infra/envs/dev-rds/terraform.tfvars",
 		"--master-secret", "goldenpath/dev/rds/master", "--sslmode", "disable",
-		"--build-id", "16-01-26-01", "--run-id", "12345678", "--audit-output", auditFile}
+		"--build-id", "16-01-26-01", "--run-id", "12345678", "--audit-output", auditFile, "--summary-output", summaryFile}
+	wantSummary := []string{"## RDS provisioning: dev\n\n**6 rows:** ✅ **6 changed**\n", "## RDS provisioning: dev\n\n**6 rows:** ➖ 6 in place\n"}
 
 	for i, wantStatus := range []audit.Status{audit.Success, audit.NoChange} {
 		code, stdout, stderr := cliRun(t, nil, args...)
@@ -72,6 +74,11 @@ func TestProvisionCommandWritesOnlyCSVOnStdout(t *testing.T) {
 		}
 		if !strings.Contains(stderr, "[INFO] Summary:") {
 			t.Errorf("stderr lacks the summary:\n%s", stderr)
+		}
+		// --summary-output holds this run's report, the same as the
+		// action's job summary.
+		if md, err := os.ReadFile(summaryFile); err != nil || !strings.HasPrefix(string(md), wantSummary[i]) || !strings.Contains(string(md), "build 16-01-26-01 · run 12345678") {
+			t.Errorf("run %d --summary-output (%v):\n%s", i, err, md)
 		}
 	}
 	b, _ := os.ReadFile(auditFile)
@@ -105,6 +112,7 @@ func TestProvisionExitCodes(t *testing.T) {
 		{"bad parallel", []string{"provision", "--env", "dev", "--parallel", "0"}, nil, ExitUsage, "--parallel 0: want a number from 1 (serial) to 64"},
 		{"help names parallel", []string{"provision", "--help"}, nil, ExitOK, "--parallel"},
 		{"unknown command", []string{"deploy"}, nil, ExitUsage, `unknown command "deploy"`},
+		{"summary output in no directory", []string{"provision", "--env", "dev", "--summary-output", "/no/such/dir/summary.md"}, nil, ExitUsage, "--summary-output /no/such/dir/summary.md: its directory does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := cliRun(t, tc.getenv, tc.args...)

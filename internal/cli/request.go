@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/goldenpath/rds-provision/internal/gh"
 	"github.com/goldenpath/rds-provision/internal/request"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -16,9 +15,23 @@ import (
 // errInvalidRequest is returned after each field problem was printed.
 var errInvalidRequest = errors.New("the request is invalid; nothing was changed")
 
+// requestOptions is what the request command parsed: the request's
+// options, with the GitHub client when the files go through the API.
+type requestOptions struct {
+	Request request.Options
+}
+
 // runRequest validates a database request, edits the catalog and tfvars,
 // and opens a pull request (or prints the diff, or writes locally).
 func runRequest(ctx context.Context, args []string, env Env) error {
+	return requestCommand(ctx, args, env, requestRun)
+}
+
+// requestCommand parses the request command's flags (and RDS_MODE,
+// GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL) into requestOptions and
+// hands them to runF: requestRun, or in flag tests a function that keeps
+// them, so those tests call no GitHub and write no file.
+func requestCommand(ctx context.Context, args []string, env Env, runF func(context.Context, *requestOptions) error) error {
 	var form request.Form
 	var repoRoot, mode, prefix string
 	var dryRun, local bool
@@ -69,21 +82,24 @@ func runRequest(ctx context.Context, args []string, env Env) error {
 		getenv = func(string) string { return "" }
 	}
 	if !local && (!dryRun || getenv("GITHUB_TOKEN") != "") {
-		repo := getenv("GITHUB_REPOSITORY")
-		if repo == "" || getenv("GITHUB_TOKEN") == "" {
-			return usageErrorf("request: opening a pull request needs GITHUB_TOKEN and GITHUB_REPOSITORY (owner/repo); use --local or --dry-run to work on --repo-root")
-		}
-		client, err := gh.New(gh.Options{BaseURL: getenv("GITHUB_API_URL"), Token: getenv("GITHUB_TOKEN"), Repository: repo})
+		client, err := githubClient(getenv, "request: opening a pull request", "request: ")
 		if err != nil {
-			return usageErrorf("request: %v", err)
+			return err
 		}
 		opts.GitHub = client
 	}
+	return runF(ctx, &requestOptions{Request: opts})
+}
 
+// requestRun runs the request and says what it did on standard error (the
+// pull request's address, the diff of a dry run on standard output).
+func requestRun(ctx context.Context, o *requestOptions) error {
+	opts := o.Request
+	local, dryRun := opts.Local, opts.DryRun
 	res, err := request.Run(ctx, opts)
 	if v, ok := request.IsValidation(err); ok {
 		for _, p := range v.Problems {
-			fmt.Fprintf(env.Stderr, "[ERROR] %s: %s %s\n", p.Field, p.Value, p.Rule)
+			fmt.Fprintf(opts.Stderr, "[ERROR] %s: %s %s\n", p.Field, p.Value, p.Rule)
 		}
 		return errInvalidRequest
 	}
@@ -93,18 +109,18 @@ func runRequest(ctx context.Context, args []string, env Env) error {
 	f := res.Plan.Form
 	switch {
 	case !res.Changed:
-		fmt.Fprintf(env.Stderr, "[INFO] %s already holds database %s (user %s) in %s; nothing to do\n", where(local, dryRun, f.BaseBranch), f.DatabaseName, f.Username, f.Environment)
+		fmt.Fprintf(opts.Stderr, "[INFO] %s already holds database %s (user %s) in %s; nothing to do\n", where(local, dryRun, f.BaseBranch), f.DatabaseName, f.Username, f.Environment)
 	case dryRun:
-		fmt.Fprintf(env.Stderr, "[DRY-RUN] Would change %s and open %q\n", strings.Join(res.FilesChanged, ", "), res.Plan.Title)
+		fmt.Fprintf(opts.Stderr, "[DRY-RUN] Would change %s and open %q\n", strings.Join(res.FilesChanged, ", "), res.Plan.Title)
 	case local:
-		fmt.Fprintf(env.Stderr, "[INFO] Added database %s (user %s, %s) to %s\n", f.DatabaseName, f.Username, f.Environment, strings.Join(res.FilesChanged, ", "))
+		fmt.Fprintf(opts.Stderr, "[INFO] Added database %s (user %s, %s) to %s\n", f.DatabaseName, f.Username, f.Environment, strings.Join(res.FilesChanged, ", "))
 	default:
 		verb := "Updated"
 		if res.PRCreated {
 			verb = "Opened"
 		}
-		fmt.Fprintf(env.Stderr, "[INFO] %s pull request #%d from %s: %s\n", verb, res.PRNumber, res.Branch, res.Plan.Title)
-		fmt.Fprintln(env.Stdout, res.PRURL)
+		fmt.Fprintf(opts.Stderr, "[INFO] %s pull request #%d from %s: %s\n", verb, res.PRNumber, res.Branch, res.Plan.Title)
+		fmt.Fprintln(opts.Stdout, res.PRURL)
 	}
 	return nil
 }

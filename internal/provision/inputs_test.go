@@ -8,23 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/goldenpath/rds-provision/internal/secrets"
+	"github.com/goldenpath/rds-provision/internal/secrets/secretstest"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
-
-// noSecrets fails the test on any Secrets Manager call: the inputs below
-// must be refused before any network.
-type noSecrets struct{ t *testing.T }
-
-func (n noSecrets) Get(context.Context, string) (string, error) {
-	n.t.Error("Secrets Manager was called")
-	return "", errors.New("no network in this test")
-}
-
-func (n noSecrets) GetMany(context.Context, []string) (map[string]secrets.Result, error) {
-	n.t.Error("Secrets Manager was called")
-	return nil, errors.New("no network in this test")
-}
 
 func TestInvalidTfvarsRefusedBeforeAnyNetwork(t *testing.T) {
 	for _, tc := range []struct {
@@ -45,7 +31,7 @@ func TestInvalidTfvarsRefusedBeforeAnyNetwork(t *testing.T) {
 			}
 			out := runWith(t, Options{
 				Env: "dev", TfvarsPath: path, RequireApproval: true, SSLMode: "disable",
-				Getenv: func(string) string { return "" }, Secrets: noSecrets{t},
+				Getenv: func(string) string { return "" }, Secrets: secretstest.Forbidden{T: t, Why: "though the inputs are refused before any network"},
 			})
 			if out.err == nil || !strings.Contains(out.err.Error(), tc.want) || tc.is != nil && !errors.Is(out.err, tc.is) {
 				t.Fatalf("err = %v, want it to contain %q", out.err, tc.want)

@@ -130,12 +130,9 @@ func QuoteValue(v string) string {
 	return q + suffix
 }
 
-var (
-	branchPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`) })
-	prefixPattern = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^[A-Za-z0-9_+=.@-]{1,64}(/[A-Za-z0-9_+=.@-]{1,64}){0,3}$`)
-	})
-)
+var prefixPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9_+=.@-]{1,64}(/[A-Za-z0-9_+=.@-]{1,64}){0,3}$`)
+})
 
 // CheckSecretPrefix returns why prefix cannot start a secret path, or nil.
 func CheckSecretPrefix(prefix string) error {
@@ -145,11 +142,11 @@ func CheckSecretPrefix(prefix string) error {
 	return nil
 }
 
-// checkBranch keeps a branch name to what git and the API path accept.
+// checkBranch keeps a branch name to what git and the API path accept
+// (naming.CheckBranch).
 func checkBranch(b string) string {
-	if !branchPattern().MatchString(b) || strings.Contains(b, "..") || strings.Contains(b, "//") ||
-		strings.HasSuffix(b, "/") || strings.HasSuffix(b, ".") || strings.HasSuffix(b, ".lock") || strings.Contains(b, "/.") {
-		return "must be a branch name of 1-100 characters A-Z a-z 0-9 . _ / -, starting with a letter or digit, without '..', '//', '/.', or a trailing '/', '.' or '.lock'"
+	if err := naming.CheckBranch(b); err != nil {
+		return err.Error()
 	}
 	return ""
 }

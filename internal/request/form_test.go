@@ -73,6 +73,8 @@ func TestValidate(t *testing.T) {
 		{"username current_user", func(f *Form) { f.Username = "current_user" }, []string{"username"}, "stands for the caller"},
 		{"unknown schema", func(f *Form) { f.InitialSchema = "graph" }, []string{"initial_schema"}, "must be one of"},
 		{"branch with dots", func(f *Form) { f.BaseBranch = "main/../x" }, []string{"base_branch"}, "branch name"},
+		// Only the '..' rule refuses this one ("main/../x" is also '/.').
+		{"branch with two dots", func(f *Form) { f.BaseBranch = "release..x" }, []string{"base_branch"}, "without '..'"},
 		{"unknown environment skips size rule", func(f *Form) { f.Environment, f.Size = "qa", "large" }, []string{"environment"}, "must be one of"},
 		{"two problems in order", func(f *Form) { f.Risk, f.DatabaseName = "severe", "X" }, []string{"database_name", "risk"}, "must match"},
 	}

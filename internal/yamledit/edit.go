@@ -1,4 +1,4 @@
-package catalog
+package yamledit
 
 import (
 	"errors"
@@ -10,11 +10,11 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// editor changes a catalog's Node tree and records, for each change, the
-// line edit that makes the same change in the text. result applies the
+// Editor changes a document's Node tree and records, for each change, the
+// line edit that makes the same change in the text. Result applies the
 // line edits and checks that the text reads back as the tree.
-type editor struct {
-	f     *file
+type Editor struct {
+	f     *File
 	step  int // indentation step of the file's nested mappings
 	edits []edit
 	// cannot says why some change has no line edit; the text is then
@@ -26,6 +26,27 @@ type editor struct {
 	ends map[*yaml.Node]int
 }
 
+// ErrUnsafe is what an *UnsafeError is: no line edit makes the change,
+// and writing the document whole would lose or alter something.
+var ErrUnsafe = errors.New("cannot be edited safely")
+
+// UnsafeError says why a change cannot be written: Reason is why no line
+// edit makes it; Documents, when over 1, is how many documents the file
+// holds that a whole rewrite would not keep.
+type UnsafeError struct {
+	Reason    string
+	Documents int
+}
+
+func (e *UnsafeError) Error() string {
+	if e.Documents > 1 {
+		return fmt.Sprintf("%s: %s, and the file holds %d YAML documents that a rewrite would not keep", ErrUnsafe, e.Reason, e.Documents)
+	}
+	return fmt.Sprintf("%s: %s", ErrUnsafe, e.Reason)
+}
+
+func (e *UnsafeError) Unwrap() error { return ErrUnsafe }
+
 // edit replaces text[from:to] of line, or inserts lines before line.
 type edit struct {
 	line     int // 0-based index into file.lines
@@ -35,8 +56,9 @@ type edit struct {
 	seq      int
 }
 
-func newEditor(f *file) *editor {
-	ed := &editor{f: f, step: indentStep(f.doc.Content[0]), ends: map[*yaml.Node]int{}}
+// NewEditor starts editing the document f chose; f must have one.
+func NewEditor(f *File) *Editor {
+	ed := &Editor{f: f, step: indentStep(f.Root()), ends: map[*yaml.Node]int{}}
 	if f.oddBreaks {
 		ed.fail("the file has line breaks other than LF and CRLF")
 	}
@@ -46,7 +68,7 @@ func newEditor(f *file) *editor {
 // indentStep is the indentation of the first nested block mapping, 2 when
 // there is none.
 func indentStep(m *yaml.Node) int {
-	if m.Kind != yaml.MappingNode || m.Style&yaml.FlowStyle != 0 {
+	if m == nil || m.Kind != yaml.MappingNode || m.Style&yaml.FlowStyle != 0 {
 		return 0
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
@@ -61,15 +83,15 @@ func indentStep(m *yaml.Node) int {
 	return 2
 }
 
-func (ed *editor) fail(format string, args ...any) {
+func (ed *Editor) fail(format string, args ...any) {
 	if ed.cannot == "" {
 		ed.cannot = fmt.Sprintf(format, args...)
 	}
 }
 
-// setScalar gives the scalar n a new string value, in its own quoting
-// style when that can hold it. A plain timestamp (last_updated) stays one.
-func (ed *editor) setScalar(n *yaml.Node, value string) {
+// SetScalar gives the scalar n a new string value, in its own quoting
+// style when that can hold it. A plain timestamp stays one.
+func (ed *Editor) SetScalar(n *yaml.Node, value string) {
 	line, from, to, ok := ed.span(n)
 	if ok {
 		ok = restOK(content(ed.f.lines[line])[to:])
@@ -83,7 +105,7 @@ func (ed *editor) setScalar(n *yaml.Node, value string) {
 	}
 	text, err := scalarText(value, n.Style)
 	if err != nil {
-		ed.err = err
+		ed.err = fmt.Errorf("%s: %w", ed.f.opts.name(), err)
 		return
 	}
 	if n.Tag == "!!timestamp" && n.Style == 0 {
@@ -96,10 +118,10 @@ func (ed *editor) setScalar(n *yaml.Node, value string) {
 	ed.add(edit{line: line, from: from, to: to, text: text})
 }
 
-// setKey sets key in the mapping m: a new key is inserted as lines after
+// SetKey sets key in the mapping m: a new key is inserted as lines after
 // the mapping's last line; an existing one is replaced in the tree only,
 // which needs a whole rewrite.
-func (ed *editor) setKey(m *yaml.Node, key string, v *yaml.Node) {
+func (ed *Editor) SetKey(m *yaml.Node, key string, v *yaml.Node) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
 			ed.fail("the value of %s at line %d is not what rds-provision writes there", key, m.Content[i].Line)
@@ -111,7 +133,7 @@ func (ed *editor) setKey(m *yaml.Node, key string, v *yaml.Node) {
 		ed.fail("the mapping at line %d is in flow style", m.Line)
 	}
 	if ed.cannot != "" {
-		m.Content = append(m.Content, str(key), v)
+		m.Content = append(m.Content, Str(key), v)
 		return
 	}
 	indent := m.Content[0].Column - 1
@@ -120,7 +142,7 @@ func (ed *editor) setKey(m *yaml.Node, key string, v *yaml.Node) {
 		at = ed.blockEnd(m, len(m.Content)-2, len(ed.f.lines))
 		ed.ends[m] = at
 	}
-	m.Content = append(m.Content, str(key), v)
+	m.Content = append(m.Content, Str(key), v)
 	lines, err := ed.render(indent, key, v)
 	if err != nil {
 		ed.err = err
@@ -129,10 +151,9 @@ func (ed *editor) setKey(m *yaml.Node, key string, v *yaml.Node) {
 	ed.add(edit{line: at, insert: lines})
 }
 
-// setKeyBefore inserts key into the top-level mapping m just before the
-// key before (SPEC's order puts last_updated above databases), or at the
-// end when before is missing or first.
-func (ed *editor) setKeyBefore(m *yaml.Node, key string, v *yaml.Node, before string) {
+// SetKeyBefore inserts key into the top-level mapping m just before the
+// key before, or at the end when before is missing or first.
+func (ed *Editor) SetKeyBefore(m *yaml.Node, key string, v *yaml.Node, before string) {
 	j := -1
 	for i := 2; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == before {
@@ -140,11 +161,11 @@ func (ed *editor) setKeyBefore(m *yaml.Node, key string, v *yaml.Node, before st
 		}
 	}
 	if j < 0 || m.Style&yaml.FlowStyle != 0 || m.Content[0].Column != 1 || ed.cannot != "" {
-		ed.setKey(m, key, v)
+		ed.SetKey(m, key, v)
 		return
 	}
 	at := ed.blockEnd(m, j-2, m.Content[j].Line-1)
-	m.Content = append(m.Content[:j], append([]*yaml.Node{str(key), v}, m.Content[j:]...)...)
+	m.Content = append(m.Content[:j], append([]*yaml.Node{Str(key), v}, m.Content[j:]...)...)
 	lines, err := ed.render(0, key, v)
 	if err != nil {
 		ed.err = err
@@ -153,54 +174,59 @@ func (ed *editor) setKeyBefore(m *yaml.Node, key string, v *yaml.Node, before st
 	ed.add(edit{line: at, insert: lines})
 }
 
-// addEntry adds name: entry to databases (dbs, nil when the key is
-// missing), which may be empty ({} or nothing after the key).
-func (ed *editor) addEntry(root, dbs *yaml.Node, name string, entry *yaml.Node) {
+// AddUnder adds name: entry to the mapping under key in the mapping
+// parent. That mapping may be missing (key is added), or empty: "key: {}",
+// "key:" or "key: ~" become a block mapping holding name.
+func (ed *Editor) AddUnder(parent *yaml.Node, key, name string, entry *yaml.Node) {
+	under := Lookup(parent, key)
 	switch {
-	case dbs == nil:
-		ed.setKey(root, "databases", mapping(name, entry))
+	case under == nil:
+		ed.SetKey(parent, key, Mapping(name, entry))
 		return
-	case dbs.Kind == yaml.MappingNode && len(dbs.Content) > 0:
-		ed.setKey(dbs, name, entry)
+	case under.Kind == yaml.MappingNode && len(under.Content) > 0:
+		ed.SetKey(under, name, entry)
+		return
+	case under.Kind != yaml.MappingNode && under.Tag != "!!null":
+		ed.fail("%s at line %d is neither a mapping nor empty", key, under.Line)
+		setKey(parent, key, Mapping(name, entry))
 		return
 	}
-	// Empty: "databases: {}", "databases:", "databases: ~".
-	filled := mapping(name, entry)
-	setKey(root, "databases", filled)
+	filled := Mapping(name, entry)
+	setKey(parent, key, filled)
 	if ed.cannot != "" {
 		return
 	}
-	key := keyNode(root, "databases")
-	line, _, keyEnd, ok := ed.span(key)
+	keyN := KeyNode(parent, key)
+	line, _, keyEnd, ok := ed.span(keyN)
 	text := content(ed.f.lines[line])
-	if !ok || keyEnd >= len(text) || text[keyEnd] != ':' || dbs.Line != 0 && dbs.Line != key.Line {
-		ed.fail("databases at line %d is not on one line with its key", key.Line)
+	if !ok || keyEnd >= len(text) || text[keyEnd] != ':' || under.Line != 0 && under.Line != keyN.Line {
+		ed.fail("%s at line %d is not on one line with its key", key, keyN.Line)
 		return
 	}
 	valueEnd := keyEnd + 1
 	switch {
-	case dbs.Kind == yaml.MappingNode:
-		from := byteCol(text, dbs.Column)
+	case under.Kind == yaml.MappingNode:
+		from := byteCol(text, under.Column)
 		if !strings.HasPrefix(text[from:], "{}") {
-			ed.fail("databases at line %d is not {}", key.Line)
+			ed.fail("%s at line %d is not {}", key, keyN.Line)
 			return
 		}
 		valueEnd = from + 2
-	case dbs.Value != "":
+	case under.Value != "":
 		var vl int
-		if vl, _, valueEnd, ok = ed.span(dbs); !ok || vl != line {
-			ed.fail("databases at line %d is not a one-line null", key.Line)
+		if vl, _, valueEnd, ok = ed.span(under); !ok || vl != line {
+			ed.fail("%s at line %d is not a one-line null", key, keyN.Line)
 			return
 		}
 	}
 	if !restOK(text[valueEnd:]) {
-		ed.fail("databases at line %d is followed by more than a comment", key.Line)
+		ed.fail("%s at line %d is followed by more than a comment", key, keyN.Line)
 		return
 	}
 	if valueEnd > keyEnd+1 {
 		ed.add(edit{line: line, from: keyEnd + 1, to: valueEnd})
 	}
-	keyCol := key.Column - 1
+	keyCol := keyN.Column - 1
 	at := line + 1
 	for i := line + 1; i < len(ed.f.lines); i++ {
 		s := content(ed.f.lines[i])
@@ -220,7 +246,7 @@ func (ed *editor) addEntry(root, dbs *yaml.Node, name string, entry *yaml.Node) 
 	ed.add(edit{line: at, insert: lines})
 }
 
-func (ed *editor) add(e edit) {
+func (ed *Editor) add(e edit) {
 	e.seq = len(ed.edits)
 	ed.edits = append(ed.edits, e)
 }
@@ -229,7 +255,7 @@ func (ed *editor) add(e edit) {
 // key at index k: the lines after the key, up to line limit, that are
 // indented at least as the keys (at least 1 for the top level), blank
 // lines at the end excluded.
-func (ed *editor) blockEnd(m *yaml.Node, k, limit int) int {
+func (ed *Editor) blockEnd(m *yaml.Node, k, limit int) int {
 	keyCol := max(m.Content[0].Column-1, 1)
 	last := m.Content[k].Line - 1
 	limit = min(limit, len(ed.f.lines))
@@ -248,17 +274,17 @@ func (ed *editor) blockEnd(m *yaml.Node, k, limit int) int {
 }
 
 // render writes key: v at indent, as block lines.
-func (ed *editor) render(indent int, key string, v *yaml.Node) ([]string, error) {
+func (ed *Editor) render(indent int, key string, v *yaml.Node) ([]string, error) {
 	k, err := scalarText(key, 0)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", ed.f.opts.name(), err)
 	}
 	pad := strings.Repeat(" ", indent)
 	switch {
 	case v.Kind == yaml.ScalarNode:
 		t, err := scalarText(v.Value, v.Style)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", ed.f.opts.name(), err)
 		}
 		return []string{pad + k + ": " + t}, nil
 	case v.Kind == yaml.MappingNode && len(v.Content) == 0:
@@ -275,12 +301,12 @@ func (ed *editor) render(indent int, key string, v *yaml.Node) ([]string, error)
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("catalog: cannot write %s", key)
+	return nil, fmt.Errorf("%s: cannot write %s", ed.f.opts.name(), key)
 }
 
 // span finds the text of the one-line scalar n: its line index and byte
 // range. ok is false for block scalars, tags and multi-line values.
-func (ed *editor) span(n *yaml.Node) (line, from, to int, ok bool) {
+func (ed *Editor) span(n *yaml.Node) (line, from, to int, ok bool) {
 	if n == nil || n.Kind != yaml.ScalarNode || n.Line < 1 || n.Line > len(ed.f.lines) ||
 		n.Style&(yaml.TaggedStyle|yaml.LiteralStyle|yaml.FoldedStyle|yaml.FlowStyle) != 0 {
 		return 0, 0, 0, false
@@ -352,10 +378,10 @@ func content(line string) string { return strings.TrimRight(line, "\r\n") }
 
 func indentOf(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
 
-// result is the edited file: the line edits applied when they read back
-// as the edited tree; else the catalog encoded whole, when it is the
-// file's only document.
-func (ed *editor) result() ([]byte, error) {
+// Result is the edited text: the line edits applied when they read back
+// as the edited tree; else the document encoded whole, when it is the
+// file's only one. Otherwise the error is an *UnsafeError.
+func (ed *Editor) Result() ([]byte, error) {
 	if ed.err != nil {
 		return nil, ed.err
 	}
@@ -371,20 +397,20 @@ func (ed *editor) result() ([]byte, error) {
 		why = err.Error()
 	}
 	if len(ed.f.docs) > 1 {
-		return nil, fmt.Errorf("%w: %s, and the file holds %d YAML documents that a rewrite would not keep; move the catalog into a file of its own or write the entry in block style", ErrLayout, why, len(ed.f.docs))
+		return nil, &UnsafeError{Reason: why, Documents: len(ed.f.docs)}
 	}
-	whole, err := encode(ed.f.doc)
+	whole, err := encode(ed.f.doc, ed.f.opts.name())
 	if err != nil {
 		return nil, err
 	}
-	out := withEOL([]byte(whole), ed.f.eol)
+	out := WithEOL([]byte(whole), ed.f.eol)
 	if err := ed.verify(out); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrLayout, err)
+		return nil, &UnsafeError{Reason: err.Error()}
 	}
 	return out, nil
 }
 
-func (ed *editor) apply() ([]byte, error) {
+func (ed *Editor) apply() ([]byte, error) {
 	edits := append([]edit(nil), ed.edits...)
 	// Bottom up, so earlier line numbers stay true; on one line the
 	// replacement before the insertion above it; insertions at one place
@@ -423,9 +449,9 @@ func (ed *editor) apply() ([]byte, error) {
 }
 
 // verify checks that out holds the same documents as the file, with the
-// catalog document equal to the edited tree.
-func (ed *editor) verify(out []byte) error {
-	g, err := parse(out)
+// edited document equal to the edited tree and chosen again.
+func (ed *Editor) verify(out []byte) error {
+	g, err := Parse(out, ed.f.opts)
 	if err != nil {
 		return fmt.Errorf("the edited file does not parse (%v)", err)
 	}

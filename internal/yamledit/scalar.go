@@ -1,4 +1,4 @@
-package catalog
+package yamledit
 
 import (
 	"fmt"
@@ -33,7 +33,7 @@ func plainSafe(v string) bool {
 // double-quoted with escapes that YAML 1.1 and 1.2 share.
 func scalarText(v string, style yaml.Style) (string, error) {
 	if !utf8.ValidString(v) {
-		return "", fmt.Errorf("catalog: value %q is not valid UTF-8", v)
+		return "", fmt.Errorf("value %q is not valid UTF-8", v)
 	}
 	switch {
 	case style&yaml.SingleQuotedStyle != 0 && printable(v):

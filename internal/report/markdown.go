@@ -1,4 +1,14 @@
-package action
+// Package report renders what rds-provision reports as Markdown: the job
+// summary and pull request comment of a provision run, the plan comment of
+// a dry run on a pull request, the job summary of a request, and the
+// catalog status table. Every function is pure (values in, text out), so
+// the action and the command line render the same reports, and golden
+// files under testdata show them.
+//
+// Every value that comes from outside (messages, form fields, error text)
+// is rendered inert (text), and every report stays within GitHub's limits:
+// a job summary in bytes, a comment in characters.
+package report
 
 import (
 	"net/url"
@@ -7,10 +17,10 @@ import (
 	"unicode/utf8"
 )
 
-// mdText renders untrusted text (audit messages, form values, error text) as
+// text renders untrusted text (audit messages, form values, error text) as
 // inert Markdown on one line: safe inside a table cell, unable to open a
 // link, an image, emphasis, code, HTML or an @-mention, or to end the cell.
-func mdText(s string) string {
+func text(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	for _, r := range s {
@@ -39,27 +49,27 @@ func mdText(s string) string {
 	return b.String()
 }
 
-// mdCut shortens s to at most n runes, marking the cut with an ellipsis.
-func mdCut(s string, n int) string {
+// cut shortens s to at most n runes, marking the cut with an ellipsis.
+func cut(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
 	return string([]rune(s)[:n-1]) + "…"
 }
 
-// mdLink renders a link to an http(s) address; any other address is shown
+// link renders a link to an http(s) address; any other address is shown
 // as escaped text, so a crafted URL cannot become javascript: or an image.
-func mdLink(text, addr string) string {
+func link(label, addr string) string {
 	u, err := url.Parse(addr)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return mdText(text)
+		return text(label)
 	}
-	return "[" + mdText(text) + "](<" + strings.NewReplacer("<", "%3C", ">", "%3E", " ", "%20", "\n", "", "\r", "").Replace(u.String()) + ">)"
+	return "[" + text(label) + "](<" + strings.NewReplacer("<", "%3C", ">", "%3E", " ", "%20", "\n", "", "\r", "").Replace(u.String()) + ">)"
 }
 
-// mdFence wraps content in a fenced code block whose fence is longer than
+// fence wraps content in a fenced code block whose fence is longer than
 // any run of backticks inside it, so the content cannot close the block.
-func mdFence(lang, content string) string {
+func fence(lang, content string) string {
 	longest, run := 0, 0
 	for _, r := range content {
 		if r == '`' {
@@ -108,9 +118,9 @@ func cutTo(s string, limit int, size func(string) int) string {
 // known.
 func runRef(id, url string) string {
 	if url != "" {
-		return mdLink(id, url)
+		return link(id, url)
 	}
-	return mdText(id)
+	return text(id)
 }
 
 // shortSHA is the 7-character abbreviation of a commit SHA (shorter input

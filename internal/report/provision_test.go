@@ -1,4 +1,4 @@
-package action
+package report
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ func row(db, user, action string, status audit.Status, msg string) audit.Row {
 }
 
 func TestProvisionSummaryExact(t *testing.T) {
-	r := ProvisionReport{
+	r := Provision{
 		Environment: "dev", TfvarsPath: "envs/dev-rds/terraform.tfvars", Mode: "standalone",
 		BuildID: "16-01-26-01", RunID: "12345678", RunURL: "https://github.com/o/r/actions/runs/12345678",
 		Rows: []audit.Row{
@@ -28,13 +28,13 @@ func TestProvisionSummaryExact(t *testing.T) {
 			row("keycloak", "keycloak_user", "create_database", audit.Warning, "Database keycloak exists but owner is postgres, expected keycloak_user"),
 		},
 	}
+	// One line of totals, then the warning before the change (issue 21).
 	want := "## RDS provisioning: dev\n\n" +
-		"| Status | Rows |\n|:--|--:|\n" +
-		"| ✅ success | 1 |\n| ➖ no_change | 0 |\n| ⚠️ warning | 1 |\n| ❌ error | 0 |\n| 🔍 dry_run | 0 |\n\n" +
+		"**2 rows:** ⚠️ 1 warning · ✅ **1 changed**\n\n" +
 		"tfvars envs/dev-rds/terraform.tfvars (standalone) · build 16-01-26-01 · run [12345678](<https://github.com/o/r/actions/runs/12345678>)\n\n" +
 		"| | Database | Username | Action | Status | ms | Message |\n|---|---|---|---|---|--:|---|\n" +
-		"| ✅ | keycloak | keycloak\\_user | create\\_role | success | 45 | Role created |\n" +
 		"| ⚠️ | keycloak | keycloak\\_user | create\\_database | warning | 45 | Database keycloak exists but owner is postgres, expected keycloak\\_user |\n" +
+		"| ✅ | keycloak | keycloak\\_user | create\\_role | success | 45 | Role created |\n" +
 		"\n<details><summary>Audit CSV (2 rows)</summary>\n\n```csv\n" +
 		"timestamp_utc,environment,build_id,run_id,database,username,action,status,duration_ms,message\n" +
 		"2026-01-16T10:30:00Z,dev,16-01-26-01,12345678,keycloak,keycloak_user,create_role,success,45,Role created\n" +
@@ -52,18 +52,18 @@ func TestProvisionSummaryExact(t *testing.T) {
 func TestProvisionSummaryBanners(t *testing.T) {
 	tests := []struct {
 		name    string
-		report  ProvisionReport
+		report  Provision
 		want    []string
 		wantNot []string
 	}{
 		{
 			name:   "dry run banner comes first",
-			report: ProvisionReport{Environment: "dev", DryRun: true, Rows: []audit.Row{row("keycloak", "keycloak_user", "create_role", audit.DryRun, "Would create/update role: keycloak_user")}},
-			want:   []string{"## RDS provisioning: dev\n\n> [!NOTE]\n> 🔍 **Dry run:** nothing was changed.", "| 🔍 dry_run | 1 |"},
+			report: Provision{Environment: "dev", DryRun: true, Rows: []audit.Row{row("keycloak", "keycloak_user", "create_role", audit.DryRun, "Would create/update role: keycloak_user")}},
+			want:   []string{"## RDS provisioning: dev\n\n> [!NOTE]\n> 🔍 **Dry run:** nothing was changed.", "**1 row:** 🔍 **1 to change**\n"},
 		},
 		{
 			name:    "run-level failure",
-			report:  ProvisionReport{Environment: "prod", Err: "approval required: ALLOW_DB_PROVISION=true required for prod environment"},
+			report:  Provision{Environment: "prod", Err: "approval required: ALLOW_DB_PROVISION=true required for prod environment"},
 			want:    []string{"> [!CAUTION]\n> **Failed:** approval required\\: ALLOW\\_DB\\_PROVISION=true required for prod environment", "_No audit rows: nothing was provisioned._"},
 			wantNot: []string{"Dry run", "<details>"},
 		},
@@ -89,7 +89,7 @@ func TestProvisionSummaryBanners(t *testing.T) {
 // the details block, nor become a link, HTML, or a mention.
 func TestProvisionSummaryEscapes(t *testing.T) {
 	hostile := "x | y\n## Heading <img src=x onerror=alert(1)> [click](javascript:alert(1)) @platform-team ``` </details> `code` \u202Eevil"
-	r := ProvisionReport{Environment: "dev", Rows: []audit.Row{row("db", "u", "create_role", audit.Error, hostile)}}
+	r := Provision{Environment: "dev", Rows: []audit.Row{row("db", "u", "create_role", audit.Error, hostile)}}
 	got := ProvisionSummary(r)
 	tableLine := ""
 	for _, l := range strings.Split(got, "\n") {
@@ -122,7 +122,7 @@ func TestProvisionSummarySizeCap(t *testing.T) {
 	tests := []struct {
 		name      string
 		rows      int
-		render    func(ProvisionReport) string
+		render    func(Provision) string
 		size      func(string) int
 		limit     int
 		wantCSV   bool
@@ -138,7 +138,7 @@ func TestProvisionSummarySizeCap(t *testing.T) {
 			rows := manyRows(tt.rows)
 			rows[len(rows)-1].Status = audit.Error
 			rows[len(rows)-1].Message = "Secret not found: goldenpath/dev/last/postgres"
-			got := tt.render(ProvisionReport{Environment: "dev", Rows: rows})
+			got := tt.render(Provision{Environment: "dev", Rows: rows})
 			if n := tt.size(got); n > tt.limit {
 				t.Fatalf("size %d over limit %d", n, tt.limit)
 			}
@@ -154,8 +154,8 @@ func TestProvisionSummarySizeCap(t *testing.T) {
 			if !strings.Contains(got, "Secret not found") {
 				t.Error("the error row was dropped; errors must be kept first")
 			}
-			if !strings.Contains(got, fmt.Sprintf("| ✅ success | %d |", tt.rows-1)) {
-				t.Error("counts do not cover every row")
+			if !strings.Contains(got, fmt.Sprintf("**%d rows:** ❌ **1 error** · ✅ **%d changed**\n", tt.rows, tt.rows-1)) {
+				t.Error("totals do not cover every row")
 			}
 		})
 	}
@@ -165,24 +165,24 @@ func TestRequestSummary(t *testing.T) {
 	fields := []Field{{"database_name", "inventory"}, {"username", "inventory_user"}, {"environment", "dev"}}
 	tests := []struct {
 		name   string
-		report RequestReport
+		report Request
 		want   []string
 	}{
 		{
 			name:   "opened",
-			report: RequestReport{Fields: fields, Changed: true, Branch: "database/create-dev-inventory", PRNumber: 7, PRURL: "https://github.com/o/r/pull/7", Diff: "--- a/x\n+++ b/x\n+ inventory = {}\n"},
+			report: Request{Fields: fields, Changed: true, Branch: "database/create-dev-inventory", PRNumber: 7, PRURL: "https://github.com/o/r/pull/7", Diff: "--- a/x\n+++ b/x\n+ inventory = {}\n"},
 			want: []string{"## RDS database request: inventory (dev)\n\n",
 				"Pull request [\\#7](<https://github.com/o/r/pull/7>) on branch database/create-dev-inventory.",
 				"| database\\_name | inventory |", "### Changes\n\n```diff\n--- a/x\n+++ b/x\n+ inventory = {}\n```\n"},
 		},
 		{
 			name:   "unchanged",
-			report: RequestReport{Fields: fields, Branch: "database/create-dev-inventory", PRNumber: 7, PRURL: "https://github.com/o/r/pull/7"},
+			report: Request{Fields: fields, Branch: "database/create-dev-inventory", PRNumber: 7, PRURL: "https://github.com/o/r/pull/7"},
 			want:   []string{"No change: the request is already in pull request [\\#7]"},
 		},
 		{
 			name: "rejected",
-			report: RequestReport{Fields: fields, Problems: []Problem{
+			report: Request{Fields: fields, Problems: []Problem{
 				{"database_name", `"Inventory"`, "must match ^[a-z][a-z0-9_]{2,62}$"},
 				{"size", `"large"`, "dev allows only small"},
 			}},
@@ -190,7 +190,7 @@ func TestRequestSummary(t *testing.T) {
 		},
 		{
 			name:   "diff cannot close its fence",
-			report: RequestReport{Fields: fields, DryRun: true, Diff: "+ x = \"```\"\n", Body: "## Body"},
+			report: Request{Fields: fields, DryRun: true, Diff: "+ x = \"```\"\n", Body: "## Body"},
 			want:   []string{"**Dry run:**", "````diff\n+ x = \"```\"\n````\n", "```markdown\n## Body\n```\n"},
 		},
 	}
@@ -206,7 +206,7 @@ func TestRequestSummary(t *testing.T) {
 	}
 	t.Run("huge diff is cut", func(t *testing.T) {
 		diff := strings.Repeat("+ line of a very large tfvars file\n", 60000) // 2 MB
-		got := RequestSummary(RequestReport{Fields: fields, Diff: diff, Changed: true})
+		got := RequestSummary(Request{Fields: fields, Diff: diff, Changed: true})
 		if len(got) > MaxSummaryBytes {
 			t.Fatalf("size %d over limit", len(got))
 		}
@@ -216,8 +216,8 @@ func TestRequestSummary(t *testing.T) {
 	})
 }
 
-func TestMdLinkRejectsOtherSchemes(t *testing.T) {
-	if got := mdLink("x", "javascript:alert(1)"); got != "x" {
-		t.Errorf("mdLink = %q", got)
+func TestLinkRejectsOtherSchemes(t *testing.T) {
+	if got := link("x", "javascript:alert(1)"); got != "x" {
+		t.Errorf("link = %q", got)
 	}
 }

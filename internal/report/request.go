@@ -1,4 +1,4 @@
-package action
+package report
 
 import (
 	"fmt"
@@ -18,8 +18,8 @@ type Problem struct {
 	Rule  string
 }
 
-// RequestReport is what a request summary shows.
-type RequestReport struct {
+// Request is what a request summary shows.
+type Request struct {
 	Fields   []Field
 	DryRun   bool
 	Changed  bool
@@ -34,17 +34,17 @@ type RequestReport struct {
 
 // RequestSummary renders the job summary of a request run: outcome and pull
 // request link, the form fields, and the diff, within MaxSummaryBytes.
-func RequestSummary(r RequestReport) string {
+func RequestSummary(r Request) string {
 	return renderRequest(r, MaxSummaryBytes, byteSize)
 }
 
-func renderRequest(r RequestReport, limit int, size func(string) int) string {
+func renderRequest(r Request, limit int, size func(string) int) string {
 	var b strings.Builder
 	title := "RDS database request"
 	if name := fieldValue(r.Fields, "database_name"); name != "" {
-		title += ": " + mdText(mdCut(name, 80))
+		title += ": " + text(cut(name, 80))
 		if env := fieldValue(r.Fields, "environment"); env != "" {
-			title += " (" + mdText(mdCut(env, 40)) + ")"
+			title += " (" + text(cut(env, 40)) + ")"
 		}
 	}
 	fmt.Fprintf(&b, "## %s\n\n", title)
@@ -53,17 +53,17 @@ func renderRequest(r RequestReport, limit int, size func(string) int) string {
 		fmt.Fprintf(&b, "> [!CAUTION]\n> **Rejected:** %d problem(s) with the form. Nothing was written and no pull request was opened.\n\n", len(r.Problems))
 		b.WriteString("| Field | Value | Problem |\n|---|---|---|\n")
 		for _, p := range r.Problems {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdText(p.Field), mdText(mdCut(p.Value, 100)), mdText(mdCut(p.Rule, 300)))
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", text(p.Field), text(cut(p.Value, 100)), text(cut(p.Rule, 300)))
 		}
 		b.WriteString("\n")
 	case r.Err != "":
-		fmt.Fprintf(&b, "> [!CAUTION]\n> **Failed:** %s\n\n", mdText(mdCut(r.Err, maxErrorChars)))
+		fmt.Fprintf(&b, "> [!CAUTION]\n> **Failed:** %s\n\n", text(cut(r.Err, maxErrorChars)))
 	case r.DryRun:
 		b.WriteString("> [!NOTE]\n> 🔍 **Dry run:** nothing was written and no pull request was opened. Below are the changes a real run would propose.\n\n")
 	case r.PRURL != "" && r.Changed:
-		fmt.Fprintf(&b, "Pull request %s on branch %s.\n\n", mdLink(fmt.Sprintf("#%d", r.PRNumber), r.PRURL), mdText(r.Branch))
+		fmt.Fprintf(&b, "Pull request %s on branch %s.\n\n", link(fmt.Sprintf("#%d", r.PRNumber), r.PRURL), text(r.Branch))
 	case r.PRURL != "":
-		fmt.Fprintf(&b, "No change: the request is already in pull request %s on branch %s.\n\n", mdLink(fmt.Sprintf("#%d", r.PRNumber), r.PRURL), mdText(r.Branch))
+		fmt.Fprintf(&b, "No change: the request is already in pull request %s on branch %s.\n\n", link(fmt.Sprintf("#%d", r.PRNumber), r.PRURL), text(r.Branch))
 	case !r.Changed:
 		b.WriteString("No change: the database is already in the catalog and tfvars of this environment.\n\n")
 	}
@@ -71,7 +71,7 @@ func renderRequest(r RequestReport, limit int, size func(string) int) string {
 	if len(r.Fields) > 0 {
 		b.WriteString("| Field | Value |\n|---|---|\n")
 		for _, f := range r.Fields {
-			fmt.Fprintf(&b, "| %s | %s |\n", mdText(f.Name), mdText(mdCut(f.Value, 100)))
+			fmt.Fprintf(&b, "| %s | %s |\n", text(f.Name), text(cut(f.Value, 100)))
 		}
 		b.WriteString("\n")
 	}
@@ -79,10 +79,10 @@ func renderRequest(r RequestReport, limit int, size func(string) int) string {
 	head := b.String()
 	var tail strings.Builder
 	if r.Diff != "" {
-		tail.WriteString("### Changes\n\n" + mdFence("diff", r.Diff) + "\n")
+		tail.WriteString("### Changes\n\n" + fence("diff", r.Diff) + "\n")
 	}
 	if r.DryRun && r.Body != "" {
-		tail.WriteString("<details><summary>Pull request body</summary>\n\n" + mdFence("markdown", r.Body) + "\n</details>\n")
+		tail.WriteString("<details><summary>Pull request body</summary>\n\n" + fence("markdown", r.Body) + "\n</details>\n")
 	}
 	if size(head)+size(tail.String()) <= limit {
 		return head + tail.String()
@@ -91,7 +91,7 @@ func renderRequest(r RequestReport, limit int, size func(string) int) string {
 	note := "\n_The diff is too large to show in full; it was cut here._\n"
 	budget := limit - size(head) - size(note) - size("### Changes\n\n") - 2*size("``````diff\n") - 64
 	diff := cutTo(r.Diff, max(budget, 0), size)
-	return cutTo(head+"### Changes\n\n"+mdFence("diff", diff)+note, limit, size)
+	return cutTo(head+"### Changes\n\n"+fence("diff", diff)+note, limit, size)
 }
 
 func fieldValue(fields []Field, name string) string {
