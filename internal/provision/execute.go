@@ -159,7 +159,8 @@ func (r *run) lock(ctx context.Context, conn *pgx.Conn) error {
 	if err != nil {
 		return r.interrupted(ctx, "waiting for the advisory lock", fmt.Errorf("wait for advisory lock: %w", err))
 	}
-	if _, err := conn.Exec(sctx, "SET lock_timeout = 0"); err != nil {
+	// Back to the session's own lock_timeout (sessionSettings).
+	if _, err := conn.Exec(sctx, "RESET lock_timeout"); err != nil {
 		return fmt.Errorf("reset lock_timeout: %w", err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -147,6 +148,11 @@ type run struct {
 	log    io.Writer
 	master secrets.Master
 	failed bool
+	// halt says what fail-fast stops the run at: the first error row that
+	// is not a tenant's (Step.Tenant); "" while there is none.
+	halt string
+	// major is the server's major version, read from the first session.
+	major atomic.Int32
 }
 
 func newRun(opts Options) (*run, error) {
