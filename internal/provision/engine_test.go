@@ -34,20 +34,20 @@ func TestPlanWhereGrantsRun(t *testing.T) {
 		want    []where
 	}{
 		{"plain template1: owner only, no connection into the database", true, []*entry{planEntry("shop", "shop", "shop_user", "")}, []where{
-			{"create_role", "", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`}},
+			{"create_role", "", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`, `COMMENT ON ROLE "shop_user" IS 'rds-provision: {"secret":"goldenpath/dev/shop/postgres","v":1}'`}},
 			{"create_database", "", []string{`CREATE DATABASE "shop" OWNER "shop_user"`}},
 			{"apply_grants", "", []string{`REVOKE ALL ON DATABASE "shop" FROM PUBLIC`}},
 		}},
 		{"template1 not plain: the owner's schema grant, inside the database", false, []*entry{planEntry("shop", "shop", "shop_user", "")}, []where{
-			{"create_role", "", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`}},
+			{"create_role", "", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`, `COMMENT ON ROLE "shop_user" IS 'rds-provision: {"secret":"goldenpath/dev/shop/postgres","v":1}'`}},
 			{"create_database", "", []string{`CREATE DATABASE "shop" OWNER "shop_user"`}},
 			{"apply_grants", "shop", []string{`REVOKE ALL ON DATABASE "shop" FROM PUBLIC`, `GRANT USAGE, CREATE ON SCHEMA public TO "shop_user"`}},
 		}},
 		{"plain template1: a reader's schema and default privileges need the database", true, []*entry{planEntry("shop", "shop", "shop_user", ""), planEntry("shop_ro", "shop", "shop_ro", tfvars.AccessReader)}, []where{
-			{"create_role", "", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`}},
+			{"create_role", "", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`, `COMMENT ON ROLE "shop_user" IS 'rds-provision: {"secret":"goldenpath/dev/shop/postgres","v":1}'`}},
 			{"create_database", "", []string{`CREATE DATABASE "shop" OWNER "shop_user"`}},
 			{"apply_grants", "", []string{`REVOKE ALL ON DATABASE "shop" FROM PUBLIC`}},
-			{"create_role", "", []string{`CREATE ROLE "shop_ro" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_ro" TO "platform_admin"`}},
+			{"create_role", "", []string{`CREATE ROLE "shop_ro" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_ro" TO "platform_admin"`, `COMMENT ON ROLE "shop_ro" IS 'rds-provision: {"secret":"goldenpath/dev/shop_ro/postgres","v":1}'`}},
 			{"create_database", "", nil},
 			{"apply_grants", "shop", []string{
 				`GRANT CONNECT ON DATABASE "shop" TO "shop_ro"`,

@@ -126,10 +126,16 @@ func (p *planner) index() {
 		if p.st == nil {
 			continue
 		}
-		// Provisioned here means: the master acts as the role (every run
-		// grants it that) and the role owns or holds its entry's database.
+		// Provisioned here means: the role carries a record (record.go),
+		// or, for a role an rds-provision before records provisioned, the
+		// master acts as the role (every run grants it that) and the role
+		// owns or holds its entry's database.
 		db := p.st.databases[e.DatabaseName]
-		if ro := p.st.roles[e.Username]; ro == nil || !ro.masterActs {
+		ro := p.st.roles[e.Username]
+		if ro != nil && ro.record != nil {
+			p.ours[e.Username] = true
+		}
+		if ro == nil || !ro.masterActs {
 			continue
 		}
 		switch {
@@ -250,25 +256,55 @@ func (p *planner) refusal(e *entry, ro *role) string {
 }
 
 // unadopted lists the databases an existing role owns that no entry names,
-// and those it owns objects or holds privileges in (present) that its own
-// entries do not name, leaving out what adopt_owned_databases lets it keep,
-// when the role is not yet provisioned here: taking it over would hand its
+// those it owns objects or holds privileges in (present) that its own
+// entries do not name, and the same through the roles it belongs to
+// (groups), leaving out what adopt_owned_databases lets it keep, when the
+// role is not yet provisioned here: taking it over would hand its
 // password, and its access there, to this entry's secret.
-func (p *planner) unadopted(e *entry, ro *role) (owned, present []string) {
+func (p *planner) unadopted(e *entry, ro *role) (owned, present []string, groups []groupPresence) {
 	if ro == nil || p.ours[e.Username] {
-		return nil, nil
+		return nil, nil, nil
 	}
+	foreign := func(db string) bool { return !p.namedFor[e.Username][db] && !p.adopt[e.Username][db] }
 	for _, db := range ro.owns {
 		if !p.named[db] && !p.adopt[e.Username][db] {
 			owned = append(owned, db)
 		}
 	}
 	for _, db := range ro.presentIn {
-		if !slices.Contains(ro.owns, db) && !p.namedFor[e.Username][db] && !p.adopt[e.Username][db] {
+		if !slices.Contains(ro.owns, db) && foreign(db) {
 			present = append(present, db)
 		}
 	}
-	return owned, present
+	for _, g := range ro.groupPresence {
+		if foreign(g.database) {
+			groups = append(groups, g)
+		}
+	}
+	return owned, present, groups
+}
+
+// describeGroups says which groups reach which databases, e.g. "group
+// etl_readers (databases billing, payroll), group ops (database hr)", and
+// lists the databases once each.
+func describeGroups(gs []groupPresence) (text string, dbs []string) {
+	var order []string
+	byGroup := map[string][]string{}
+	for _, g := range gs {
+		if byGroup[g.group] == nil {
+			order = append(order, g.group)
+		}
+		byGroup[g.group] = append(byGroup[g.group], g.database)
+		if !slices.Contains(dbs, g.database) {
+			dbs = append(dbs, g.database)
+		}
+	}
+	parts := make([]string, len(order))
+	for i, g := range order {
+		parts[i] = fmt.Sprintf("group %s (%s)", g, plural(len(byGroup[g]), "database ", "databases ")+strings.Join(byGroup[g], ", "))
+	}
+	slices.Sort(dbs)
+	return strings.Join(parts, ", "), dbs
 }
 
 func (p *planner) role(i int, e *entry) bool {
@@ -278,7 +314,7 @@ func (p *planner) role(i int, e *entry) bool {
 			"Refusing to manage role %s: %s; the role was left unchanged. Choose another username for application_databases.%s", e.Username, why, e.Key)})
 		return false
 	}
-	owned, present := p.unadopted(e, ro)
+	owned, present, groups := p.unadopted(e, ro)
 	if len(owned) > 0 {
 		p.add(i, e, Step{Action: audit.ActionCreateRole, Status: audit.Error, Message: fmt.Sprintf(
 			"Refusing to manage role %s: it already exists and owns %s, which no application_databases entry names, so it may be another team's login; the role was left unchanged. If it is meant to be managed here, add adopt_owned_databases = [%s] to application_databases.%s",
@@ -291,13 +327,22 @@ func (p *planner) role(i int, e *entry) bool {
 			e.Username, plural(len(present), "database ", "databases ")+strings.Join(present, ", "), quotedList(present), e.Key)})
 		return false
 	}
+	if len(groups) > 0 {
+		via, dbs := describeGroups(groups)
+		p.add(i, e, Step{Action: audit.ActionCreateRole, Status: audit.Error, Message: fmt.Sprintf(
+			"Refusing to manage role %s: it already exists and belongs to %s, which %s objects or %s privileges there, and no entry of this username names %s, so the role may be another team's login and taking it over would hand that access to whoever reads %s; the role was left unchanged. If that access is meant for this app, add adopt_owned_databases = [%s] to application_databases.%s; otherwise take the role out of the group (%s) and re-run",
+			e.Username, via, plural(len(groups), "owns", "own"), plural(len(groups), "holds", "hold"), plural(len(dbs), "that database", "those databases"),
+			e.SecretPath, quotedList(dbs), e.Key, revokeGroups(groups, e.Username))})
+		return false
+	}
+	rec := &roleRecord{Secret: e.SecretPath}
 	if ro == nil {
 		p.add(i, e, Step{Action: audit.ActionCreateRole, Status: audit.Success,
 			Message: "Role created", Line: "Role created: " + e.Username,
 			Preview: "Would create/update role: " + e.Username,
 			Fail:    "Failed to create role " + e.Username,
-			SQL:     []string{createRoleSQL(e.Username, e.verifier), grantMembershipSQL(e.Username, p.in.masterUser)}})
-		p.st.roles[e.Username] = &role{canLogin: true, masterIsMember: true, masterActs: true}
+			SQL:     []string{createRoleSQL(e.Username, e.verifier), grantMembershipSQL(e.Username, p.in.masterUser), commentRoleSQL(e.Username, rec)}})
+		p.st.roles[e.Username] = &role{canLogin: true, masterIsMember: true, masterActs: true, record: rec, connLimit: -1}
 		p.ours[e.Username] = true
 		return true
 	}
@@ -305,12 +350,36 @@ func (p *planner) role(i int, e *entry) bool {
 	if !ro.masterIsMember || !ro.masterActs {
 		sql = append(sql, grantMembershipSQL(e.Username, p.in.masterUser))
 	}
-	p.add(i, e, Step{Action: audit.ActionCreateRole, Status: audit.NoChange,
-		Message: "Password updated for existing role: " + e.Username,
-		Preview: fmt.Sprintf("Role %s exists: its password would be set from %s", e.Username, e.SecretPath),
-		Fail:    "Failed to update role " + e.Username,
-		SQL:     sql})
-	ro.masterIsMember, ro.masterActs = true, true
+	s := Step{Action: audit.ActionCreateRole, Fail: "Failed to update role " + e.Username}
+	switch {
+	case ro.record != nil && ro.record.Secret == e.SecretPath:
+		s.Status = audit.NoChange
+		s.Message = "Password updated for existing role: " + e.Username
+		s.Preview = fmt.Sprintf("Role %s exists: its password would be set from %s", e.Username, e.SecretPath)
+	case ro.record != nil:
+		// The secret_name of its entry moved: whoever reads the new secret
+		// gets the role, so the plan says so.
+		rec = ro.record.withSecret(e.SecretPath)
+		sql = append(sql, commentRoleSQL(e.Username, rec))
+		s.Status = audit.Success
+		s.Message = fmt.Sprintf("Password source of role %s changed: its password is now set from secret %s (was %s)", e.Username, e.SecretPath, ro.record.Secret)
+		s.Preview = fmt.Sprintf("Would change the password source of role %s: its password would be set from secret %s instead of %s", e.Username, e.SecretPath, ro.record.Secret)
+	case p.ours[e.Username]:
+		// Provisioned by an rds-provision before records: record it once.
+		sql = append(sql, commentRoleSQL(e.Username, rec))
+		s.Status = audit.NoChange
+		s.Message = fmt.Sprintf("Password updated for existing role: %s (recorded secret %s as its password source)", e.Username, e.SecretPath)
+		s.Preview = fmt.Sprintf("Role %s exists: its password would be set from %s, recorded as its password source", e.Username, e.SecretPath)
+	default:
+		// A role made elsewhere, taken over by this entry: a change.
+		sql = append(sql, commentRoleSQL(e.Username, rec))
+		s.Status = audit.Success
+		s.Message = fmt.Sprintf("Adopted existing role %s: its password is now set from %s", e.Username, e.SecretPath)
+		s.Preview = fmt.Sprintf("Would adopt existing role %s: its password would be set from %s", e.Username, e.SecretPath)
+	}
+	s.SQL = sql
+	p.add(i, e, s)
+	ro.masterIsMember, ro.masterActs, ro.record = true, true, rec
 	p.ours[e.Username] = true
 	// ALTER ROLE ... LOGIN PASSWORD leaves these alone: say so, since the
 	// app cannot log in with the new password.
@@ -938,6 +1007,17 @@ func (c *grantChanges) skippedNote() string {
 	}
 	slices.Sort(out)
 	return "left alone, the master user is not a member of their owner: " + strings.Join(out, ", ")
+}
+
+// revokeGroups is the statement that takes user out of the groups.
+func revokeGroups(gs []groupPresence, user string) string {
+	var ids []string
+	for _, g := range gs {
+		if id := ident(g.group); !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return fmt.Sprintf("REVOKE %s FROM %s", strings.Join(ids, ", "), ident(user))
 }
 
 // article puts "a" or "an" before an access level.
