@@ -44,9 +44,16 @@ type Step struct {
 	On   string   // database to run SQL in; empty = the master's session
 	SQL  []string `json:"-"` // sent as one implicit transaction; may hold a password verifier
 	// Template is the initial_schema template an apply_schema step applies
-	// with schema.Apply (its own transaction, as the owner role) instead of
-	// SQL.
+	// with schema.Apply (its own transaction, in a session logged in as the
+	// owner role) instead of SQL.
 	Template string
+	// Tenant marks a step whose failure is its entry's database's (the
+	// tenant's settings, connection limit, template lock, a squatted
+	// name): it fails that entry and the entries on that database, and
+	// fail-fast does not stop the run for it. The plan sets it on the
+	// error rows of a database it could not read; the engine on the steps
+	// that fail inside or on a database.
+	Tenant bool
 }
 
 // runs reports whether executing the step sends anything.
@@ -483,8 +490,8 @@ func (p *planner) grants(i int, e *entry) bool {
 		if err == nil {
 			err = errors.New("not read")
 		}
-		p.add(i, e, Step{Action: audit.ActionApplyGrants, Status: audit.Error, Message: fmt.Sprintf(
-			"Cannot read the privileges in database %s, so grants for %s were not planned: %v", e.DatabaseName, e.Username, err)})
+		p.add(i, e, Step{Action: audit.ActionApplyGrants, Status: audit.Error, Tenant: true, Message: fmt.Sprintf(
+			"Cannot read the privileges in database %s, so grants for %s were not planned: %s", e.DatabaseName, e.Username, databaseTrouble(e.DatabaseName, err))})
 		return false
 	case e.AccessLevel != tfvars.AccessOwner && db.owner == e.Username:
 		skip("Grants on %s skipped: %s owns the database, so access_level %s cannot limit it; give the database another owner (ALTER DATABASE %s OWNER TO ...) or set access_level owner",
@@ -528,7 +535,14 @@ func (p *planner) grants(i int, e *entry) bool {
 			}
 			c.object(o, e.Username, want[o.kind], "public", privOrder(o.kind))
 		case kindTable, kindSequence:
-			c.object(o, e.Username, want[o.kind], pgIdent("public", o.name), privOrder(o.kind))
+			w := want[o.kind]
+			if o.kind == kindTable && o.name == schema.MarkerTable && e.AccessLevel != tfvars.AccessOwner {
+				// The marker says which template files ran: only its owner
+				// writes it (a row of another version would block or
+				// misdirect the template's upgrades). Others may read it.
+				w = w.minus(w.minus(privsOf("SELECT")))
+			}
+			c.object(o, e.Username, w, pgIdent("public", o.name), privOrder(o.kind))
 		case kindDefaultTable, kindDefaultSequence:
 			switch {
 			case o.owner != db.owner:
@@ -626,22 +640,43 @@ func (p *planner) schema(i int, e *entry) {
 		return
 	}
 	db := p.st.databases[e.DatabaseName]
+	apply := Step{Action: audit.ActionApplySchema, On: e.DatabaseName, Template: t.Name, Tenant: true,
+		Fail: fmt.Sprintf("Failed to apply schema template %s to %s", t.Label(), e.DatabaseName)}
 	var st schema.State
 	if !db.created {
-		if db.schema == nil {
-			p.add(i, e, Step{Action: audit.ActionApplySchema, Status: audit.Error, Message: fmt.Sprintf(
-				"Cannot inspect database %s for its initial_schema %s: %v", e.DatabaseName, t.Label(), db.readErr)})
+		var login *ownerLoginError
+		switch {
+		case db.schema != nil:
+			st = *db.schema
+		case errors.As(db.schemaErr, &login) && !p.in.dryRun:
+			// The create_role step sets the owner's password first: Apply
+			// then inspects and decides in the owner's session, and the
+			// row says what it did.
+			apply.Status, apply.Message = audit.Success, fmt.Sprintf("Schema template %s checked in %s as its owner %s", t.Label(), e.DatabaseName, e.Username)
+			p.add(i, e, apply)
+			return
+		case errors.As(db.schemaErr, &login):
+			p.add(i, e, Step{Action: audit.ActionApplySchema, Status: audit.Warning, Message: fmt.Sprintf(
+				"Cannot inspect database %s for its initial_schema %s yet: %v; the real run sets that password first (create_role step), then inspects the database and applies the template in the owner's own session",
+				e.DatabaseName, t.Label(), login)})
+			return
+		default:
+			err := db.schemaErr
+			if err == nil {
+				err = db.readErr
+			}
+			p.add(i, e, Step{Action: audit.ActionApplySchema, Status: audit.Error, Tenant: true, Message: fmt.Sprintf(
+				"Cannot inspect database %s for its initial_schema %s: %v", e.DatabaseName, t.Label(), err)})
 			return
 		}
-		st = *db.schema
 	}
 	d := schema.Decide(t, st)
 	status, msg := d.Row(e.DatabaseName, false)
 	s := Step{Action: audit.ActionApplySchema, Status: status, Message: msg}
 	if d.Action == schema.ActionApply {
+		s = apply
+		s.Status, s.Message = status, msg
 		s.Preview = d.Plan(e.DatabaseName)
-		s.On, s.Template = e.DatabaseName, t.Name
-		s.Fail = fmt.Sprintf("Failed to apply schema template %s to %s", t.Label(), e.DatabaseName)
 	}
 	p.add(i, e, s)
 }

@@ -344,13 +344,14 @@ func (r *run) infof(format string, args ...any) {
 	fmt.Fprintf(r.log, "[INFO] %s\n", r.audit.Scrub(fmt.Sprintf(format, args...)))
 }
 
-// stop reports whether fail-fast ends the run now.
+// stop reports whether fail-fast ends the run now: after an error that is
+// not one database's own (see Step.Tenant), which a tenant cannot cause.
 func (r *run) stop(remaining int) bool {
-	if !r.failed || r.opts.NoFailFast {
+	if r.halt == "" || r.opts.NoFailFast {
 		return false
 	}
 	if remaining > 0 {
-		r.infof("Stopping at the first failure (fail-fast): %d later database(s) not processed; use --no-fail-fast to continue past failures", remaining)
+		r.infof("Stopping at the first failure (fail-fast): %s; %d later database(s) not processed; use --no-fail-fast to continue past failures", r.halt, remaining)
 	}
 	return true
 }

@@ -71,8 +71,10 @@ type database struct {
 	readErr error
 	created bool // made by this plan, not read from the server
 	// schema is what schema.Inspect found, read only for a database an
-	// owner entry gives an initial_schema; nil otherwise.
-	schema *schema.State
+	// owner entry gives an initial_schema, in a session of that owner
+	// role; nil otherwise, or when schemaErr says why it could not be.
+	schema    *schema.State
+	schemaErr error
 }
 
 // object is one governed object: the database itself, schema public, a
@@ -265,11 +267,6 @@ SELECT COALESCE(pg_catalog.bool_and(
          AND NOT EXISTS (SELECT FROM pg_catalog.pg_default_acl a WHERE a.defaclnamespace OPERATOR(pg_catalog.=) n.oid)), false)
 FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'public'::pg_catalog.name`
 
-// querier is a connection or a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
 // readInstance reads the roles and databases the entries name, on the
 // master's connection: a fixed number of queries whatever the number of
 // entries. ACLs inside each database are read by readDatabaseACLs.
@@ -350,30 +347,35 @@ func (r *run) readInstance(ctx context.Context, conn *pgx.Conn, entries []*entry
 
 // readDatabaseACLs reads the governed ACLs inside every existing database
 // an entry names, on up to Options.Parallel connections at once, each in
-// its own session. A database that cannot be read keeps its error for the
-// plan to report on the entries that need it. When an owner entry's
-// database does not exist yet, template1 is read too (plainTemplate), on
-// a connection that is closed before the plan runs any CREATE DATABASE
-// (which refuses to copy a template others are connected to).
+// its own session, and what an owner entry's initial_schema needs, in a
+// session logged in as that owner (inspectAsOwner). A database that cannot
+// be read keeps its error for the plan to report on the entries that need
+// it. When an owner entry's database does not exist yet, template1 is read
+// too (plainTemplate), on a connection that is closed before the plan runs
+// any CREATE DATABASE (which refuses to copy a template others are
+// connected to).
 func (r *run) readDatabaseACLs(ctx context.Context, st *instance, entries []*entry) error {
 	users, dbs := entryNames(entries)
-	templated := map[string]bool{}
+	templated := map[string]*entry{}
 	creates := false
 	for _, e := range entries {
 		if e.invalid != "" {
 			continue
 		}
-		if e.InitialSchema != "" {
-			templated[e.DatabaseName] = true
+		if e.InitialSchema != "" && e.AccessLevel == tfvars.AccessOwner && templated[e.DatabaseName] == nil {
+			templated[e.DatabaseName] = e
 		}
 		if e.AccessLevel == tfvars.AccessOwner && st.databases[e.DatabaseName] == nil {
 			creates = true
 		}
 	}
-	var todo []string
+	var todo, inspect []string
 	for _, name := range dbs {
 		if st.databases[name] != nil && name != r.master.DBName {
 			todo = append(todo, name)
+			if templated[name] != nil {
+				inspect = append(inspect, name)
+			}
 		}
 	}
 	type read struct {
@@ -382,23 +384,32 @@ func (r *run) readDatabaseACLs(ctx context.Context, st *instance, entries []*ent
 		err  error
 	}
 	reads := make([]read, len(todo))
-	jobs := len(todo)
+	inspected := make([]read, len(inspect))
+	jobs := len(todo) + len(inspect)
 	if creates {
 		jobs++
 	}
 	r.forEach(ctx, jobs, func(i int) {
-		if i == len(todo) {
+		switch {
+		case i < len(todo):
+			reads[i].objs, reads[i].err = r.readACLs(ctx, todo[i], users)
+		case i < len(todo)+len(inspect):
+			k := i - len(todo)
+			inspected[k].sch, inspected[k].err = r.inspectAsOwner(ctx, templated[inspect[k]])
+		default:
 			st.plainTemplate = r.readPlainTemplate(ctx, templateDatabase)
-			return
 		}
-		reads[i].objs, reads[i].sch, reads[i].err = r.readACLs(ctx, todo[i], users, templated[todo[i]])
 	})
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	for i, name := range todo {
 		db := st.databases[name]
-		db.objects, db.schema, db.readErr = reads[i].objs, reads[i].sch, reads[i].err
+		db.objects, db.readErr = reads[i].objs, reads[i].err
+	}
+	for i, name := range inspect {
+		db := st.databases[name]
+		db.schema, db.schemaErr = inspected[i].sch, inspected[i].err
 	}
 	return nil
 }
@@ -421,30 +432,19 @@ func (r *run) readPlainTemplate(ctx context.Context, template string) bool {
 	return plain
 }
 
-// readACLs reads one database's governed ACLs and, when inspect is set,
-// what its initial_schema template needs (schema.Inspect).
-func (r *run) readACLs(ctx context.Context, db string, users []string, inspect bool) ([]*object, *schema.State, error) {
+// readACLs reads one database's governed ACLs, in one statement (one
+// snapshot), reading system catalogs only.
+func (r *run) readACLs(ctx context.Context, db string, users []string) ([]*object, error) {
 	conn, err := r.connect(ctx, db)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer conn.Close(context.Background())
 	sctx, cancel := r.statementContext(ctx, 0)
 	defer cancel()
-	// One statement reads one snapshot; the schema inspection adds queries,
-	// so it shares a read-only transaction with the ACL read.
-	var q querier = conn
-	var tx pgx.Tx
-	if inspect {
-		if tx, err = conn.BeginTx(sctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}); err != nil {
-			return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
-		}
-		defer tx.Rollback(context.Background())
-		q = tx
-	}
-	rows, err := q.Query(sctx, sqlDatabaseACLs, users)
+	rows, err := conn.Query(sctx, sqlDatabaseACLs, users)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
+		return nil, fmt.Errorf("read privileges in %s: %w", db, err)
 	}
 	objs := []*object{}
 	for rows.Next() {
@@ -453,22 +453,15 @@ func (r *run) readACLs(ctx context.Context, db string, users []string, inspect b
 		var acl, cols []string
 		if err := rows.Scan(&k, &o.name, &o.owner, &o.manageable, &acl, &cols); err != nil {
 			rows.Close()
-			return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
+			return nil, fmt.Errorf("read privileges in %s: %w", db, err)
 		}
 		parseObject(o, k, acl, cols)
 		objs = append(objs, o)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
+		return nil, fmt.Errorf("read privileges in %s: %w", db, err)
 	}
-	if !inspect {
-		return objs, nil, nil
-	}
-	sch, err := schema.Inspect(sctx, tx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read %s for its initial_schema: %w", db, err)
-	}
-	return objs, &sch, tx.Commit(sctx)
+	return objs, nil
 }
 
 // entryNames lists the usernames and database names of the valid entries,
