@@ -78,7 +78,7 @@ func TestMasterQueriesIgnoreTwinsInPublic(t *testing.T) {
 	// The twins are made by the superuser, so every signature can be: a
 	// tenant makes the ones its own rights allow, a subset.
 	admin := adminConn(t, "iso_q_db")
-	var made, wanted int
+	var made int
 	_, err := admin.Exec(ctx, `
 CREATE FUNCTION pg_temp.rdsp_plant(fs text[], os text[], ts text[]) RETURNS void LANGUAGE plpgsql AS $twins$
 DECLARE
@@ -117,7 +117,7 @@ $twins$`)
 	if err != nil {
 		t.Fatalf("plant the twins: %v", err)
 	}
-	if err := admin.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace), (SELECT count(*) FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace AND proname = ANY($1))`, funcs).Scan(&made, &wanted); err != nil {
+	if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace`).Scan(&made); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%d twins in public for %d functions, %d operators and %d types named in the queries", made, len(funcs), len(ops), len(types))
