@@ -77,7 +77,7 @@ func (r *run) sessionConfig(db, user, password string) (*pgx.ConnConfig, error) 
 	if db == r.master.DBName {
 		statement += r.opts.LockTimeout
 	}
-	for k, v := range sessionSettings(statement, r.opts.DryRun, int(r.major.Load())) {
+	for k, v := range sessionSettings(statement, r.opts.lockWait, r.opts.DryRun, int(r.major.Load())) {
 		cfg.RuntimeParams[k] = v
 	}
 	return cfg, nil

@@ -619,3 +619,39 @@ func TestEditorsCannotWriteTheMarker(t *testing.T) {
 		t.Errorf("rerun: %q", again.message(editor.user, "apply_grants"))
 	}
 }
+
+// TestTenantLockOnItsRoleFailsOnlyItsEntry: the tenant keeps a transaction
+// open that changed its own role (ALTER ROLE ... PASSWORD, which any role
+// may run on itself), so the master's ALTER ROLE waits for that row. The
+// wait ends at the session's lock_timeout: the tenant's entry fails, with
+// a message that says what to look for, and fail-fast goes on to the
+// others.
+func TestTenantLockOnItsRoleFailsOnlyItsEntry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newTenants(t, "rowlock", "")
+	holder, err := login(h.att.user, h.att.password, h.att.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	if _, err := holder.Exec(ctx, "BEGIN; ALTER ROLE "+ident(h.att.user)+" PASSWORD 'held-open'"); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Exec(ctx, "ROLLBACK")
+	newcomer := h.newcomer()
+	h.f.seedApps(h.att, h.vic, newcomer)
+	// Serial, so a fail-fast stop at the tenant's entry would show.
+	out := h.f.run(func(o *Options) { o.lockWait, o.Parallel = time.Second, 1 })
+	rows := errorRows(out)
+	if len(rows) != 1 || rows[0].Username != h.att.user || rows[0].Action != audit.ActionCreateRole ||
+		!strings.Contains(rows[0].Message, "lock timeout") || !strings.Contains(rows[0].Message, "another session held a lock") {
+		t.Fatalf("error rows %+v, want one create_role row for %s on its lock\n%s", rows, h.att.user, out.log)
+	}
+	if strings.Contains(out.log, "Stopping at the first failure") {
+		t.Errorf("the tenant's lock stopped the run:\n%s", out.log)
+	}
+	if got := out.statuses(newcomer.user); !cmp.Equal(got, []string{"create_role:success", "create_database:success", "apply_grants:success"}) {
+		t.Errorf("the later entry: %v\n%s", got, out.log)
+	}
+}

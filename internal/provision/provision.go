@@ -83,6 +83,10 @@ type Options struct {
 	// DefaultParallel; 1 runs it serially. The master's session, which
 	// holds the advisory lock, is one more.
 	Parallel int
+
+	// lockWait is every session's lock_timeout: sessionLockTimeout; the
+	// tests shorten it.
+	lockWait time.Duration
 }
 
 // Result is what a run did.
@@ -182,6 +186,9 @@ func newRun(opts Options) (*run, error) {
 	}
 	if opts.StatementTimeout <= 0 {
 		opts.StatementTimeout = DefaultStatementTimeout
+	}
+	if opts.lockWait <= 0 {
+		opts.lockWait = sessionLockTimeout
 	}
 	if opts.Parallel <= 0 {
 		opts.Parallel = DefaultParallel

@@ -25,12 +25,13 @@ import (
 const sessionLockTimeout = 30 * time.Second
 
 // sessionSettings are the startup parameters of a session. statement is
-// the server-side statement_timeout, readOnly the dry run's transaction
-// mode; major is the server's major version when known (0 before the
-// first connection), since transaction_timeout exists from PostgreSQL 17
-// and an unknown parameter in the startup packet refuses the session.
-func sessionSettings(statement time.Duration, readOnly bool, major int) map[string]string {
-	lock := min(sessionLockTimeout, statement)
+// the server-side statement_timeout, lock its lock_timeout (at most
+// statement), readOnly the dry run's transaction mode; major is the
+// server's major version when known (0 before the first connection),
+// since transaction_timeout exists from PostgreSQL 17 and an unknown
+// parameter in the startup packet refuses the session.
+func sessionSettings(statement, lock time.Duration, readOnly bool, major int) map[string]string {
+	lock = min(lock, statement)
 	readOnlyValue := "off"
 	if readOnly {
 		// A dry run cannot change anything, whatever the code path.

@@ -29,7 +29,7 @@ func TestSessionSettingsValues(t *testing.T) {
 			map[string]string{"statement_timeout": "3000", "lock_timeout": "3000"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := sessionSettings(tc.statement, tc.readOnly, tc.major)
+			got := sessionSettings(tc.statement, sessionLockTimeout, tc.readOnly, tc.major)
 			for k, v := range tc.want {
 				if g, ok := got[k]; !ok || g != v {
 					t.Errorf("%s = %q (set %v), want %q", k, g, ok, v)
@@ -78,7 +78,7 @@ func TestSessionsIgnoreTheTenantsSettings(t *testing.T) {
 	if err := as(t, "iso_sess_owner", "pw-sess", pg.MasterDB, strings.Join(plant, ";\n")); err != nil {
 		t.Fatal(err)
 	}
-	r := &run{opts: Options{SSLMode: "disable", StatementTimeout: time.Minute, LockTimeout: time.Minute}, master: pgMaster(t)}
+	r := &run{opts: Options{SSLMode: "disable", StatementTimeout: time.Minute, LockTimeout: time.Minute, lockWait: sessionLockTimeout}, master: pgMaster(t)}
 	// The first session learns the server's version (transaction_timeout).
 	first, err := r.connect(ctx, pg.MasterDB)
 	if err != nil {

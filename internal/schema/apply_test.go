@@ -472,7 +472,11 @@ func TestApplyConcurrent(t *testing.T) {
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock("+lockKeySQL+")"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Apply(ctx, second, es, d.owner)
+	// Bounded so that an Apply that waits for the lock fails the test
+	// instead of hanging it.
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	_, err = Apply(wctx, second, es, d.owner)
 	var held *LockHeldError
 	if !errors.As(err, &held) || held.PID != int(first.PgConn().PID()) || held.Role != d.owner || held.Database != d.name {
 		t.Fatalf("Apply while another session holds the lock: %v, want a LockHeldError naming pid %d", err, first.PgConn().PID())

@@ -34,6 +34,16 @@ func TestApplyAndInspectNeedTheOwnersSession(t *testing.T) {
 		}
 		tx.Rollback(ctx)
 	}
+	// The owner's own session under SET ROLE to a group it belongs to:
+	// the objects would be the group's.
+	group := d.name + "_group"
+	mustExec(t, d.master(t), "CREATE ROLE "+group+" NOLOGIN", "GRANT "+group+" TO "+pgx.Identifier{d.owner}.Sanitize())
+	t.Cleanup(func() { mustExec(t, d.connect(t, pg.MasterUser, pg.MasterPassword, pg.MasterDB), "DROP ROLE IF EXISTS "+group) })
+	asGroup := d.as(t, d.owner)
+	mustExec(t, asGroup, "SET ROLE "+group)
+	if _, err := Apply(ctx, asGroup, es, d.owner); !errors.Is(err, ErrNotOwnerSession) {
+		t.Errorf("Apply in the owner's session under SET ROLE %s: %v, want ErrNotOwnerSession", group, err)
+	}
 	if got := owners(t, d.master(t)); len(got) != 0 {
 		t.Errorf("created by refused calls: %v", got)
 	}
