@@ -38,7 +38,9 @@ func TestApplyAndInspectNeedTheOwnersSession(t *testing.T) {
 	// the objects would be the group's.
 	group := d.name + "_group"
 	mustExec(t, d.master(t), "CREATE ROLE "+group+" NOLOGIN", "GRANT "+group+" TO "+pgx.Identifier{d.owner}.Sanitize())
-	t.Cleanup(func() { mustExec(t, d.connect(t, pg.MasterUser, pg.MasterPassword, pg.MasterDB), "DROP ROLE IF EXISTS "+group) })
+	t.Cleanup(func() {
+		mustExec(t, d.connect(t, pg.MasterUser, pg.MasterPassword, pg.MasterDB), "DROP ROLE IF EXISTS "+group)
+	})
 	asGroup := d.as(t, d.owner)
 	mustExec(t, asGroup, "SET ROLE "+group)
 	if _, err := Apply(ctx, asGroup, es, d.owner); !errors.Is(err, ErrNotOwnerSession) {
