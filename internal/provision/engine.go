@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
@@ -490,9 +491,20 @@ func (r *run) runOn(ctx context.Context, conn *pgx.Conn, s Step) (Step, error) {
 	return s, r.timedOut(ctx, err)
 }
 
+// timedOut says when a statement ran past --statement-timeout, whether the
+// client's deadline or the session's own statement_timeout (the same
+// bound, sessionSettings) ended it first.
 func (r *run) timedOut(ctx context.Context, err error) error {
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+	var pgErr *pgconn.PgError
+	serverSide := errors.As(err, &pgErr) && pgErr.Code == "57014" && strings.Contains(pgErr.Message, "statement timeout")
+	if ctx.Err() != nil {
+		return err
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("no answer from the server within --statement-timeout %s: %w", r.opts.StatementTimeout, err)
+	case serverSide: // not wrapped: the row renders the message, not the server's alone
+		return fmt.Errorf("no answer from the server within --statement-timeout %s: %v", r.opts.StatementTimeout, err)
 	}
 	return err
 }
