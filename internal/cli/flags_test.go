@@ -100,7 +100,7 @@ func TestProvisionFlags(t *testing.T) {
 			if err != nil || got == nil {
 				t.Fatalf("err = %v, runF ran: %v", err, got != nil)
 			}
-			if diff := cmp.Diff(tt.want, got.Provision, cmpopts.IgnoreFields(provision.Options{}, "Getenv", "Now", "Log")); diff != "" {
+			if diff := cmp.Diff(tt.want, got.Provision, cmpopts.IgnoreFields(provision.Options{}, "Getenv", "Now", "Log"), cmpopts.IgnoreUnexported(provision.Options{})); diff != "" {
 				t.Errorf("provision.Options (-want +got):\n%s", diff)
 			}
 			if got.AuditOutput != tt.audit || got.SummaryOutput != tt.report {

@@ -39,12 +39,33 @@ is in place, [ERROR] for what the real run would refuse (exit 1). An app
 secret that Terraform has not created yet is a warning. When the instance
 cannot be reached, it warns and prints the offline preview.
 
-An existing login role that owns databases no entry names is only taken
-over when its entry lists them: adopt_owned_databases = ["payroll"].
+Adopting an existing role is a change the plan shows ("Would adopt existing
+role etl_user"). A role that owns databases, or through any role it belongs
+to owns objects or holds privileges in databases, that its entries do not
+name is only taken over when its entry lists them: adopt_owned_databases =
+["payroll"]. Each role's comment records the secret its password comes
+from, so pointing an entry at another secret_name is a change too.
 
 An owner entry's initial_schema = "<template>" applies that template (or its
-newer version) in the database as the owner, after every entry's grants
-(apply_schema row); objects it did not create are left alone with a warning.
+newer version) in the database, in a session logged in as the owner role
+itself, after every entry's grants (apply_schema row); objects it did not
+create are left alone with a warning. Its lock is tried, not waited for.
+
+Tenant databases are hostile ground: each owner controls its database's
+settings, schema public, tables, views and triggers. Every session sets its
+own search_path (pg_catalog), role, timeouts (lock_timeout 30s) and
+transaction mode in the startup packet, so no ALTER DATABASE/ROLE ... SET
+applies; queries in tenant databases read system catalogs only and name
+pg_catalog for every function and operator; the marker and the template
+run only in the owner's own session.
+
+A failure caused by one entry's database (its settings, connection limit,
+a held template lock, a squatted name) fails that entry and the entries on
+the same database, one error row each; the others still run. Fail-fast
+(the default) stops at an instance-level failure (the master's session,
+the advisory lock, the instance read, a role change refused to the
+master) or an entry the plan refuses, and says which; --no-fail-fast goes
+on after those too.
 
 The tfvars file is --tfvars when given; otherwise it is found under
 --repo-root for --env with --rds-mode:
@@ -107,7 +128,7 @@ func provisionCommand(ctx context.Context, args []string, env Env, runF func(con
 	addMasterEndpointFlags(fs, &opts.MasterEndpoint)
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "show the plan without executing it: reads the instance read-only, changes nothing, shows every problem")
 	fs.BoolVar(&opts.RequireApproval, "require-approval", false, "require ALLOW_DB_PROVISION=true for environments other than dev")
-	fs.BoolVar(&opts.NoFailFast, "no-fail-fast", false, "continue with later databases after a failure (default: stop at the first)")
+	fs.BoolVar(&opts.NoFailFast, "no-fail-fast", false, "continue with later databases after an instance-level failure or a refused entry (default: stop there; a failure inside one database never stops the run)")
 	fs.StringVar(&opts.SSLMode, "sslmode", "verify-full", "PostgreSQL sslmode: disable, allow, prefer, require, verify-ca, verify-full")
 	fs.StringVar(&opts.SSLRootCert, "sslrootcert", "", "CA bundle for verify-ca/verify-full, e.g. the RDS global bundle (global-bundle.pem)")
 	fs.BoolVar(&opts.SkipPreflight, "skip-preflight", false, "skip the DNS and TCP checks before connecting (skipped anyway inside Kubernetes)")

@@ -31,46 +31,67 @@ import (
 // grantor, since only the grantor's REVOKE removes its grant, and canset
 // says whether the master may SET ROLE to the grantor to revoke it (the
 // SET option exists from PostgreSQL 16; before, membership is enough).
+//
+// It runs in the master's session inside a tenant's database, whose owner
+// controls schema public: every function, operator and type is named in
+// pg_catalog (OPERATOR(pg_catalog.=) with operands of matching types), no
+// construct looks an operator up by the search path (IN, NULLIF or a
+// simple CASE would), and it reads system catalogs only. The session's
+// search_path is pg_catalog as well (sessionSettings); either alone keeps
+// a tenant's public.=(oid, integer) from running as the master.
 const sqlDatabaseACLs = `
 WITH named AS MATERIALIZED (
-  SELECT oid, rolname FROM pg_roles WHERE rolname = ANY($1)
+  SELECT r.oid, r.rolname FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])
 ), objs AS (
-  SELECT 'database'::text AS kind, ''::text AS name, d.datdba AS owner,
-         COALESCE(d.datacl, acldefault('d', d.datdba)) AS acl, NULL::aclitem[] AS cols
-    FROM pg_database d WHERE d.datname = current_database()
+  SELECT 'database'::pg_catalog.text AS kind, ''::pg_catalog.text AS name, d.datdba AS owner,
+         COALESCE(d.datacl, pg_catalog.acldefault('d'::pg_catalog."char", d.datdba)) AS acl, NULL::pg_catalog.aclitem[] AS cols
+    FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
   UNION ALL
-  SELECT 'schema', n.nspname::text, n.nspowner, COALESCE(n.nspacl, acldefault('n', n.nspowner)), NULL
-    FROM pg_namespace n WHERE n.nspname = 'public'
+  SELECT 'schema'::pg_catalog.text, n.nspname::pg_catalog.text, n.nspowner,
+         COALESCE(n.nspacl, pg_catalog.acldefault('n'::pg_catalog."char", n.nspowner)), NULL::pg_catalog.aclitem[]
+    FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'public'::pg_catalog.name
   UNION ALL
-  SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END, c.relname::text, c.relowner,
-         COALESCE(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)),
-         NULLIF(ARRAY(SELECT i FROM pg_attribute a, unnest(a.attacl) i
-                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}')
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+  SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'S'::pg_catalog."char" THEN 'sequence'::pg_catalog.text ELSE 'table'::pg_catalog.text END,
+         c.relname::pg_catalog.text, c.relowner,
+         COALESCE(c.relacl, pg_catalog.acldefault(CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'S'::pg_catalog."char"
+                                                       THEN 's'::pg_catalog."char" ELSE 'r'::pg_catalog."char" END, c.relowner)),
+         (SELECT pg_catalog.array_agg(i) FROM pg_catalog.pg_attribute a, pg_catalog.unnest(a.attacl) i
+           WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0::pg_catalog.int2 AND NOT a.attisdropped)
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+   WHERE n.nspname OPERATOR(pg_catalog.=) 'public'::pg_catalog.name
+     AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,f,S}'::pg_catalog."char"[])
   UNION ALL
-  SELECT CASE WHEN a.defaclnamespace = 0 THEN 'global_' ELSE '' END
-         || CASE a.defaclobjtype WHEN 'S' THEN 'default_sequence' ELSE 'default_table' END, '', a.defaclrole, a.defaclacl, NULL
-    FROM pg_default_acl a LEFT JOIN pg_namespace n ON n.oid = a.defaclnamespace
-   WHERE (n.nspname = 'public' OR a.defaclnamespace = 0) AND a.defaclobjtype IN ('r', 'S')
+  SELECT (CASE WHEN a.defaclnamespace OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'global_'::pg_catalog.text ELSE ''::pg_catalog.text END)
+         OPERATOR(pg_catalog.||)
+         (CASE WHEN a.defaclobjtype OPERATOR(pg_catalog.=) 'S'::pg_catalog."char" THEN 'default_sequence'::pg_catalog.text ELSE 'default_table'::pg_catalog.text END),
+         ''::pg_catalog.text, a.defaclrole, a.defaclacl, NULL::pg_catalog.aclitem[]
+    FROM pg_catalog.pg_default_acl a LEFT JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) a.defaclnamespace
+   WHERE (n.nspname OPERATOR(pg_catalog.=) 'public'::pg_catalog.name OR a.defaclnamespace OPERATOR(pg_catalog.=) 0::pg_catalog.oid)
+     AND a.defaclobjtype OPERATOR(pg_catalog.=) ANY ('{r,S}'::pg_catalog."char"[])
 )
-SELECT o.kind, o.name, pg_get_userbyid(o.owner), pg_has_role(current_user, o.owner, 'USAGE'),
-       ARRAY(SELECT COALESCE(g.rolname::text, '') || '=' || string_agg(x.privilege_type, ',')
-                    || '/' || pg_get_userbyid(x.grantor) || '/'
-                    || CASE WHEN current_setting('server_version_num')::int >= 160000
-                            THEN pg_has_role(current_user, x.grantor, 'SET')
-                            ELSE pg_has_role(current_user, x.grantor, 'MEMBER') END::text
-               FROM aclexplode(o.acl) x LEFT JOIN named g ON g.oid = x.grantee
-              WHERE x.grantee = 0 OR g.oid IS NOT NULL
+SELECT o.kind, o.name, pg_catalog.pg_get_userbyid(o.owner), pg_catalog.pg_has_role(CURRENT_USER, o.owner, 'USAGE'),
+       ARRAY(SELECT (COALESCE(g.rolname::pg_catalog.text, ''::pg_catalog.text) OPERATOR(pg_catalog.||) '='::pg_catalog.text
+                     OPERATOR(pg_catalog.||) pg_catalog.string_agg(x.privilege_type, ','::pg_catalog.text)
+                     OPERATOR(pg_catalog.||) '/'::pg_catalog.text
+                     OPERATOR(pg_catalog.||) pg_catalog.pg_get_userbyid(x.grantor)::pg_catalog.text
+                     OPERATOR(pg_catalog.||) '/'::pg_catalog.text
+                     OPERATOR(pg_catalog.||) (CASE WHEN pg_catalog.current_setting('server_version_num')::pg_catalog.int4 OPERATOR(pg_catalog.>=) 160000
+                                                   THEN pg_catalog.pg_has_role(CURRENT_USER, x.grantor, 'SET')
+                                                   ELSE pg_catalog.pg_has_role(CURRENT_USER, x.grantor, 'MEMBER') END)::pg_catalog.text)
+               FROM pg_catalog.aclexplode(o.acl) x LEFT JOIN named g ON g.oid OPERATOR(pg_catalog.=) x.grantee
+              WHERE x.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid OR g.oid IS NOT NULL
               GROUP BY g.rolname, x.grantor
               ORDER BY g.rolname, x.grantor),
-       ARRAY(SELECT COALESCE(g.rolname::text, '') || '=' || string_agg(x.privilege_type, ',')
-                    || '/' || pg_get_userbyid(x.grantor) || '/'
-                    || CASE WHEN current_setting('server_version_num')::int >= 160000
-                            THEN pg_has_role(current_user, x.grantor, 'SET')
-                            ELSE pg_has_role(current_user, x.grantor, 'MEMBER') END::text
-               FROM aclexplode(o.cols) x LEFT JOIN named g ON g.oid = x.grantee
-              WHERE x.grantee = 0 OR g.oid IS NOT NULL
+       ARRAY(SELECT (COALESCE(g.rolname::pg_catalog.text, ''::pg_catalog.text) OPERATOR(pg_catalog.||) '='::pg_catalog.text
+                     OPERATOR(pg_catalog.||) pg_catalog.string_agg(x.privilege_type, ','::pg_catalog.text)
+                     OPERATOR(pg_catalog.||) '/'::pg_catalog.text
+                     OPERATOR(pg_catalog.||) pg_catalog.pg_get_userbyid(x.grantor)::pg_catalog.text
+                     OPERATOR(pg_catalog.||) '/'::pg_catalog.text
+                     OPERATOR(pg_catalog.||) (CASE WHEN pg_catalog.current_setting('server_version_num')::pg_catalog.int4 OPERATOR(pg_catalog.>=) 160000
+                                                   THEN pg_catalog.pg_has_role(CURRENT_USER, x.grantor, 'SET')
+                                                   ELSE pg_catalog.pg_has_role(CURRENT_USER, x.grantor, 'MEMBER') END)::pg_catalog.text)
+               FROM pg_catalog.aclexplode(o.cols) x LEFT JOIN named g ON g.oid OPERATOR(pg_catalog.=) x.grantee
+              WHERE x.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid OR g.oid IS NOT NULL
               GROUP BY g.rolname, x.grantor
               ORDER BY g.rolname, x.grantor)
 FROM objs o

@@ -32,13 +32,21 @@ func CheckSSLMode(mode string) error {
 	return fmt.Errorf("invalid --sslmode %q: want one of %s", mode, strings.Join(sslModes, ", "))
 }
 
-// connConfig builds a pgx config for db on the master's instance. The
-// password is set on the config, never put in a connection string.
+// connConfig builds a pgx config for a session of the master user in db
+// on the master's instance.
 func (r *run) connConfig(db string) (*pgx.ConnConfig, error) {
+	return r.sessionConfig(db, r.master.Username, r.master.Password)
+}
+
+// sessionConfig builds a pgx config for a session of user in db. The
+// password is set on the config, never put in a connection string. The
+// session's settings are fixed in the startup packet (sessionSettings), so
+// nothing a tenant set on its database or role applies to it.
+func (r *run) sessionConfig(db, user, password string) (*pgx.ConnConfig, error) {
 	parts := []string{
 		"host=" + dsnValue(r.master.Host),
 		"port=" + strconv.Itoa(r.master.Port),
-		"user=" + dsnValue(r.master.Username),
+		"user=" + dsnValue(user),
 		"dbname=" + dsnValue(db),
 		"sslmode=" + dsnValue(r.opts.SSLMode),
 		"connect_timeout=" + strconv.Itoa(int(connectTimeout/time.Second)),
@@ -51,7 +59,7 @@ func (r *run) connConfig(db string) (*pgx.ConnConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connection settings for %s: %w", db, err)
 	}
-	cfg.Password = r.master.Password
+	cfg.Password = password
 	cfg.Tracer = r.opts.Tracer
 	// One round trip per query: no Parse/Describe first. Every connection
 	// is short-lived and runs each query once, so a statement cache would
@@ -63,9 +71,14 @@ func (r *run) connConfig(db string) (*pgx.ConnConfig, error) {
 		Enable: true, Idle: 30 * time.Second, Interval: 10 * time.Second, Count: 3,
 	}}
 	cfg.DialFunc = dialer.DialContext
-	if r.opts.DryRun {
-		// A dry run cannot change anything, whatever the code path.
-		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	// The master's database holds the advisory lock's session, whose wait
+	// (--lock-timeout) is one statement.
+	statement := r.opts.StatementTimeout
+	if db == r.master.DBName {
+		statement += r.opts.LockTimeout
+	}
+	for k, v := range sessionSettings(statement, r.opts.lockWait, r.opts.DryRun, int(r.major.Load())) {
+		cfg.RuntimeParams[k] = v
 	}
 	return cfg, nil
 }
@@ -83,7 +96,16 @@ func (r *run) connect(ctx context.Context, db string) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, connectError(r.master, r.opts.MasterSecret, r.opts.SSLMode, err)
 	}
+	r.learnVersion(conn)
 	return conn, nil
+}
+
+// learnVersion keeps the server's major version from the first session, for
+// the settings of the next ones (sessionSettings).
+func (r *run) learnVersion(conn *pgx.Conn) {
+	if r.major.Load() == 0 {
+		r.major.Store(int32(serverMajor(conn.PgConn().ParameterStatus("server_version"))))
+	}
 }
 
 // connError is a connection failure in the runbook's words, keeping the

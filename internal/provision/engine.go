@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
 // The engine executes the plan's steps, hiding network latency:
@@ -28,19 +31,30 @@ import (
 //     the advisory lock, is pinged before each wave's chains: no step
 //     starts unless the lock's session answered at the start of its wave.
 //  3. The apply_schema steps, planned last, run the same way for the
-//     entries that ran.
+//     entries that ran, each in a session logged in as its owner role.
 //
 // Rows and log lines are emitted in plan order whatever finishes first.
-// Fail-fast is checked between waves, so what a failed run did does not
-// depend on timing: the rows are those of every entry up to the end of the
-// wave holding the first error (a wave ends after an entry whose error
-// the plan already holds), the create_role rows of the later entries
-// whose password update ran in the batch, then the apply_schema rows of
-// the entries that ran. An error the plan already holds (a missing
-// secret, a refused role) ends the batch before that entry, so no later
-// role changes; an error met while executing (a failed CREATE DATABASE)
-// comes after the batch, which had set the later entries' passwords. With
-// --parallel 1 a wave is one entry, as the serial engine did.
+//
+// A tenant's failure is that tenant's (Step.Tenant): a step that fails
+// inside or on a database (CREATE DATABASE on a squatted name, grants in
+// a database whose owner locks or limits it, a held template key), or a
+// database the plan could not read, fails that entry's remaining steps
+// and those of every entry on the same database (one "Not run" row each),
+// as Terraform skips what depends on a failed resource; the other entries
+// run, and fail-fast does not stop for it. Fail-fast stops at the other
+// failures: a role change the master's session is refused (an
+// instance-level failure), or an entry the plan refuses (a missing
+// secret, a foreign role). Fail-fast is checked between waves, so what a
+// failed run did does not depend on timing: the rows are those of every
+// entry up to the end of the wave holding the first such error (a wave
+// ends after an entry whose error the plan already holds), the
+// create_role rows of the later entries whose password update ran in the
+// batch, then the apply_schema rows of the entries that ran. An error the
+// plan already holds ends the batch before that entry, so no later role
+// changes; an error met while executing comes after the batch, which had
+// set the later entries' passwords. With --parallel 1 a wave is one entry,
+// as the serial engine did. A lost master session (and the lock with it)
+// or a cancellation stops the run at once, whatever --no-fail-fast says.
 
 // stepOutcome is what executing one step gave, kept until its row is emitted.
 type stepOutcome struct {
@@ -57,20 +71,35 @@ func (o *stepOutcome) finish(s Step, err error, began, ended time.Time) {
 	o.done, o.step, o.took = true, s, ended.Sub(began)
 	if err != nil {
 		o.status, o.msg = audit.Error, s.Fail+": "+pgMessage(err)
+		o.step.Tenant = s.Tenant || tenantFailure(s, err)
 		return
 	}
 	o.status, o.msg = s.Status, s.Message
 }
 
+// notRun settles a step of an entry on a database that failed for another
+// entry: the entry's one error row, naming the database.
+func (o *stepOutcome) notRun(s Step, db, why string) {
+	o.done, o.step, o.took = true, s, 0
+	o.step.Tenant = true
+	o.status, o.msg = audit.Error, fmt.Sprintf("Not run: database %s failed (%s); re-run once that is fixed", db, why)
+}
+
 // execution is one real run's progress through the steps.
 type execution struct {
-	r      *run
-	ctx    context.Context
-	master *pgx.Conn
-	steps  []Step
-	out    []stepOutcome
+	r       *run
+	ctx     context.Context
+	master  *pgx.Conn
+	entries []*entry // by Step.Entry: the owner's password for its template
+	steps   []Step
+	out     []stepOutcome
 	// failed entries have their later steps skipped.
 	failed map[int]bool
+	// badDB holds the databases where a step failed, with what failed:
+	// the later steps on them, of any entry, are not run (a tenant's
+	// failure is that tenant's); reported lists those already logged.
+	badDB    map[string]string
+	reported map[string]bool
 	// reached holds the entries whose wave ran.
 	reached map[int]bool
 	// emitted counts the steps whose rows (or silence) are settled.
@@ -114,8 +143,9 @@ func (x *execution) closeIdle() {
 }
 
 // executeSteps runs the steps as described above.
-func (r *run) executeSteps(ctx context.Context, master *pgx.Conn, steps []Step) {
-	x := &execution{r: r, ctx: ctx, master: master, steps: steps, out: make([]stepOutcome, len(steps)), failed: map[int]bool{}, reached: map[int]bool{}}
+func (r *run) executeSteps(ctx context.Context, master *pgx.Conn, steps []Step, entries []*entry) {
+	x := &execution{r: r, ctx: ctx, master: master, entries: entries, steps: steps, out: make([]stepOutcome, len(steps)),
+		failed: map[int]bool{}, reached: map[int]bool{}, badDB: map[string]string{}, reported: map[string]bool{}}
 	defer x.closeIdle()
 	tail := schemaTail(steps)
 	if err := x.roleBatch(steps[:tail]); err != nil {
@@ -134,12 +164,30 @@ func (r *run) executeSteps(ctx context.Context, master *pgx.Conn, steps []Step) 
 			return
 		}
 		x.emit(wave[1])
+		x.reportBad()
 	}
 	if err := x.databaseSteps(tail, len(steps)); err != nil {
 		x.stop(err)
 		return
 	}
 	x.emit(len(steps))
+	x.reportBad()
+}
+
+// reportBad logs, once per database, that a database's failure skipped the
+// rest of its work and nothing else.
+func (x *execution) reportBad() {
+	var dbs []string
+	for db := range x.badDB {
+		if !x.reported[db] {
+			dbs = append(dbs, db)
+		}
+	}
+	slices.Sort(dbs)
+	for _, db := range dbs {
+		x.reported[db] = true
+		x.r.infof("Database %s failed (%s): the rest of its entries' steps are not run; the other entries go on (a database's own failure does not stop the run)", db, x.badDB[db])
+	}
 }
 
 // stop emits the rows of what ran and the one row that ends the run.
@@ -167,7 +215,7 @@ func (x *execution) roleBatch(steps []Step) error {
 	erred := map[int]bool{}
 	b := &pgx.Batch{}
 	for k, s := range steps {
-		if s.Status == audit.Error && !s.runs() {
+		if s.Status == audit.Error && !s.runs() && !s.Tenant {
 			if !x.r.opts.NoFailFast {
 				// Fail-fast stops at this entry: no later role changes.
 				break
@@ -230,6 +278,11 @@ func (x *execution) wave(from, to int) error {
 				return stop
 			}
 			x.failed[s.Entry] = true
+			if e := x.entries[s.Entry]; e.AccessLevel == tfvars.AccessOwner {
+				// Its database is not created or granted on: the other
+				// entries on it do not run either.
+				x.badDB[s.Database] = s.Action + " for " + s.Username
+			}
 		}
 		x.out[k].finish(s, err, began, x.r.opts.Now())
 	}
@@ -256,6 +309,11 @@ func (x *execution) databaseSteps(from, to int) error {
 		if !x.reached[s.Entry] || x.failed[s.Entry] || x.out[k].done {
 			continue
 		}
+		if why, bad := x.badDB[s.Database]; bad {
+			x.out[k].notRun(s, s.Database, why)
+			x.failed[s.Entry] = true
+			continue
+		}
 		if byDB[s.Database] == nil {
 			dbs = append(dbs, s.Database)
 		}
@@ -275,12 +333,16 @@ func (x *execution) databaseSteps(from, to int) error {
 		}
 	}
 	failed := make([]map[int]bool, len(dbs))
+	bad := make([]string, len(dbs))
 	x.r.forEach(x.ctx, len(dbs), func(i int) {
-		failed[i] = x.chain(byDB[dbs[i]])
+		failed[i], bad[i] = x.chain(byDB[dbs[i]])
 	})
-	for _, f := range failed {
+	for i, f := range failed {
 		for e := range f {
 			x.failed[e] = true
+		}
+		if bad[i] != "" {
+			x.badDB[dbs[i]] = bad[i]
 		}
 	}
 	// The first cancelled step in plan order ends the run.
@@ -309,9 +371,12 @@ func (x *execution) sends(byDB map[string][]int) bool {
 }
 
 // chain runs one database's steps in order and returns the entries that
-// failed. It writes only the outcomes of its own steps.
-func (x *execution) chain(ks []int) map[int]bool {
+// failed and, when a step failed, what failed ("apply_grants for
+// shop_app"): the chain's later steps, of any entry, are then not run. It
+// writes only the outcomes of its own steps.
+func (x *execution) chain(ks []int) (map[int]bool, string) {
 	failed := map[int]bool{}
+	bad := ""
 	var conn *pgx.Conn
 	var connDB string
 	release := func() {
@@ -331,6 +396,11 @@ func (x *execution) chain(ks []int) map[int]bool {
 		if failed[s.Entry] {
 			continue
 		}
+		if bad != "" {
+			x.out[k].notRun(s, s.Database, bad)
+			failed[s.Entry] = true
+			continue
+		}
 		if !s.runs() {
 			x.out[k].finish(s, nil, time.Time{}, time.Time{})
 			if s.Status == audit.Error {
@@ -340,39 +410,61 @@ func (x *execution) chain(ks []int) map[int]bool {
 		}
 		began := x.r.opts.Now()
 		err := x.ctx.Err()
-		// Database-ACL statements run on any connection; CREATE DATABASE
-		// and they take a pool connection to the master's database when
-		// none is open.
-		want := s.On
-		if want == "" && conn == nil {
-			want = x.r.master.DBName
-		}
-		if err == nil && want != "" && (conn == nil || connDB != want) {
-			release()
-			if want == x.r.master.DBName {
-				conn, err = x.take()
-			} else {
-				conn, err = x.r.connect(x.ctx, want)
-			}
-			connDB = want
-			if err != nil {
-				conn = nil
-			}
-		}
 		done := s
-		if err == nil {
-			done, err = x.r.runOn(x.ctx, conn, s)
+		if s.Template != "" {
+			// The template runs in a session of the owner role itself.
+			release()
+			if err == nil {
+				done, err = x.applyAsOwner(s)
+			}
+		} else {
+			// Database-ACL statements run on any connection; CREATE
+			// DATABASE and they take a pool connection to the master's
+			// database when none is open.
+			want := s.On
+			if want == "" && conn == nil {
+				want = x.r.master.DBName
+			}
+			if err == nil && want != "" && (conn == nil || connDB != want) {
+				release()
+				if want == x.r.master.DBName {
+					conn, err = x.take()
+				} else {
+					conn, err = x.r.connect(x.ctx, want)
+				}
+				connDB = want
+				if err != nil {
+					conn = nil
+				}
+			}
+			if err == nil {
+				done, err = x.r.runOn(x.ctx, conn, s)
+			}
 		}
 		if err != nil && x.ctx.Err() != nil {
 			x.out[k].fatal = err
-			return failed
+			return failed, bad
 		}
 		if err != nil {
 			failed[s.Entry] = true
+			bad = s.Action + " for " + s.Username
 		}
 		x.out[k].finish(done, err, began, x.r.opts.Now())
 	}
-	return failed
+	return failed, bad
+}
+
+// applyAsOwner runs an apply_schema step in a session logged in as the
+// owner role with the password of its app secret, which the run's
+// create_role step has set.
+func (x *execution) applyAsOwner(s Step) (Step, error) {
+	e := x.entries[s.Entry]
+	conn, err := x.r.connectAs(x.ctx, s.On, s.Username, e.password)
+	if err != nil {
+		return s, fmt.Errorf("the template runs in a session of its owner role: %w", err)
+	}
+	defer conn.Close(context.Background())
+	return x.r.runOn(x.ctx, conn, s)
 }
 
 // exec sends an instance step's statements as one implicit transaction on
@@ -399,9 +491,20 @@ func (r *run) runOn(ctx context.Context, conn *pgx.Conn, s Step) (Step, error) {
 	return s, r.timedOut(ctx, err)
 }
 
+// timedOut says when a statement ran past --statement-timeout, whether the
+// client's deadline or the session's own statement_timeout (the same
+// bound, sessionSettings) ended it first.
 func (r *run) timedOut(ctx context.Context, err error) error {
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+	var pgErr *pgconn.PgError
+	serverSide := errors.As(err, &pgErr) && pgErr.Code == "57014" && strings.Contains(pgErr.Message, "statement timeout")
+	if ctx.Err() != nil {
+		return err
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("no answer from the server within --statement-timeout %s: %w", r.opts.StatementTimeout, err)
+	case serverSide: // not wrapped: the row renders the message, not the server's alone
+		return fmt.Errorf("no answer from the server within --statement-timeout %s: %v", r.opts.StatementTimeout, err)
 	}
 	return err
 }
@@ -450,7 +553,7 @@ func entryRanges(steps []Step, size int, cut bool) [][2]int {
 			}
 			erred = false
 		}
-		erred = erred || cut && steps[k].Status == audit.Error && !steps[k].runs()
+		erred = erred || cut && steps[k].Status == audit.Error && !steps[k].runs() && !steps[k].Tenant
 	}
 	if len(steps) > start {
 		out = append(out, [2]int{start, len(steps)})

@@ -34,20 +34,20 @@ func TestPlanWhereGrantsRun(t *testing.T) {
 		want    []where
 	}{
 		{"plain template1: owner only, no connection into the database", true, []*entry{planEntry("shop", "shop", "shop_user", "")}, []where{
-			{"create_role", "", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`}},
+			{"create_role", "", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`, `COMMENT ON ROLE "shop_user" IS 'rds-provision: {"secret":"goldenpath/dev/shop/postgres","v":1}'`}},
 			{"create_database", "", []string{`CREATE DATABASE "shop" OWNER "shop_user"`}},
 			{"apply_grants", "", []string{`REVOKE ALL ON DATABASE "shop" FROM PUBLIC`}},
 		}},
 		{"template1 not plain: the owner's schema grant, inside the database", false, []*entry{planEntry("shop", "shop", "shop_user", "")}, []where{
-			{"create_role", "", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`}},
+			{"create_role", "", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`, `COMMENT ON ROLE "shop_user" IS 'rds-provision: {"secret":"goldenpath/dev/shop/postgres","v":1}'`}},
 			{"create_database", "", []string{`CREATE DATABASE "shop" OWNER "shop_user"`}},
 			{"apply_grants", "shop", []string{`REVOKE ALL ON DATABASE "shop" FROM PUBLIC`, `GRANT USAGE, CREATE ON SCHEMA public TO "shop_user"`}},
 		}},
 		{"plain template1: a reader's schema and default privileges need the database", true, []*entry{planEntry("shop", "shop", "shop_user", ""), planEntry("shop_ro", "shop", "shop_ro", tfvars.AccessReader)}, []where{
-			{"create_role", "", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`}},
+			{"create_role", "", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`, `COMMENT ON ROLE "shop_user" IS 'rds-provision: {"secret":"goldenpath/dev/shop/postgres","v":1}'`}},
 			{"create_database", "", []string{`CREATE DATABASE "shop" OWNER "shop_user"`}},
 			{"apply_grants", "", []string{`REVOKE ALL ON DATABASE "shop" FROM PUBLIC`}},
-			{"create_role", "", []string{`CREATE ROLE "shop_ro" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_ro" TO "platform_admin"`}},
+			{"create_role", "", []string{`CREATE ROLE "shop_ro" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_ro" TO "platform_admin"`, `COMMENT ON ROLE "shop_ro" IS 'rds-provision: {"secret":"goldenpath/dev/shop_ro/postgres","v":1}'`}},
 			{"create_database", "", nil},
 			{"apply_grants", "shop", []string{
 				`GRANT CONNECT ON DATABASE "shop" TO "shop_ro"`,
@@ -246,9 +246,13 @@ func TestParallelRowsFollowThePlan(t *testing.T) {
 	}
 }
 
-// TestFailFastStopsScheduling makes the second entry's CREATE DATABASE
-// fail while the run executes: fail-fast lets the entries of its wave
-// finish and starts no other.
+// TestFailFastStopsScheduling makes the second entry's role step fail on
+// the master's session while the run executes (its role appears just
+// before the batch, so the batch fails and the role steps run one by one):
+// an instance-level failure, so fail-fast lets the entries of its wave
+// finish, starts no other, and says which kind of failure stopped it.
+// (A failure inside one database does not stop the run: see
+// TestSquattedDatabaseFailsOnlyItsEntry.)
 func TestFailFastStopsScheduling(t *testing.T) {
 	t.Parallel()
 	for _, p := range []int{1, 4} {
@@ -258,11 +262,11 @@ func TestFailFastStopsScheduling(t *testing.T) {
 			apps := manyApps(prefix, 8)
 			f.seedApps(apps...)
 			admin := adminConn(t, "postgres")
-			clash := &firstStatement{prefix: "CREATE DATABASE " + ident(apps[1].db), fn: func() {
-				if _, err := admin.Exec(context.Background(), "CREATE DATABASE "+ident(apps[1].db)); err != nil {
+			clash := &beforeBatch{firstStatement{prefix: "CREATE ROLE", fn: func() {
+				if _, err := admin.Exec(context.Background(), "CREATE ROLE "+ident(apps[1].user)); err != nil {
 					t.Error(err)
 				}
-			}}
+			}}}
 			out := f.run(func(o *Options) { o.Parallel, o.Tracer = p, clash })
 			if out.err == nil {
 				t.Fatalf("the run did not fail\n%s", out.log)
@@ -272,21 +276,21 @@ func TestFailFastStopsScheduling(t *testing.T) {
 				var want []string
 				switch {
 				case i == 1:
-					want = []string{"create_role:success", "create_database:error"}
-				case i < p: // the failing entry's wave runs whole
+					want = []string{"create_role:error"}
+				case i < max(p, 2): // the failing entry's wave runs whole
 					want = full
-				default: // the password batch ran before the waves
-					want = []string{"create_role:success"}
+				default: // the batch failed: nothing of the later entries ran
 				}
 				if got := out.statuses(a.user); !cmp.Equal(got, want) {
 					t.Errorf("%s rows = %v, want %v", a.user, got, want)
 				}
-				if i >= max(p, 2) && databaseExists(t, a.db) {
-					t.Errorf("database %s of a later wave was created", a.db)
+				if i >= max(p, 2) && (databaseExists(t, a.db) || roleExists(t, a.user)) {
+					t.Errorf("role or database of %s, of a later wave, was created", a.key)
 				}
 			}
-			if !strings.Contains(out.log, fmt.Sprintf("Stopping at the first failure (fail-fast): %d later database(s) not processed", len(apps)-max(p, 2))) {
-				t.Errorf("no fail-fast line:\n%s", out.log)
+			want := fmt.Sprintf("Stopping at the first failure (fail-fast): an instance-level failure (create_role for %s, on the master's session); %d later database(s) not processed", apps[1].user, len(apps)-max(p, 2))
+			if !strings.Contains(out.log, want) {
+				t.Errorf("no fail-fast line %q:\n%s", want, out.log)
 			}
 		})
 	}

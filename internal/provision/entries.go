@@ -188,8 +188,11 @@ func pgMessage(err error) string {
 		return err.Error()
 	}
 	msg := pgErr.Message
-	if pgErr.Code == "42501" { // insufficient_privilege
+	switch pgErr.Code {
+	case "42501": // insufficient_privilege
 		msg += ": verify the master user has CREATEROLE and CREATEDB (SELECT rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user) and is a member of the roles it manages"
+	case "55P03": // lock_not_available: the session's lock_timeout
+		msg += fmt.Sprintf(": another session held a lock this statement needs for longer than the session's lock_timeout (%s, or --statement-timeout when shorter), such as an open transaction of the role or database owner (see pg_stat_activity and pg_locks); end it and re-run", sessionLockTimeout)
 	}
 	return msg
 }

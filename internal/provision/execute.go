@@ -50,7 +50,7 @@ func (r *run) apply(ctx context.Context, entries []*entry, in planInput) []Step 
 	} else if again {
 		steps = plan(in)
 	}
-	r.executeSteps(ctx, conn, steps)
+	r.executeSteps(ctx, conn, steps, entries)
 	return steps
 }
 
@@ -175,6 +175,19 @@ func (r *run) recordStep(s Step, status audit.Status, msg, line string, took tim
 		e.DatabaseName, e.Username = s.Database, s.Username
 	}
 	r.recordRow(e, s.Action, status, took, msg, line)
+	if status == audit.Error && !s.Tenant && s.Entry >= 0 && r.halt == "" {
+		r.halt = haltKind(s)
+	}
+}
+
+// haltKind says which kind of failure fail-fast stops at: a step that ran
+// on the master's session and failed (an instance-level failure), or an
+// entry the plan refuses.
+func haltKind(s Step) string {
+	if s.runs() {
+		return fmt.Sprintf("an instance-level failure (%s for %s, on the master's session)", s.Action, s.Username)
+	}
+	return fmt.Sprintf("the entry for %s cannot be provisioned as written (%s)", s.Username, s.Action)
 }
 
 // preview is the dry run: it reads the instance read-only, without the

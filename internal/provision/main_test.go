@@ -107,6 +107,7 @@ type app struct {
 	key, db, user, password, access string
 	adopt                           []string // adopt_owned_databases
 	schema                          string   // initial_schema
+	secret                          string   // secret_name; empty = the default path of key
 }
 
 func (f *fixture) writeTfvars(apps ...app) {
@@ -121,6 +122,9 @@ func (f *fixture) writeTfvars(apps ...app) {
 		}
 		if a.schema != "" {
 			fmt.Fprintf(&b, "    initial_schema = %q\n", a.schema)
+		}
+		if a.secret != "" {
+			fmt.Fprintf(&b, "    secret_name   = %q\n", a.secret)
 		}
 		if a.adopt != nil {
 			fmt.Fprintf(&b, "    adopt_owned_databases = [%s]\n", quotedList(a.adopt))
@@ -140,7 +144,11 @@ func (f *fixture) seedApps(apps ...app) {
 	f.writeTfvars(apps...)
 	for _, a := range apps {
 		if a.password != "" {
-			f.putSecret(f.appSecret(a.key), map[string]any{"username": a.user, "password": a.password})
+			path := a.secret
+			if path == "" {
+				path = f.appSecret(a.key)
+			}
+			f.putSecret(path, map[string]any{"username": a.user, "password": a.password})
 		}
 	}
 }

@@ -44,9 +44,16 @@ type Step struct {
 	On   string   // database to run SQL in; empty = the master's session
 	SQL  []string `json:"-"` // sent as one implicit transaction; may hold a password verifier
 	// Template is the initial_schema template an apply_schema step applies
-	// with schema.Apply (its own transaction, as the owner role) instead of
-	// SQL.
+	// with schema.Apply (its own transaction, in a session logged in as the
+	// owner role) instead of SQL.
 	Template string
+	// Tenant marks a step whose failure is its entry's database's (the
+	// tenant's settings, connection limit, template lock, a squatted
+	// name): it fails that entry and the entries on that database, and
+	// fail-fast does not stop the run for it. The plan sets it on the
+	// error rows of a database it could not read; the engine on the steps
+	// that fail inside or on a database.
+	Tenant bool
 }
 
 // runs reports whether executing the step sends anything.
@@ -126,10 +133,16 @@ func (p *planner) index() {
 		if p.st == nil {
 			continue
 		}
-		// Provisioned here means: the master acts as the role (every run
-		// grants it that) and the role owns or holds its entry's database.
+		// Provisioned here means: the role carries a record (record.go),
+		// or, for a role an rds-provision before records provisioned, the
+		// master acts as the role (every run grants it that) and the role
+		// owns or holds its entry's database.
 		db := p.st.databases[e.DatabaseName]
-		if ro := p.st.roles[e.Username]; ro == nil || !ro.masterActs {
+		ro := p.st.roles[e.Username]
+		if ro != nil && ro.record != nil {
+			p.ours[e.Username] = true
+		}
+		if ro == nil || !ro.masterActs {
 			continue
 		}
 		switch {
@@ -250,25 +263,55 @@ func (p *planner) refusal(e *entry, ro *role) string {
 }
 
 // unadopted lists the databases an existing role owns that no entry names,
-// and those it owns objects or holds privileges in (present) that its own
-// entries do not name, leaving out what adopt_owned_databases lets it keep,
-// when the role is not yet provisioned here: taking it over would hand its
+// those it owns objects or holds privileges in (present) that its own
+// entries do not name, and the same through the roles it belongs to
+// (groups), leaving out what adopt_owned_databases lets it keep, when the
+// role is not yet provisioned here: taking it over would hand its
 // password, and its access there, to this entry's secret.
-func (p *planner) unadopted(e *entry, ro *role) (owned, present []string) {
+func (p *planner) unadopted(e *entry, ro *role) (owned, present []string, groups []groupPresence) {
 	if ro == nil || p.ours[e.Username] {
-		return nil, nil
+		return nil, nil, nil
 	}
+	foreign := func(db string) bool { return !p.namedFor[e.Username][db] && !p.adopt[e.Username][db] }
 	for _, db := range ro.owns {
 		if !p.named[db] && !p.adopt[e.Username][db] {
 			owned = append(owned, db)
 		}
 	}
 	for _, db := range ro.presentIn {
-		if !slices.Contains(ro.owns, db) && !p.namedFor[e.Username][db] && !p.adopt[e.Username][db] {
+		if !slices.Contains(ro.owns, db) && foreign(db) {
 			present = append(present, db)
 		}
 	}
-	return owned, present
+	for _, g := range ro.groupPresence {
+		if foreign(g.database) {
+			groups = append(groups, g)
+		}
+	}
+	return owned, present, groups
+}
+
+// describeGroups says which groups reach which databases, e.g. "group
+// etl_readers (databases billing, payroll), group ops (database hr)", and
+// lists the databases once each.
+func describeGroups(gs []groupPresence) (text string, dbs []string) {
+	var order []string
+	byGroup := map[string][]string{}
+	for _, g := range gs {
+		if byGroup[g.group] == nil {
+			order = append(order, g.group)
+		}
+		byGroup[g.group] = append(byGroup[g.group], g.database)
+		if !slices.Contains(dbs, g.database) {
+			dbs = append(dbs, g.database)
+		}
+	}
+	parts := make([]string, len(order))
+	for i, g := range order {
+		parts[i] = fmt.Sprintf("group %s (%s)", g, plural(len(byGroup[g]), "database ", "databases ")+strings.Join(byGroup[g], ", "))
+	}
+	slices.Sort(dbs)
+	return strings.Join(parts, ", "), dbs
 }
 
 func (p *planner) role(i int, e *entry) bool {
@@ -278,7 +321,7 @@ func (p *planner) role(i int, e *entry) bool {
 			"Refusing to manage role %s: %s; the role was left unchanged. Choose another username for application_databases.%s", e.Username, why, e.Key)})
 		return false
 	}
-	owned, present := p.unadopted(e, ro)
+	owned, present, groups := p.unadopted(e, ro)
 	if len(owned) > 0 {
 		p.add(i, e, Step{Action: audit.ActionCreateRole, Status: audit.Error, Message: fmt.Sprintf(
 			"Refusing to manage role %s: it already exists and owns %s, which no application_databases entry names, so it may be another team's login; the role was left unchanged. If it is meant to be managed here, add adopt_owned_databases = [%s] to application_databases.%s",
@@ -291,13 +334,22 @@ func (p *planner) role(i int, e *entry) bool {
 			e.Username, plural(len(present), "database ", "databases ")+strings.Join(present, ", "), quotedList(present), e.Key)})
 		return false
 	}
+	if len(groups) > 0 {
+		via, dbs := describeGroups(groups)
+		p.add(i, e, Step{Action: audit.ActionCreateRole, Status: audit.Error, Message: fmt.Sprintf(
+			"Refusing to manage role %s: it already exists and belongs to %s, which %s objects or %s privileges there, and no entry of this username names %s, so the role may be another team's login and taking it over would hand that access to whoever reads %s; the role was left unchanged. If that access is meant for this app, add adopt_owned_databases = [%s] to application_databases.%s; otherwise take the role out of the group (%s) and re-run",
+			e.Username, via, plural(len(groups), "owns", "own"), plural(len(groups), "holds", "hold"), plural(len(dbs), "that database", "those databases"),
+			e.SecretPath, quotedList(dbs), e.Key, revokeGroups(groups, e.Username))})
+		return false
+	}
+	rec := &roleRecord{Secret: e.SecretPath}
 	if ro == nil {
 		p.add(i, e, Step{Action: audit.ActionCreateRole, Status: audit.Success,
 			Message: "Role created", Line: "Role created: " + e.Username,
 			Preview: "Would create/update role: " + e.Username,
 			Fail:    "Failed to create role " + e.Username,
-			SQL:     []string{createRoleSQL(e.Username, e.verifier), grantMembershipSQL(e.Username, p.in.masterUser)}})
-		p.st.roles[e.Username] = &role{canLogin: true, masterIsMember: true, masterActs: true}
+			SQL:     []string{createRoleSQL(e.Username, e.verifier), grantMembershipSQL(e.Username, p.in.masterUser), commentRoleSQL(e.Username, rec)}})
+		p.st.roles[e.Username] = &role{canLogin: true, masterIsMember: true, masterActs: true, record: rec, connLimit: -1}
 		p.ours[e.Username] = true
 		return true
 	}
@@ -305,12 +357,36 @@ func (p *planner) role(i int, e *entry) bool {
 	if !ro.masterIsMember || !ro.masterActs {
 		sql = append(sql, grantMembershipSQL(e.Username, p.in.masterUser))
 	}
-	p.add(i, e, Step{Action: audit.ActionCreateRole, Status: audit.NoChange,
-		Message: "Password updated for existing role: " + e.Username,
-		Preview: fmt.Sprintf("Role %s exists: its password would be set from %s", e.Username, e.SecretPath),
-		Fail:    "Failed to update role " + e.Username,
-		SQL:     sql})
-	ro.masterIsMember, ro.masterActs = true, true
+	s := Step{Action: audit.ActionCreateRole, Fail: "Failed to update role " + e.Username}
+	switch {
+	case ro.record != nil && ro.record.Secret == e.SecretPath:
+		s.Status = audit.NoChange
+		s.Message = "Password updated for existing role: " + e.Username
+		s.Preview = fmt.Sprintf("Role %s exists: its password would be set from %s", e.Username, e.SecretPath)
+	case ro.record != nil:
+		// The secret_name of its entry moved: whoever reads the new secret
+		// gets the role, so the plan says so.
+		rec = ro.record.withSecret(e.SecretPath)
+		sql = append(sql, commentRoleSQL(e.Username, rec))
+		s.Status = audit.Success
+		s.Message = fmt.Sprintf("Password source of role %s changed: its password is now set from secret %s (was %s)", e.Username, e.SecretPath, ro.record.Secret)
+		s.Preview = fmt.Sprintf("Would change the password source of role %s: its password would be set from secret %s instead of %s", e.Username, e.SecretPath, ro.record.Secret)
+	case p.ours[e.Username]:
+		// Provisioned by an rds-provision before records: record it once.
+		sql = append(sql, commentRoleSQL(e.Username, rec))
+		s.Status = audit.NoChange
+		s.Message = fmt.Sprintf("Password updated for existing role: %s (recorded secret %s as its password source)", e.Username, e.SecretPath)
+		s.Preview = fmt.Sprintf("Role %s exists: its password would be set from %s, recorded as its password source", e.Username, e.SecretPath)
+	default:
+		// A role made elsewhere, taken over by this entry: a change.
+		sql = append(sql, commentRoleSQL(e.Username, rec))
+		s.Status = audit.Success
+		s.Message = fmt.Sprintf("Adopted existing role %s: its password is now set from %s", e.Username, e.SecretPath)
+		s.Preview = fmt.Sprintf("Would adopt existing role %s: its password would be set from %s", e.Username, e.SecretPath)
+	}
+	s.SQL = sql
+	p.add(i, e, s)
+	ro.masterIsMember, ro.masterActs, ro.record = true, true, rec
 	p.ours[e.Username] = true
 	// ALTER ROLE ... LOGIN PASSWORD leaves these alone: say so, since the
 	// app cannot log in with the new password.
@@ -414,8 +490,8 @@ func (p *planner) grants(i int, e *entry) bool {
 		if err == nil {
 			err = errors.New("not read")
 		}
-		p.add(i, e, Step{Action: audit.ActionApplyGrants, Status: audit.Error, Message: fmt.Sprintf(
-			"Cannot read the privileges in database %s, so grants for %s were not planned: %v", e.DatabaseName, e.Username, err)})
+		p.add(i, e, Step{Action: audit.ActionApplyGrants, Status: audit.Error, Tenant: true, Message: fmt.Sprintf(
+			"Cannot read the privileges in database %s, so grants for %s were not planned: %s", e.DatabaseName, e.Username, databaseTrouble(e.DatabaseName, err))})
 		return false
 	case e.AccessLevel != tfvars.AccessOwner && db.owner == e.Username:
 		skip("Grants on %s skipped: %s owns the database, so access_level %s cannot limit it; give the database another owner (ALTER DATABASE %s OWNER TO ...) or set access_level owner",
@@ -459,7 +535,14 @@ func (p *planner) grants(i int, e *entry) bool {
 			}
 			c.object(o, e.Username, want[o.kind], "public", privOrder(o.kind))
 		case kindTable, kindSequence:
-			c.object(o, e.Username, want[o.kind], pgIdent("public", o.name), privOrder(o.kind))
+			w := want[o.kind]
+			if o.kind == kindTable && o.name == schema.MarkerTable && e.AccessLevel != tfvars.AccessOwner {
+				// The marker says which template files ran: only its owner
+				// writes it (a row of another version would block or
+				// misdirect the template's upgrades). Others may read it.
+				w = w.minus(w.minus(privsOf("SELECT")))
+			}
+			c.object(o, e.Username, w, pgIdent("public", o.name), privOrder(o.kind))
 		case kindDefaultTable, kindDefaultSequence:
 			switch {
 			case o.owner != db.owner:
@@ -557,22 +640,43 @@ func (p *planner) schema(i int, e *entry) {
 		return
 	}
 	db := p.st.databases[e.DatabaseName]
+	apply := Step{Action: audit.ActionApplySchema, On: e.DatabaseName, Template: t.Name, Tenant: true,
+		Fail: fmt.Sprintf("Failed to apply schema template %s to %s", t.Label(), e.DatabaseName)}
 	var st schema.State
 	if !db.created {
-		if db.schema == nil {
-			p.add(i, e, Step{Action: audit.ActionApplySchema, Status: audit.Error, Message: fmt.Sprintf(
-				"Cannot inspect database %s for its initial_schema %s: %v", e.DatabaseName, t.Label(), db.readErr)})
+		var login *ownerLoginError
+		switch {
+		case db.schema != nil:
+			st = *db.schema
+		case errors.As(db.schemaErr, &login) && !p.in.dryRun:
+			// The create_role step sets the owner's password first: Apply
+			// then inspects and decides in the owner's session, and the
+			// row says what it did.
+			apply.Status, apply.Message = audit.Success, fmt.Sprintf("Schema template %s checked in %s as its owner %s", t.Label(), e.DatabaseName, e.Username)
+			p.add(i, e, apply)
+			return
+		case errors.As(db.schemaErr, &login):
+			p.add(i, e, Step{Action: audit.ActionApplySchema, Status: audit.Warning, Message: fmt.Sprintf(
+				"Cannot inspect database %s for its initial_schema %s yet: %v; the real run sets that password first (create_role step), then inspects the database and applies the template in the owner's own session",
+				e.DatabaseName, t.Label(), login)})
+			return
+		default:
+			err := db.schemaErr
+			if err == nil {
+				err = db.readErr
+			}
+			p.add(i, e, Step{Action: audit.ActionApplySchema, Status: audit.Error, Tenant: true, Message: fmt.Sprintf(
+				"Cannot inspect database %s for its initial_schema %s: %v", e.DatabaseName, t.Label(), err)})
 			return
 		}
-		st = *db.schema
 	}
 	d := schema.Decide(t, st)
 	status, msg := d.Row(e.DatabaseName, false)
 	s := Step{Action: audit.ActionApplySchema, Status: status, Message: msg}
 	if d.Action == schema.ActionApply {
+		s = apply
+		s.Status, s.Message = status, msg
 		s.Preview = d.Plan(e.DatabaseName)
-		s.On, s.Template = e.DatabaseName, t.Name
-		s.Fail = fmt.Sprintf("Failed to apply schema template %s to %s", t.Label(), e.DatabaseName)
 	}
 	p.add(i, e, s)
 }
@@ -938,6 +1042,17 @@ func (c *grantChanges) skippedNote() string {
 	}
 	slices.Sort(out)
 	return "left alone, the master user is not a member of their owner: " + strings.Join(out, ", ")
+}
+
+// revokeGroups is the statement that takes user out of the groups.
+func revokeGroups(gs []groupPresence, user string) string {
+	var ids []string
+	for _, g := range gs {
+		if id := ident(g.group); !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return fmt.Sprintf("REVOKE %s FROM %s", strings.Join(ids, ", "), ident(user))
 }
 
 // article puts "a" or "an" before an access level.

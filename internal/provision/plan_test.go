@@ -35,10 +35,20 @@ func newFakeState() *fakeState {
 	return &fakeState{st: &instance{roles: map[string]*role{}, databases: map[string]*database{}, all: defaultAllPrivileges()}}
 }
 
-// app adds a login role the master manages.
+// app adds a login role the master manages: provisioned here, with the
+// record of the secret planEntry gives its entry (key: the name without
+// "_user").
 func (f *fakeState) app(name string, owns ...string) *role {
-	r := &role{canLogin: true, masterIsMember: true, masterActs: true, owns: owns, connLimit: -1}
+	r := &role{canLogin: true, masterIsMember: true, masterActs: true, owns: owns, connLimit: -1,
+		record: &roleRecord{Secret: "goldenpath/dev/" + strings.TrimSuffix(name, "_user") + "/postgres", version: 1}}
 	f.st.roles[name] = r
+	return r
+}
+
+// foreign adds a login role made elsewhere: no record, the master no member.
+func (f *fakeState) foreign(name string, owns ...string) *role {
+	r := f.app(name, owns...)
+	r.record, r.masterIsMember, r.masterActs = nil, false, false
 	return r
 }
 
@@ -119,7 +129,7 @@ func TestPlanOwnerEntry(t *testing.T) {
 		want  []planned
 	}{
 		{"empty instance", newFakeState().st, []planned{
-			{"create_role", "success", "Role created", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`}},
+			{"create_role", "success", "Role created", []string{`CREATE ROLE "shop_user" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_user" TO "platform_admin"`, `COMMENT ON ROLE "shop_user" IS 'rds-provision: {"secret":"goldenpath/dev/shop/postgres","v":1}'`}},
 			{"create_database", "success", "Database created: shop with owner shop_user", []string{`CREATE DATABASE "shop" OWNER "shop_user"`}},
 			{"apply_grants", "success", "Granted ALL on shop to shop_user", []string{`REVOKE ALL ON DATABASE "shop" FROM PUBLIC`, `GRANT USAGE, CREATE ON SCHEMA public TO "shop_user"`}},
 		}},
@@ -234,12 +244,12 @@ func TestPlanRefusals(t *testing.T) {
 	tenant.app("shop_user", "other")
 	tenant.db("other", "shop_user")
 
-	legacy := newFakeState()
-	legacy.app("shop_user", "payroll")
+	legacy := newFakeState() // provisioned before records, or made elsewhere
+	legacy.app("shop_user", "payroll").record = nil
 	legacy.db("payroll", "shop_user")
 
 	foreign := newFakeState() // made by someone else: the master is no member
-	foreign.app("shop_user", "shop", "payroll").masterActs = false
+	foreign.foreign("shop_user", "shop", "payroll").masterIsMember = true
 	foreign.db("shop", "shop_user")
 
 	mine := newFakeState() // ours: owns its entry's database and a plugin database
@@ -329,7 +339,7 @@ func TestPlanEntriesSeeEarlierSteps(t *testing.T) {
 	steps := summarise(runPlan(newFakeState().st, false,
 		planEntry("shop", "shop", "shop_user", ""), planEntry("shop_app", "shop", "shop_app", "editor")))
 	want := []planned{
-		{"create_role", "success", "Role created", []string{`CREATE ROLE "shop_app" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_app" TO "platform_admin"`}},
+		{"create_role", "success", "Role created", []string{`CREATE ROLE "shop_app" LOGIN CREATEDB PASSWORD 'V'`, `GRANT "shop_app" TO "platform_admin"`, `COMMENT ON ROLE "shop_app" IS 'rds-provision: {"secret":"goldenpath/dev/shop_app/postgres","v":1}'`}},
 		{"create_database", "no_change", "Database shop is created by this run with owner shop_user (access_level editor)", nil},
 		{"apply_grants", "success", "Granted SELECT, INSERT, UPDATE, DELETE on shop to shop_app", []string{
 			`GRANT CONNECT ON DATABASE "shop" TO "shop_app"`,
@@ -448,8 +458,7 @@ func TestPlanAdoptedOwnerBecomesManageable(t *testing.T) {
 	// A role made by someone else owns its entry's database; the master is
 	// not yet a member, so nothing in it was manageable when read.
 	f := newFakeState()
-	r := f.app("shop_user", "shop")
-	r.masterIsMember, r.masterActs = false, false
+	f.foreign("shop_user", "shop")
 	d := f.db("shop", "shop_user")
 	d.objects[0].acl[""] = privsOf("CONNECT", "TEMPORARY")
 	for _, o := range d.objects {
@@ -457,7 +466,9 @@ func TestPlanAdoptedOwnerBecomesManageable(t *testing.T) {
 	}
 	got := summarise(runPlan(f.st, false, planEntry("shop", "shop", "shop_user", "")))
 	want := []planned{
-		{"create_role", "no_change", "Password updated for existing role: shop_user", []string{alterShop, `GRANT "shop_user" TO "platform_admin"`}},
+		// Adopting a role made elsewhere is a change (issue 15), recorded.
+		{"create_role", "success", "Adopted existing role shop_user: its password is now set from goldenpath/dev/shop/postgres", []string{alterShop, `GRANT "shop_user" TO "platform_admin"`,
+			`COMMENT ON ROLE "shop_user" IS 'rds-provision: {"secret":"goldenpath/dev/shop/postgres","v":1}'`}},
 		{"create_database", "no_change", "Database shop exists with owner shop_user", nil},
 		{"apply_grants", "success", "Granted ALL on shop to shop_user; revoked PUBLIC's access to the database", []string{`REVOKE ALL ON DATABASE "shop" FROM PUBLIC`}},
 	}

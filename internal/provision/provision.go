@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -92,6 +93,10 @@ type Options struct {
 	// DefaultParallel; 1 runs it serially. The master's session, which
 	// holds the advisory lock, is one more.
 	Parallel int
+
+	// lockWait is every session's lock_timeout: sessionLockTimeout; the
+	// tests shorten it.
+	lockWait time.Duration
 }
 
 // Result is what a run did.
@@ -161,6 +166,11 @@ type run struct {
 	// database_name and identifier, for an RDS-managed master secret.
 	tfvarsEndpoint secrets.Endpoint
 	identifier     string
+	// halt says what fail-fast stops the run at: the first error row that
+	// is not a tenant's (Step.Tenant); "" while there is none.
+	halt string
+	// major is the server's major version, read from the first session.
+	major atomic.Int32
 }
 
 func newRun(opts Options) (*run, error) {
@@ -190,6 +200,9 @@ func newRun(opts Options) (*run, error) {
 	}
 	if opts.StatementTimeout <= 0 {
 		opts.StatementTimeout = DefaultStatementTimeout
+	}
+	if opts.lockWait <= 0 {
+		opts.lockWait = sessionLockTimeout
 	}
 	if opts.Parallel <= 0 {
 		opts.Parallel = DefaultParallel
@@ -361,13 +374,14 @@ func (r *run) infof(format string, args ...any) {
 	fmt.Fprintf(r.log, "[INFO] %s\n", r.audit.Scrub(fmt.Sprintf(format, args...)))
 }
 
-// stop reports whether fail-fast ends the run now.
+// stop reports whether fail-fast ends the run now: after an error that is
+// not one database's own (see Step.Tenant), which a tenant cannot cause.
 func (r *run) stop(remaining int) bool {
-	if !r.failed || r.opts.NoFailFast {
+	if r.halt == "" || r.opts.NoFailFast {
 		return false
 	}
 	if remaining > 0 {
-		r.infof("Stopping at the first failure (fail-fast): %d later database(s) not processed; use --no-fail-fast to continue past failures", remaining)
+		r.infof("Stopping at the first failure (fail-fast): %s; %d later database(s) not processed; use --no-fail-fast to continue past failures", r.halt, remaining)
 	}
 	return true
 }

@@ -258,8 +258,12 @@ func TestPlainExistingLoginRoleIsAdopted(t *testing.T) {
 	if out.err != nil {
 		t.Fatalf("%v\n%s", out.err, out.log)
 	}
-	if diff := cmp.Diff([]string{"create_role:no_change", "create_database:success", "apply_grants:success"}, out.statuses("adopt_user")); diff != "" {
+	// Adopting a role made elsewhere is a change (issue 15), not no_change.
+	if diff := cmp.Diff([]string{"create_role:success", "create_database:success", "apply_grants:success"}, out.statuses("adopt_user")); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	if got, want := out.message("adopt_user", "create_role"), "Adopted existing role adopt_user: its password is now set from goldenpath/adopt/adopt_app/postgres"; got != want {
+		t.Errorf("message %q, want %q", got, want)
 	}
 	conn, err := login("adopt_user", "after", "adopt_db")
 	if err != nil {

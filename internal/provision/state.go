@@ -40,6 +40,12 @@ type role struct {
 	// presentIn lists the databases where it owns objects or holds
 	// privileges (pg_shdepend), its own databases included.
 	presentIn []string
+	// groupPresence lists, for the roles it belongs to (directly or
+	// through groups), the databases where they own objects or hold
+	// privileges: access it has through them.
+	groupPresence []groupPresence
+	// record is its comment's record (record.go); nil when it has none.
+	record *roleRecord
 	// masterIsMember: the master is a member of the role (CREATE DATABASE
 	// ... OWNER needs it); masterActs: and has its privileges, so it can
 	// grant on the role's objects and change its default privileges.
@@ -47,6 +53,12 @@ type role struct {
 	// expiredUntil is the VALID UNTIL timestamp when it is in the past.
 	expiredUntil string
 	connLimit    int
+}
+
+// groupPresence is one database where a group of a role owns objects or
+// holds privileges.
+type groupPresence struct {
+	group, database string
 }
 
 // database is one database and, once read from inside it, the ACLs the
@@ -59,8 +71,10 @@ type database struct {
 	readErr error
 	created bool // made by this plan, not read from the server
 	// schema is what schema.Inspect found, read only for a database an
-	// owner entry gives an initial_schema; nil otherwise.
-	schema *schema.State
+	// owner entry gives an initial_schema, in a session of that owner
+	// role; nil otherwise, or when schemaErr says why it could not be.
+	schema    *schema.State
+	schemaErr error
 }
 
 // object is one governed object: the database itself, schema public, a
@@ -138,95 +152,120 @@ var privilegedPredefined = []string{
 	"rds_password", "rds_replication",
 }
 
-// sqlRoles reads every named role in one query: its attributes, the first
-// privileged role it belongs to, the first role it belongs to that can log
-// in or owns a database (memberships walked up from the named roles through
-// pg_auth_members' member index), the databases it owns, those where it
-// owns objects or holds privileges (pg_shdepend, through its index on the
-// role), and the master's membership in it. Its cost does not grow with the roles and databases no
-// entry names: the privileged roles are listed once (not per named role),
-// and pg_database, which has no index on datdba, is scanned once for all
-// named roles instead of once per role.
+// sqlRoles reads every named role in one query: its attributes, its
+// record (record.go), the first privileged role it belongs to, the first
+// role it belongs to that can log in or owns a database (memberships walked
+// up from the named roles through pg_auth_members' member index), the
+// databases it owns, those where it, or a role it belongs to, owns objects
+// or holds privileges (pg_shdepend, through its index on the role), and the
+// master's membership in it. Its cost does not grow with the roles and
+// databases no entry names: the privileged roles are listed once (not per
+// named role), and pg_database, which has no index on datdba, is scanned
+// once for all named roles instead of once per role.
+//
+// It runs in the master's database, which no tenant owns; its functions,
+// operators and types still name pg_catalog, as the queries inside tenant
+// databases do (sqlDatabaseACLs), in case that database's schema public
+// lets others create objects (a cluster upgraded from before 15).
 const sqlRoles = `
 WITH RECURSIVE named AS MATERIALIZED (
   SELECT r.oid, r.rolname, r.rolsuper, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
          r.rolcanlogin, r.rolvaliduntil, r.rolconnlimit
-    FROM pg_roles r WHERE r.rolname = ANY($1)
+    FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])
 ), privileged AS MATERIALIZED (
-  SELECT g.oid, g.rolname FROM pg_roles g
-   WHERE g.rolsuper OR g.rolcreaterole OR g.rolreplication OR g.rolbypassrls OR g.rolname = ANY($2)
+  SELECT g.oid, g.rolname FROM pg_catalog.pg_roles g
+   WHERE g.rolsuper OR g.rolcreaterole OR g.rolreplication OR g.rolbypassrls
+      OR g.rolname OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[])
 ), up (member, roleid) AS (
-  SELECT m.member, m.roleid FROM pg_auth_members m WHERE m.member IN (SELECT oid FROM named)
+  SELECT m.member, m.roleid FROM pg_catalog.pg_auth_members m
+   WHERE m.member OPERATOR(pg_catalog.=) ANY (SELECT n.oid FROM named n)
   UNION
-  SELECT up.member, m.roleid FROM up JOIN pg_auth_members m ON m.member = up.roleid
+  SELECT up.member, m.roleid FROM up JOIN pg_catalog.pg_auth_members m ON m.member OPERATOR(pg_catalog.=) up.roleid
 ), logins AS (
-  SELECT up.member, min(g.rolname::text) AS rolname
-    FROM up JOIN pg_roles g ON g.oid = up.roleid
-   WHERE up.roleid <> up.member
-     AND (g.rolcanlogin OR EXISTS (SELECT 1 FROM pg_database d WHERE d.datdba = g.oid))
+  SELECT up.member, pg_catalog.min(g.rolname::pg_catalog.text) AS rolname
+    FROM up JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) up.roleid
+   WHERE up.roleid OPERATOR(pg_catalog.<>) up.member
+     AND (g.rolcanlogin OR EXISTS (SELECT FROM pg_catalog.pg_database d WHERE d.datdba OPERATOR(pg_catalog.=) g.oid))
    GROUP BY up.member
+), reach (member, via) AS (
+  SELECT n.oid, n.oid FROM named n
+  UNION
+  SELECT up.member, up.roleid FROM up
 ), present AS (
-  SELECT s.refobjid AS member, array_agg(DISTINCT d.datname::text ORDER BY d.datname::text) AS dbs
-    FROM pg_shdepend s
-    JOIN pg_database d ON d.oid = CASE WHEN s.dbid = 0 AND s.classid = 'pg_database'::regclass
-                                       THEN s.objid ELSE s.dbid END
-   WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid IN (SELECT oid FROM named)
-     AND s.deptype IN ('o', 'a')
-   GROUP BY s.refobjid
+  SELECT DISTINCT r.member, r.via, d.datname::pg_catalog.text AS datname
+    FROM reach r
+    JOIN pg_catalog.pg_shdepend s ON s.refobjid OPERATOR(pg_catalog.=) r.via
+    JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=)
+         CASE WHEN s.dbid OPERATOR(pg_catalog.=) 0::pg_catalog.oid
+                   AND s.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_database'::pg_catalog.regclass::pg_catalog.oid
+              THEN s.objid ELSE s.dbid END
+   WHERE s.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass::pg_catalog.oid
+     AND s.deptype OPERATOR(pg_catalog.=) ANY ('{o,a}'::pg_catalog."char"[])
+), presence AS (
+  SELECT p.member,
+         pg_catalog.array_agg(p.datname ORDER BY p.datname)
+           FILTER (WHERE p.via OPERATOR(pg_catalog.=) p.member) AS own,
+         pg_catalog.array_agg(pg_catalog.pg_get_userbyid(p.via)::pg_catalog.text ORDER BY p.datname, p.via)
+           FILTER (WHERE p.via OPERATOR(pg_catalog.<>) p.member) AS groups,
+         pg_catalog.array_agg(p.datname ORDER BY p.datname, p.via)
+           FILTER (WHERE p.via OPERATOR(pg_catalog.<>) p.member) AS group_dbs
+    FROM present p GROUP BY p.member
 ), owned AS (
-  SELECT d.datdba, array_agg(d.datname::text ORDER BY d.datname) AS dbs
-    FROM pg_database d WHERE d.datdba IN (SELECT oid FROM named)
+  SELECT d.datdba, pg_catalog.array_agg(d.datname::pg_catalog.text ORDER BY d.datname) AS dbs
+    FROM pg_catalog.pg_database d WHERE d.datdba OPERATOR(pg_catalog.=) ANY (SELECT n.oid FROM named n)
    GROUP BY d.datdba
 )
 SELECT r.rolname,
        r.rolsuper, r.rolcreaterole, r.rolreplication, r.rolbypassrls, r.rolcanlogin,
        COALESCE((SELECT g.rolname FROM privileged g
-                 WHERE g.oid <> r.oid AND pg_has_role(r.oid, g.oid, 'MEMBER')
+                 WHERE g.oid OPERATOR(pg_catalog.<>) r.oid AND pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER')
                  ORDER BY g.rolname LIMIT 1), ''),
        COALESCE(l.rolname, ''),
        COALESCE(o.dbs, '{}'),
-       COALESCE(pr.dbs, '{}'),
-       pg_has_role(current_user, r.oid, 'MEMBER'),
-       pg_has_role(current_user, r.oid, 'USAGE'),
-       CASE WHEN r.rolvaliduntil < now() THEN r.rolvaliduntil::text ELSE '' END,
-       r.rolconnlimit
-FROM named r LEFT JOIN owned o ON o.datdba = r.oid LEFT JOIN logins l ON l.member = r.oid
-  LEFT JOIN present pr ON pr.member = r.oid`
+       COALESCE(pr.own, '{}'),
+       COALESCE(pr.groups, '{}'),
+       COALESCE(pr.group_dbs, '{}'),
+       pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'MEMBER'),
+       pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'USAGE'),
+       CASE WHEN r.rolvaliduntil OPERATOR(pg_catalog.<) pg_catalog.now() THEN r.rolvaliduntil::pg_catalog.text ELSE '' END,
+       r.rolconnlimit,
+       ` + sqlRecord + `
+FROM named r LEFT JOIN owned o ON o.datdba OPERATOR(pg_catalog.=) r.oid
+  LEFT JOIN logins l ON l.member OPERATOR(pg_catalog.=) r.oid
+  LEFT JOIN presence pr ON pr.member OPERATOR(pg_catalog.=) r.oid`
 
-// sqlDatabases reads every named database, its owner, and whether the
-// master has the owner's privileges, in one query.
+// sqlDatabases reads every named database and its owner in one query.
 const sqlDatabases = `
-SELECT d.datname, pg_get_userbyid(d.datdba)
-FROM pg_database d
-WHERE d.datname = ANY($1)`
+SELECT d.datname, pg_catalog.pg_get_userbyid(d.datdba)
+FROM pg_catalog.pg_database d
+WHERE d.datname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])`
 
 // sqlAllPrivileges asks the server what ALL means per object type (an
 // owner's default ACL holds every privilege), so PostgreSQL 17's MAINTAIN
 // is covered where it exists.
 const sqlAllPrivileges = `
-SELECT t.k::text, ARRAY(SELECT a.privilege_type FROM aclexplode(acldefault(t.k, 10)) a WHERE a.grantee = 10)
-FROM unnest(ARRAY['d', 'n', 'r', 's']::"char"[]) AS t(k)`
+SELECT t.k::pg_catalog.text,
+       ARRAY(SELECT a.privilege_type FROM pg_catalog.aclexplode(pg_catalog.acldefault(t.k, 10::pg_catalog.oid)) a
+              WHERE a.grantee OPERATOR(pg_catalog.=) 10::pg_catalog.oid)
+FROM pg_catalog.unnest('{d,n,r,s}'::pg_catalog."char"[]) AS t(k)`
 
 // templateDatabase is the database CREATE DATABASE copies when no TEMPLATE
 // is named.
 const templateDatabase = "template1"
 
 // sqlPlainTemplate runs inside template1 and says whether it is plain (see
-// instance.plainTemplate).
+// instance.plainTemplate). Like every query inside a database other than
+// the master's, it names pg_catalog for every function, operator and type.
 const sqlPlainTemplate = `
-SELECT COALESCE(bool_and(
-         pg_get_userbyid(n.nspowner) = 'pg_database_owner'
-         AND NOT EXISTS (SELECT 1 FROM aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) x
-                          WHERE x.grantee NOT IN (0, n.nspowner))
-         AND NOT EXISTS (SELECT 1 FROM pg_class c
-                          WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S'))
-         AND NOT EXISTS (SELECT 1 FROM pg_default_acl a WHERE a.defaclnamespace = n.oid)), false)
-FROM pg_namespace n WHERE n.nspname = 'public'`
-
-// querier is a connection or a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
+SELECT COALESCE(pg_catalog.bool_and(
+         pg_catalog.pg_get_userbyid(n.nspowner) OPERATOR(pg_catalog.=) 'pg_database_owner'::pg_catalog.name
+         AND NOT EXISTS (SELECT FROM pg_catalog.aclexplode(COALESCE(n.nspacl, pg_catalog.acldefault('n'::pg_catalog."char", n.nspowner))) x
+                          WHERE x.grantee OPERATOR(pg_catalog.<>) ALL (ARRAY[0::pg_catalog.oid, n.nspowner]))
+         AND NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+                          WHERE c.relnamespace OPERATOR(pg_catalog.=) n.oid
+                            AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,f,S}'::pg_catalog."char"[]))
+         AND NOT EXISTS (SELECT FROM pg_catalog.pg_default_acl a WHERE a.defaclnamespace OPERATOR(pg_catalog.=) n.oid)), false)
+FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'public'::pg_catalog.name`
 
 // readInstance reads the roles and databases the entries name, on the
 // master's connection: a fixed number of queries whatever the number of
@@ -248,13 +287,19 @@ func (r *run) readInstance(ctx context.Context, conn *pgx.Conn, entries []*entry
 		return nil, fmt.Errorf("read roles: %w", err)
 	}
 	for rows.Next() {
-		var name string
+		var name, comment string
+		var groups, groupDBs []string
 		ro := &role{}
 		if err := rows.Scan(&name, &ro.super, &ro.createRole, &ro.replication, &ro.bypassRLS, &ro.canLogin,
-			&ro.privilegedMemberOf, &ro.memberOfLogin, &ro.owns, &ro.presentIn, &ro.masterIsMember, &ro.masterActs, &ro.expiredUntil, &ro.connLimit); err != nil {
+			&ro.privilegedMemberOf, &ro.memberOfLogin, &ro.owns, &ro.presentIn, &groups, &groupDBs,
+			&ro.masterIsMember, &ro.masterActs, &ro.expiredUntil, &ro.connLimit, &comment); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read roles: %w", err)
 		}
+		for i := range min(len(groups), len(groupDBs)) {
+			ro.groupPresence = append(ro.groupPresence, groupPresence{group: groups[i], database: groupDBs[i]})
+		}
+		ro.record = parseRecord(comment)
 		st.roles[name] = ro
 	}
 	if err := rows.Err(); err != nil {
@@ -302,30 +347,35 @@ func (r *run) readInstance(ctx context.Context, conn *pgx.Conn, entries []*entry
 
 // readDatabaseACLs reads the governed ACLs inside every existing database
 // an entry names, on up to Options.Parallel connections at once, each in
-// its own session. A database that cannot be read keeps its error for the
-// plan to report on the entries that need it. When an owner entry's
-// database does not exist yet, template1 is read too (plainTemplate), on
-// a connection that is closed before the plan runs any CREATE DATABASE
-// (which refuses to copy a template others are connected to).
+// its own session, and what an owner entry's initial_schema needs, in a
+// session logged in as that owner (inspectAsOwner). A database that cannot
+// be read keeps its error for the plan to report on the entries that need
+// it. When an owner entry's database does not exist yet, template1 is read
+// too (plainTemplate), on a connection that is closed before the plan runs
+// any CREATE DATABASE (which refuses to copy a template others are
+// connected to).
 func (r *run) readDatabaseACLs(ctx context.Context, st *instance, entries []*entry) error {
 	users, dbs := entryNames(entries)
-	templated := map[string]bool{}
+	templated := map[string]*entry{}
 	creates := false
 	for _, e := range entries {
 		if e.invalid != "" {
 			continue
 		}
-		if e.InitialSchema != "" {
-			templated[e.DatabaseName] = true
+		if e.InitialSchema != "" && e.AccessLevel == tfvars.AccessOwner && templated[e.DatabaseName] == nil {
+			templated[e.DatabaseName] = e
 		}
 		if e.AccessLevel == tfvars.AccessOwner && st.databases[e.DatabaseName] == nil {
 			creates = true
 		}
 	}
-	var todo []string
+	var todo, inspect []string
 	for _, name := range dbs {
 		if st.databases[name] != nil && name != r.master.DBName {
 			todo = append(todo, name)
+			if templated[name] != nil {
+				inspect = append(inspect, name)
+			}
 		}
 	}
 	type read struct {
@@ -334,23 +384,32 @@ func (r *run) readDatabaseACLs(ctx context.Context, st *instance, entries []*ent
 		err  error
 	}
 	reads := make([]read, len(todo))
-	jobs := len(todo)
+	inspected := make([]read, len(inspect))
+	jobs := len(todo) + len(inspect)
 	if creates {
 		jobs++
 	}
 	r.forEach(ctx, jobs, func(i int) {
-		if i == len(todo) {
+		switch {
+		case i < len(todo):
+			reads[i].objs, reads[i].err = r.readACLs(ctx, todo[i], users)
+		case i < len(todo)+len(inspect):
+			k := i - len(todo)
+			inspected[k].sch, inspected[k].err = r.inspectAsOwner(ctx, templated[inspect[k]])
+		default:
 			st.plainTemplate = r.readPlainTemplate(ctx, templateDatabase)
-			return
 		}
-		reads[i].objs, reads[i].sch, reads[i].err = r.readACLs(ctx, todo[i], users, templated[todo[i]])
 	})
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	for i, name := range todo {
 		db := st.databases[name]
-		db.objects, db.schema, db.readErr = reads[i].objs, reads[i].sch, reads[i].err
+		db.objects, db.readErr = reads[i].objs, reads[i].err
+	}
+	for i, name := range inspect {
+		db := st.databases[name]
+		db.schema, db.schemaErr = inspected[i].sch, inspected[i].err
 	}
 	return nil
 }
@@ -373,30 +432,19 @@ func (r *run) readPlainTemplate(ctx context.Context, template string) bool {
 	return plain
 }
 
-// readACLs reads one database's governed ACLs and, when inspect is set,
-// what its initial_schema template needs (schema.Inspect).
-func (r *run) readACLs(ctx context.Context, db string, users []string, inspect bool) ([]*object, *schema.State, error) {
+// readACLs reads one database's governed ACLs, in one statement (one
+// snapshot), reading system catalogs only.
+func (r *run) readACLs(ctx context.Context, db string, users []string) ([]*object, error) {
 	conn, err := r.connect(ctx, db)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer conn.Close(context.Background())
 	sctx, cancel := r.statementContext(ctx, 0)
 	defer cancel()
-	// One statement reads one snapshot; the schema inspection adds queries,
-	// so it shares a read-only transaction with the ACL read.
-	var q querier = conn
-	var tx pgx.Tx
-	if inspect {
-		if tx, err = conn.BeginTx(sctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}); err != nil {
-			return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
-		}
-		defer tx.Rollback(context.Background())
-		q = tx
-	}
-	rows, err := q.Query(sctx, sqlDatabaseACLs, users)
+	rows, err := conn.Query(sctx, sqlDatabaseACLs, users)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
+		return nil, fmt.Errorf("read privileges in %s: %w", db, err)
 	}
 	objs := []*object{}
 	for rows.Next() {
@@ -405,22 +453,15 @@ func (r *run) readACLs(ctx context.Context, db string, users []string, inspect b
 		var acl, cols []string
 		if err := rows.Scan(&k, &o.name, &o.owner, &o.manageable, &acl, &cols); err != nil {
 			rows.Close()
-			return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
+			return nil, fmt.Errorf("read privileges in %s: %w", db, err)
 		}
 		parseObject(o, k, acl, cols)
 		objs = append(objs, o)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read privileges in %s: %w", db, err)
+		return nil, fmt.Errorf("read privileges in %s: %w", db, err)
 	}
-	if !inspect {
-		return objs, nil, nil
-	}
-	sch, err := schema.Inspect(sctx, tx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read %s for its initial_schema: %w", db, err)
-	}
-	return objs, &sch, tx.Commit(sctx)
+	return objs, nil
 }
 
 // entryNames lists the usernames and database names of the valid entries,

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -118,9 +117,11 @@ func count(t *testing.T, conn *pgx.Conn, sql string, args ...any) int {
 	return n
 }
 
+// apply applies tmpl as provision does: in a session logged in as the
+// owner role.
 func apply(t *testing.T, d *database, tmpl Template) Decision {
 	t.Helper()
-	dec, err := Apply(context.Background(), d.master(t), tmpl, d.owner)
+	dec, err := Apply(context.Background(), d.as(t, d.owner), tmpl, d.owner)
 	if err != nil {
 		t.Fatalf("Apply %s: %v", tmpl.Name, err)
 	}
@@ -286,7 +287,7 @@ VALUES ('order-42', 1, 'OrderPlaced', '{"total": 12}', '{"actor": "alice"}') RET
 	if n := count(t, master, `SELECT count(*) FROM events`); n != 2 {
 		t.Errorf("events after rerun: %d, want 2", n)
 	}
-	if n := count(t, master, `SELECT count(*) FROM rds_provision_schema WHERE template = 'event-sourcing' AND version = 1 AND file_name = '0001_init.sql' AND applied_by = $1`, pg.MasterUser); n != 1 {
+	if n := count(t, master, `SELECT count(*) FROM rds_provision_schema WHERE template = 'event-sourcing' AND version = 1 AND file_name = '0001_init.sql' AND applied_by = $1`, d.owner); n != 1 {
 		t.Errorf("marker rows: %d, want 1", n)
 	}
 }
@@ -396,12 +397,12 @@ func TestApplyLeavesForeignDatabaseAlone(t *testing.T) {
 		t.Error("the database's own users row is gone")
 	}
 	// Inspect and Decide say the same without writing: a dry run.
-	tx, err := d.master(t).BeginTx(context.Background(), pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	tx, err := owner.BeginTx(context.Background(), pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(context.Background())
-	s, err := Inspect(context.Background(), tx)
+	s, err := Inspect(context.Background(), tx, d.owner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +421,7 @@ func TestApplyIsAtomic(t *testing.T) {
 	d := newDatabase(t, "atomic")
 	broken := mustLookup(t, "event-sourcing")
 	broken.Files = append(broken.Files, File{Version: 2, Name: "0002_broken.sql", SQL: "CREATE TABLE public.extra (id integer); SELECT 1/0;"})
-	_, err := Apply(context.Background(), d.master(t), broken, d.owner)
+	_, err := Apply(context.Background(), d.as(t, d.owner), broken, d.owner)
 	if err == nil || !strings.Contains(err.Error(), "0002_broken.sql") || !strings.Contains(err.Error(), "division by zero") {
 		t.Fatalf("Apply of a broken file: %v", err)
 	}
@@ -454,34 +455,42 @@ func TestApplyUpgrade(t *testing.T) {
 	}
 }
 
-// TestApplyConcurrent: two runs at once apply the template once.
+// TestApplyConcurrent: of two runs at once, one applies the template and
+// the other fails at once, naming the first as the holder of the lock.
 func TestApplyConcurrent(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	d := newDatabase(t, "concurrent")
 	es := mustLookup(t, "event-sourcing")
-	conns := []*pgx.Conn{d.master(t), d.master(t)}
-	var wg sync.WaitGroup
-	actions := make([]Action, len(conns))
-	errs := make([]error, len(conns))
-	for i, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			dec, err := Apply(context.Background(), c, es, d.owner)
-			actions[i], errs[i] = dec.Action, err
-		}()
+	first, second := d.as(t, d.owner), d.as(t, d.owner)
+	// The first holds the lock as Apply takes it, inside its transaction.
+	tx, err := first.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock("+lockKeySQL+")"); err != nil {
+		t.Fatal(err)
 	}
-	got := map[Action]int{}
-	for _, a := range actions {
-		got[a]++
+	// Bounded so that an Apply that waits for the lock fails the test
+	// instead of hanging it.
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	_, err = Apply(wctx, second, es, d.owner)
+	var held *LockHeldError
+	if !errors.As(err, &held) || held.PID != int(first.PgConn().PID()) || held.Role != d.owner || held.Database != d.name {
+		t.Fatalf("Apply while another session holds the lock: %v, want a LockHeldError naming pid %d", err, first.PgConn().PID())
 	}
-	if diff := cmp.Diff(map[Action]int{ActionApply: 1, ActionNoChange: 1}, got); diff != "" {
-		t.Errorf("outcomes (-want +got):\n%s", diff)
+	if !strings.Contains(err.Error(), fmt.Sprintf("held by role %s (pid %d", d.owner, first.PgConn().PID())) {
+		t.Errorf("message %q does not name the holder", err)
+	}
+	if n := count(t, second, `SELECT count(*) FROM pg_class WHERE relname = 'events'`); n != 0 {
+		t.Error("the refused Apply created tables")
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if dec := apply(t, d, es); dec.Action != ActionApply {
+		t.Errorf("Apply once the lock is free: %+v", dec)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -103,5 +104,24 @@ func TestDropOnCleanupLeavesNothing(t *testing.T) {
 	})
 	if pg.RoleExists(t, "cleanup_user") || pg.DatabaseExists(t, "cleanup_db") {
 		t.Error("the role or database outlived the test that registered its cleanup")
+	}
+}
+
+func TestUnqualified(t *testing.T) {
+	for _, tc := range []struct {
+		sql  string
+		want []string
+	}{
+		{`SELECT pg_catalog.count(*) FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) 10::pg_catalog.oid`, nil},
+		{`SELECT count(*) FROM pg_roles WHERE oid = 10`, []string{"function count", "operator ="}},
+		{`SELECT x::text || 'a=b' FROM t WHERE y IN (1, 2) AND NULLIF(a, b) IS NOT DISTINCT FROM c`,
+			[]string{"construct IN (", "construct IS NOT DISTINCT", "construct NULLIF", "function nullif", "operator ||", "type text"}},
+		{`SELECT CASE c.relkind WHEN 'S' THEN 1 END, CASE WHEN a THEN 2 END`, []string{"construct CASE C"}},
+		{`WITH up (m, r) AS (SELECT 1), n AS MATERIALIZED (SELECT m.* FROM up m) SELECT t.k FROM pg_catalog.unnest('{a}'::pg_catalog."char"[]) AS t(k)`, nil},
+		{`DO $x$ DECLARE g pg_catalog.text; BEGIN g := lower('A'); END $x$`, []string{"function lower"}},
+	} {
+		if diff := cmp.Diff(tc.want, Unqualified(tc.sql)); diff != "" {
+			t.Errorf("Unqualified(%s) (-want +got):\n%s", tc.sql, diff)
+		}
 	}
 }
