@@ -50,8 +50,8 @@ type Options struct {
 	// a bot dispatched the workflow. Zero outside Actions.
 	Dispatch Dispatch
 	Now      func() time.Time
-	Stdout io.Writer
-	Stderr io.Writer
+	Stdout   io.Writer
+	Stderr   io.Writer
 }
 
 // Result is what a request did; the action turns it into outputs
