@@ -164,3 +164,24 @@ func TestSetStatusesOfAccessRecords(t *testing.T) {
 	}
 	golden(t, "access_set_statuses.diff", unified(granted, out))
 }
+
+// TestSetStatusesKeepsRetirements: provision reaching a retired entry does
+// not make it active again; a failure still shows.
+func TestSetStatusesKeepsRetirements(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "access.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	retiring, _, err := Retire(src, "dev", "orders", Retirement{Database: true, By: "jane-doe", Grants: []Access{{Username: "orders_etl", Level: "editor"}}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, changed, err := SetStatuses(retiring, "dev", map[Key]string{{Database: "orders"}: "active", {Database: "orders", Username: "orders_etl"}: "active"}, now)
+	if err != nil || len(changed) != 0 || string(out) != string(retiring) {
+		t.Errorf("a retirement was made active: %v %v", changed, err)
+	}
+	_, changed, err = SetStatuses(retiring, "dev", map[Key]string{{Database: "orders"}: "failed"}, now)
+	if err != nil || !cmp.Equal(changed, []string{"orders"}) {
+		t.Errorf("a failure of a retiring entry: %v %v", changed, err)
+	}
+}

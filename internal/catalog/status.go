@@ -43,7 +43,8 @@ func SetStatus(src []byte, env string, statuses map[string]string, now time.Time
 // records the file does not hold, are left alone; changed lists the keys
 // whose status moved (database, or database/username), and is empty (src
 // returned as is) when every status already holds, so a rerun writes
-// nothing.
+// nothing. A status on the way out (decommissioning, retired,
+// decommissioned) is never moved back to active.
 //
 // The values are rewritten in place in src with the line editor Upsert
 // uses (internal/yamledit), so comments, quoting, line endings and other
@@ -77,6 +78,10 @@ func SetStatuses(src []byte, env string, statuses map[Key]string, now time.Time)
 		}
 		switch cur := yamledit.Lookup(m, "status"); {
 		case cur != nil && cur.Kind == yaml.ScalarNode && cur.Value == want:
+			return
+		case cur != nil && want == "active" && (IsRetiring(cur.Value) || cur.Value == "decommissioned"):
+			// A retirement asked for stays asked for: "active" says a
+			// provision run reached the entry, not that it lives again.
 			return
 		case cur != nil && cur.Kind == yaml.ScalarNode:
 			ed.SetScalar(cur, want)
