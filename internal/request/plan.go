@@ -179,7 +179,7 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 		return nil, &ValidationError{Problems: problems}
 	}
 
-	p := &Plan{Form: form, Mode: targets[0].mode, Instance: catalog.Instance(env), AccessLevel: form.AccessLevel, Dispatch: s.Dispatch, Notices: Unused(form)}
+	p := &Plan{Form: form, Mode: targets[0].mode, Instance: catalog.Instance(env), AccessLevel: form.AccessLevel, Dispatch: s.Dispatch, Notices: Unused(form, enums)}
 	in := &planInput{form: form, env: env, enums: enums, settings: s, targets: targets, catPath: catPath, catSrc: catSrc, catFound: catFound}
 	if form.RequestType == TypeCreate {
 		err = in.planCreate(p)

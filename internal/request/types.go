@@ -103,21 +103,30 @@ type Notice struct {
 func (n Notice) String() string { return n.Field + " " + n.Value }
 
 // Unused returns the fields of f that its request type does not use and
-// that carry a value other than the field's default (the GitHub form
-// always sends its choices, so initial_schema none and access_level owner
-// are no news).
-func Unused(f Form) []Notice {
+// that carry news: a value other than empty, the field's default, or the
+// first of its enum list. A form always sends its choices (GitHub's
+// workflow form preselects the first option of a choice without default,
+// and the Backstage template sends those for the fields a type hides), so
+// those values say nothing.
+func Unused(f Form, e Enums) []Notice {
 	f = f.WithDefaults()
+	first := func(list []string) string {
+		if len(list) == 0 {
+			return ""
+		}
+		return list[0]
+	}
+	quiet := map[string]string{
+		FieldAccessLevel: tfvars.AccessOwner, FieldInitialSchema: schema.None,
+		FieldOwner: first(e.Owners), FieldDomain: first(e.Domains), FieldRisk: first(e.Risks), FieldSize: first(e.Sizes),
+	}
 	var out []Notice
 	for _, kv := range f.Fields() {
 		field, v := kv[0], kv[1]
-		switch {
-		case f.Uses(field) || v == "":
-		case field == FieldInitialSchema && v == schema.None:
-		case field == FieldAccessLevel && v == tfvars.AccessOwner:
-		default:
-			out = append(out, Notice{Field: field, Value: QuoteValue(v)})
+		if f.Uses(field) || v == "" || v == quiet[field] {
+			continue
 		}
+		out = append(out, Notice{Field: field, Value: QuoteValue(v)})
 	}
 	return out
 }
