@@ -3,6 +3,7 @@ package tfvars
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,5 +237,26 @@ func TestInsertGrant(t *testing.T) {
 	_, _, err = Insert("standalone_grants.tfvars", retired, ModeStandalone, NewEntry{Key: "orders_bi", DatabaseName: "orders", Username: "orders_bi", AccessLevel: AccessEditor})
 	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "is retired") {
 		t.Errorf("a retired entry granted again: %v", err)
+	}
+}
+
+// BenchmarkUpdate1000 changes one grant's level and retires another in a
+// file of 1,000 owner entries and 1,000 reader grants: parse, splice,
+// parse again and compare, as a day-2 request does per tfvars file.
+func BenchmarkUpdate1000(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("aws_region = \"eu-west-2\"\n\napplication_databases = {\n")
+	for i := range 1000 {
+		fmt.Fprintf(&sb, "  app_%04d = {\n    database_name = \"app_%04d\"\n    username      = \"app_%04d_user\"\n  }\n", i, i, i)
+		fmt.Fprintf(&sb, "  app_%04d_ro = {\n    database_name = \"app_%04d\"\n    username      = \"app_%04d_ro\"\n    access_level  = \"reader\"\n  }\n", i, i, i)
+	}
+	sb.WriteString("}\n")
+	src := []byte(sb.String())
+	changes := []Change{{Key: "app_0500_ro", AccessLevel: AccessEditor}, {Key: "app_0999_ro", Retire: true}}
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		if _, changed, err := Update("terraform.tfvars", src, ModeStandalone, changes); err != nil || !changed {
+			b.Fatal(changed, err)
+		}
 	}
 }
