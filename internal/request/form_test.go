@@ -118,6 +118,8 @@ func TestValidateHostile(t *testing.T) {
 		"crlf":         "abc\r\n",
 	}
 	setters := map[string]func(*Form, string){
+		FieldRequestType:   func(f *Form, v string) { f.RequestType = v },
+		FieldAccessLevel:   func(f *Form, v string) { f.AccessLevel = v },
 		FieldDatabaseName:  func(f *Form, v string) { f.DatabaseName = v },
 		FieldUsername:      func(f *Form, v string) { f.Username = v },
 		FieldOwner:         func(f *Form, v string) { f.Owner = v },
