@@ -18,8 +18,10 @@ import (
 // request runs request mode and reports it.
 func (rt *runtime) request(ctx context.Context) error {
 	form := request.Form{
+		RequestType:   rt.input(request.FieldRequestType),
 		DatabaseName:  rt.input(request.FieldDatabaseName),
 		Username:      rt.input(request.FieldUsername),
+		AccessLevel:   rt.input(request.FieldAccessLevel),
 		Owner:         rt.input(request.FieldOwner),
 		User:          asciiLower(rt.input(request.FieldUser)), // logins are case-insensitive; github.actor keeps case
 		Domain:        rt.input(request.FieldDomain),
@@ -37,19 +39,16 @@ func (rt *runtime) request(ctx context.Context) error {
 	if err != nil {
 		return rt.inputError("rds_mode", err.Error())
 	}
+	// Who dispatched: the form's user must be that person, unless a bot
+	// (Backstage's GitHub App) passed the requester's login.
+	dispatch := request.Dispatch{Actor: rt.opts.Getenv("GITHUB_ACTOR"), TriggeringActor: rt.opts.Getenv("GITHUB_TRIGGERING_ACTOR")}
 	shown := form.WithDefaults()
-	rep := report.Request{DryRun: dryRun, Fields: []report.Field{
-		{Name: request.FieldBaseBranch, Value: shown.BaseBranch},
-		{Name: request.FieldDatabaseName, Value: shown.DatabaseName},
-		{Name: request.FieldUsername, Value: shown.Username},
-		{Name: request.FieldOwner, Value: shown.Owner},
-		{Name: request.FieldUser, Value: shown.User},
-		{Name: request.FieldDomain, Value: shown.Domain},
-		{Name: request.FieldEnvironment, Value: shown.Environment},
-		{Name: request.FieldRisk, Value: shown.Risk},
-		{Name: request.FieldSize, Value: shown.Size},
-		{Name: request.FieldInitialSchema, Value: shown.InitialSchema},
-	}}
+	rep := report.Request{DryRun: dryRun, Fields: []report.Field{{Name: request.FieldBaseBranch, Value: shown.BaseBranch}}}
+	for _, kv := range shown.Used() {
+		if kv[0] != request.FieldBaseBranch {
+			rep.Fields = append(rep.Fields, report.Field{Name: kv[0], Value: kv[1]})
+		}
+	}
 
 	opts := request.Options{
 		Form:         form,
@@ -57,6 +56,7 @@ func (rt *runtime) request(ctx context.Context) error {
 		Mode:         mode,
 		SecretPrefix: rt.input("secret_prefix"),
 		DryRun:       dryRun,
+		Dispatch:     dispatch,
 		Now:          rt.opts.Now,
 		Stdout:       rt.opts.Stdout,
 		Stderr:       rt.opts.Stdout,
@@ -76,6 +76,21 @@ func (rt *runtime) request(ctx context.Context) error {
 	rep.Changed, rep.Branch = res.Changed, res.Branch
 	rep.PRNumber, rep.PRURL = res.PRNumber, res.PRURL
 	rep.Diff, rep.Body = res.Diff, res.Body
+	if p := res.Plan; p != nil {
+		rep.ReviewTeam, rep.ReviewWhy, rep.ReviewRefused = p.Review.Team, p.Review.Why, p.Review.Refused
+		for _, n := range p.Notices {
+			rep.Unused = append(rep.Unused, n.String())
+		}
+		if len(p.Notices) > 0 {
+			rt.annotate("notice", annotation{Title: "rds-provision: unused fields", Message: fmt.Sprintf("Not used by request_type %s, so ignored: %s", p.Form.RequestType, joinNotices(p.Notices))})
+		}
+		switch {
+		case p.Review.Refused != "":
+			rt.annotate("warning", annotation{Title: "rds-provision: review", Message: fmt.Sprintf("The owning team %s could not be asked to review pull request #%d: %s", p.Review.Team, res.PRNumber, p.Review.Refused)})
+		case p.Review.Team == "" && p.Form.RequestType != request.TypeCreate && runErr == nil:
+			rt.annotate("warning", annotation{Title: "rds-provision: review", Message: "No owning team asked to review: " + p.Review.Why})
+		}
+	}
 
 	var invalid *request.ValidationError
 	switch {
@@ -110,9 +125,17 @@ func (rt *runtime) request(ctx context.Context) error {
 	case res.PRURL != "":
 		rt.gha.Infof("Pull request #%d: %s", res.PRNumber, res.PRURL)
 	default:
-		rt.gha.Infof("No change: %s already holds %s in %s.", shown.BaseBranch, shown.DatabaseName, shown.Environment)
+		rt.gha.Infof("No change: %s already holds the %s request for %s in %s.", shown.BaseBranch, shown.RequestType, shown.DatabaseName, shown.Environment)
 	}
 	return nil
+}
+
+func joinNotices(ns []request.Notice) string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = n.String()
+	}
+	return strings.Join(out, ", ")
 }
 
 // workflowInputLine finds where the running workflow declares input field,

@@ -51,7 +51,24 @@ func requestRunner(t *testing.T, srv *ghtest.Server) *runner {
 		event("workflow_dispatch", map[string]any{"ref": "refs/heads/main", "inputs": map[string]any{"database_name": "test_inventory"}})
 	r.env["GITHUB_API_URL"] = srv.URL()
 	r.env["GITHUB_REPOSITORY"] = srv.Repository()
+	r.env["GITHUB_ACTOR"] = "Daniel-Deans" // the runner keeps the login's case
+	r.env["GITHUB_TRIGGERING_ACTOR"] = "Daniel-Deans"
 	return r
+}
+
+// grantRunner is the workflow's step for a grant of reader access on the
+// sample's keycloak to keycloak_bi, for platform-team, with the fields the
+// GitHub form always sends for a grant (their first choices).
+func grantRunner(t *testing.T, srv *ghtest.Server) *runner {
+	return requestRunner(t, srv).
+		input("request_type", "grant").
+		input("database_name", "keycloak").
+		input("username", "keycloak_bi").
+		input("access_level", "reader").
+		input("owner", "platform-team").
+		input("domain", "platform-core").
+		input("risk", "none").
+		input("size", "small")
 }
 
 func TestRequestOpensOnePullRequest(t *testing.T) {
@@ -194,4 +211,117 @@ func TestRequestDryRunOnlyReads(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", w, res.summary)
 		}
 	}
+}
+
+// TestRequestGrantAsksTheOwningTeam: a grant through the action opens its
+// pull request and asks the database's owning team to review; the summary
+// says so, and lists only the fields a grant uses.
+func TestRequestGrantAsksTheOwningTeam(t *testing.T) {
+	t.Parallel()
+	srv := ghtest.New(t, "goldenpath", "infra")
+	srv.SeedBranch("development", sampleInfra(t))
+	srv.SetIdentity(ghtest.AppTokenWithMembers("rds-provision"))
+	srv.AddTeam("platform-team")
+	res := grantRunner(t, srv).run()
+	if res.err != nil {
+		t.Fatalf("grant: %v\n%s", res.err, res.log)
+	}
+	prs := srv.PullRequests()
+	if len(prs) != 1 || prs[0].Head != "database/grant-dev-keycloak-keycloak_bi" || !cmp.Equal(prs[0].RequestedTeams, []string{"platform-team"}) {
+		t.Fatalf("pull requests %+v", prs)
+	}
+	for _, w := range []string{
+		"## RDS grant request: keycloak (dev)\n",
+		"Review requested from the owning team platform-team.\n",
+		"| access\\_level | reader |",
+		"+    access_level  = \"reader\"",
+	} {
+		if !strings.Contains(res.summary, w) {
+			t.Errorf("summary lacks %q:\n%s", w, res.summary)
+		}
+	}
+	for _, unused := range []string{"| domain |", "| risk |", "| size |", "Not used by"} {
+		if strings.Contains(res.summary, unused) {
+			t.Errorf("summary shows %q, which a grant does not use:\n%s", unused, res.summary)
+		}
+	}
+	if strings.Contains(res.log, "::warning") {
+		t.Errorf("warnings:\n%s", res.log)
+	}
+}
+
+// TestRequestReviewRefusedIsReported: with the workflow token GitHub
+// refuses the team's review request; the pull request is open, and the
+// refusal is in its body, the job summary and a warning annotation.
+func TestRequestReviewRefusedIsReported(t *testing.T) {
+	t.Parallel()
+	srv := ghtest.New(t, "goldenpath", "infra")
+	srv.SeedBranch("development", sampleInfra(t))
+	srv.AddTeam("platform-team")
+	res := grantRunner(t, srv).input("risk", "high").run()
+	if res.err != nil {
+		t.Fatalf("a refused review failed the request: %v\n%s", res.err, res.log)
+	}
+	prs := srv.PullRequests()
+	if len(prs) != 1 || len(prs[0].RequestedTeams) != 0 || !strings.Contains(prs[0].Body, "could not be asked to review:** GitHub refused the review request for team(s) platform-team: the token cannot read the organisation's teams") {
+		t.Fatalf("pull requests %+v", prs)
+	}
+	for _, w := range []string{
+		"> **Review not requested from the owning team platform-team:** GitHub refused the review request",
+		"Members\\: read",
+		"> Not used by request\\_type grant, so ignored: risk \"high\".",
+	} {
+		if !strings.Contains(res.summary, w) {
+			t.Errorf("summary lacks %q:\n%s", w, res.summary)
+		}
+	}
+	if !strings.Contains(res.log, "::warning title=rds-provision%3A review::The owning team platform-team could not be asked to review pull request #1: ") {
+		t.Errorf("no warning annotation:\n%s", res.log)
+	}
+	if !strings.Contains(res.log, "::notice title=rds-provision%3A unused fields::Not used by request_type grant, so ignored: risk \"high\"") {
+		t.Errorf("no notice of the unused field:\n%s", res.log)
+	}
+	if res.outputs["pr_number"] != "1" || res.outputs["changed"] != "true" {
+		t.Errorf("outputs %v", res.outputs)
+	}
+}
+
+// TestRequestUserIsWhoDispatched: a person cannot request in another
+// person's name; a bot (Backstage's GitHub App) passes the requester's
+// login, which the pull request records with the bot.
+func TestRequestUserIsWhoDispatched(t *testing.T) {
+	t.Parallel()
+	t.Run("another person's login", func(t *testing.T) {
+		t.Parallel()
+		srv := ghtest.New(t, "goldenpath", "infra")
+		srv.SeedBranch("development", sampleInfra(t))
+		r := requestRunner(t, srv)
+		r.env["GITHUB_ACTOR"] = "jane-doe"
+		res := r.run()
+		if res.err == nil || len(srv.PullRequests()) != 0 {
+			t.Fatalf("err %v, %d pull requests", res.err, len(srv.PullRequests()))
+		}
+		want := `::error title=Invalid user::user: "daniel-deans" is not who dispatched the workflow (GITHUB_ACTOR "jane-doe"): a person can only request as themself`
+		if !strings.Contains(res.log, want) {
+			t.Errorf("log lacks %q:\n%s", want, res.log)
+		}
+		if !strings.Contains(res.summary, "**Rejected:** 1 problem(s)") {
+			t.Errorf("summary:\n%s", res.summary)
+		}
+	})
+	t.Run("Backstage's App", func(t *testing.T) {
+		t.Parallel()
+		srv := ghtest.New(t, "goldenpath", "infra")
+		srv.SeedBranch("development", sampleInfra(t))
+		r := requestRunner(t, srv)
+		r.env["GITHUB_ACTOR"], r.env["GITHUB_TRIGGERING_ACTOR"] = "backstage-rds[bot]", "backstage-rds[bot]"
+		res := r.run()
+		if res.err != nil {
+			t.Fatalf("%v\n%s", res.err, res.log)
+		}
+		want := "Requested by @daniel-deans, the login that `backstage-rds[bot]` passed: that bot dispatched the workflow"
+		if prs := srv.PullRequests(); len(prs) != 1 || !strings.Contains(prs[0].Body, want) {
+			t.Errorf("body lacks %q: %+v", want, prs)
+		}
+	})
 }

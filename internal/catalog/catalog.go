@@ -50,8 +50,9 @@ func Instance(env string) string { return "goldenpath-platform-db-" + env }
 // ID is SPEC's entry id: DATABASE_ and the upper-cased name.
 func ID(name string) string { return "DATABASE_" + strings.ToUpper(name) }
 
-// Statuses an entry may have; a new entry is pending.
-var Statuses = []string{"pending", "approved", "provisioning", "active", "failed", "decommissioning", "decommissioned"}
+// Statuses an entry or access record may have; a new one is pending, a
+// retirement request makes it decommissioning and provision retired.
+var Statuses = []string{"pending", "approved", "provisioning", "active", "failed", "decommissioning", "retired", "decommissioned"}
 
 // Entry is one database of SPEC's "Catalog entry". ID, Status and
 // CreatedDate are filled in by Upsert for a new entry and kept for an
@@ -71,6 +72,9 @@ type Entry struct {
 	InstanceClass string
 	SecretPath    string
 	InitialSchema string // configuration.initial_schema; empty (none) is not written
+	// Access are the entry's access records (see Access), in file order;
+	// Upsert never writes them.
+	Access []Access
 }
 
 // Errors callers branch on.
@@ -119,6 +123,7 @@ func readEntry(name string, n *yaml.Node) Entry {
 		Username: yamledit.Scalar(c, "username"), SizeTier: yamledit.Scalar(c, "size_tier"),
 		InstanceClass: yamledit.Scalar(c, "instance_class"), SecretPath: yamledit.Scalar(c, "secret_path"),
 		InitialSchema: yamledit.Scalar(c, "initial_schema"),
+		Access:        readAccess(n),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -254,7 +255,7 @@ func FuzzUpsertLayout(f *testing.F) {
 			t.Fatalf("entry not written: %+v\n%q", got, out)
 		}
 		for _, b := range before {
-			if b.Name != e.Name && b != byName[b.Name] {
+			if b.Name != e.Name && !reflect.DeepEqual(b, byName[b.Name]) {
 				t.Fatalf("entry %s changed: %+v -> %+v", b.Name, b, byName[b.Name])
 			}
 		}

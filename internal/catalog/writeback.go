@@ -22,11 +22,24 @@ import (
 // of the catalog files (one commit through the GitHub API, or a working
 // tree), and none when the catalog already says so.
 
-// Outcome is the catalog status a provision run earned one entry.
+// Outcome is the catalog status a provision run earned one entry: the
+// database's own status for its owner entry, the access record's for an
+// editor or reader entry.
 type Outcome struct {
-	Database string
-	Status   string // active or failed
-	Error    string // the first error row's message, for failed
+	Database    string
+	Username    string
+	AccessLevel string // owner, editor or reader
+	Status      string // active or failed
+	Error       string // the first error row's message, for failed
+}
+
+// Key is what the outcome sets: the database's status (owner entry) or
+// its access record's.
+func (o Outcome) Key() Key {
+	if o.AccessLevel == "" || o.AccessLevel == tfvars.AccessOwner {
+		return Key{Database: o.Database}
+	}
+	return Key{Database: o.Database, Username: o.Username}
 }
 
 // Outcomes maps each entry the run worked on to active (no error row) or
@@ -36,7 +49,7 @@ type Outcome struct {
 func Outcomes(entries []tfvars.Entry, rows []audit.Row) []Outcome {
 	var out []Outcome
 	for _, e := range entries {
-		o := Outcome{Database: e.DatabaseName}
+		o := Outcome{Database: e.DatabaseName, Username: e.Username, AccessLevel: e.AccessLevel}
 		for _, r := range rows {
 			if r.Database != e.DatabaseName || r.Username != e.Username {
 				continue
@@ -101,7 +114,7 @@ func (u StatusUpdate) Message() string {
 	sort.Strings(names)
 	message := fmt.Sprintf("catalog: %s in %s after provisioning\n\n", strings.Join(names, ", "), u.Env)
 	for _, o := range u.Outcomes {
-		message += fmt.Sprintf("%s: %s\n", o.Database, o.Status)
+		message += fmt.Sprintf("%s: %s\n", o.Key(), o.Status)
 	}
 	if u.RunURL != "" {
 		message += "\nRun: " + u.RunURL + "\n"
@@ -134,8 +147,9 @@ type StatusResult struct {
 }
 
 // WriteStatus sets each outcome's entry to its status in the catalog files
-// of u.Env, in one update of branch through fu: metadata.status, and
-// last_updated of each file that changes; no write when every status
+// of u.Env, in one update of branch through fu: metadata.status (owner
+// entries) or the status of the access record (editor and reader entries),
+// and last_updated of each file that changes; no write when every status
 // already holds. A missing file stays missing. The entries of other
 // environments are never touched.
 func WriteStatus(ctx context.Context, fu FileUpdater, branch string, u StatusUpdate) (StatusResult, error) {
@@ -143,9 +157,9 @@ func WriteStatus(ctx context.Context, fu FileUpdater, branch string, u StatusUpd
 	if err != nil {
 		return StatusResult{}, err
 	}
-	want := map[string]string{}
+	want := map[Key]string{}
 	for _, o := range u.Outcomes {
-		want[o.Database] = o.Status
+		want[o.Key()] = o.Status
 	}
 	if len(want) == 0 {
 		return StatusResult{}, nil
@@ -166,7 +180,7 @@ func WriteStatus(ctx context.Context, fu FileUpdater, branch string, u StatusUpd
 			delete(edits, file)
 			return nil, nil
 		}
-		out, names, err := SetStatus(old, u.Env, want, now)
+		out, names, err := SetStatuses(old, u.Env, want, now)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}

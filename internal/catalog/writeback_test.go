@@ -16,10 +16,10 @@ import (
 
 func TestOutcomes(t *testing.T) {
 	entries := []tfvars.Entry{
-		{DatabaseName: "orders", Username: "orders_user"},
-		{DatabaseName: "broken", Username: "broken_user"},
-		{DatabaseName: "later", Username: "later_user"}, // fail-fast stopped before it
-		{DatabaseName: "orders", Username: "orders_reader"},
+		{DatabaseName: "orders", Username: "orders_user", AccessLevel: tfvars.AccessOwner},
+		{DatabaseName: "broken", Username: "broken_user", AccessLevel: tfvars.AccessOwner},
+		{DatabaseName: "later", Username: "later_user", AccessLevel: tfvars.AccessOwner}, // fail-fast stopped before it
+		{DatabaseName: "orders", Username: "orders_reader", AccessLevel: tfvars.AccessReader},
 	}
 	row := func(db, user string, s audit.Status, msg string) audit.Row {
 		return audit.Row{Database: db, Username: user, Status: s, Message: msg}
@@ -36,12 +36,21 @@ func TestOutcomes(t *testing.T) {
 		row("stray", "stray_user", audit.Success, "not an entry"),
 	}
 	want := []Outcome{
-		{Database: "orders", Status: "active"},
-		{Database: "broken", Status: "failed", Error: "Secret not found: goldenpath/dev/broken/postgres"},
-		{Database: "orders", Status: "failed", Error: "Refusing to manage role orders_reader"},
+		{Database: "orders", Username: "orders_user", AccessLevel: "owner", Status: "active"},
+		{Database: "broken", Username: "broken_user", AccessLevel: "owner", Status: "failed", Error: "Secret not found: goldenpath/dev/broken/postgres"},
+		{Database: "orders", Username: "orders_reader", AccessLevel: "reader", Status: "failed", Error: "Refusing to manage role orders_reader"},
 	}
-	if diff := cmp.Diff(want, Outcomes(entries, rows)); diff != "" {
+	got := Outcomes(entries, rows)
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// The reader's failure is its access record's, never the database's.
+	var keys []Key
+	for _, o := range got {
+		keys = append(keys, o.Key())
+	}
+	if diff := cmp.Diff([]Key{{Database: "orders"}, {Database: "broken"}, {Database: "orders", Username: "orders_reader"}}, keys); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
 	}
 }
 

@@ -137,7 +137,7 @@ func TestProvisionFlags(t *testing.T) {
 func TestRequestFlags(t *testing.T) {
 	form := []string{"--database-name", "inventory", "--username", "inventory_user", "--owner", "app-team", "--user", "daniel-deans",
 		"--domain", "catalog", "--environment", "dev", "--risk", "medium", "--size", "small"}
-	wantForm := request.Form{DatabaseName: "inventory", Username: "inventory_user", Owner: "app-team", User: "daniel-deans",
+	wantForm := request.Form{RequestType: request.TypeCreate, DatabaseName: "inventory", Username: "inventory_user", Owner: "app-team", User: "daniel-deans",
 		Domain: "catalog", Environment: "dev", Risk: "medium", Size: "small",
 		InitialSchema: request.DefaultInitialSchema, BaseBranch: request.DefaultBaseBranch}
 	token := map[string]string{"GITHUB_TOKEN": "t0ken", "GITHUB_REPOSITORY": "goldenpath/infra"}
@@ -161,6 +161,15 @@ func TestRequestFlags(t *testing.T) {
 				RepoRoot: ".", Mode: tfvars.ModeCoupled, SecretPrefix: "acme"}, true},
 		{"the flag wins over RDS_MODE", map[string]string{"RDS_MODE": "coupled"}, append([]string{"--local", "--rds-mode", "standalone"}, form...),
 			request.Options{Form: wantForm, RepoRoot: ".", Mode: tfvars.ModeStandalone, SecretPrefix: request.DefaultSecretPrefix, Local: true}, false},
+		{"a grant", nil, append([]string{"--local", "--request-type", "grant", "--access-level", "reader"}, form...),
+			request.Options{Form: func() request.Form { f := wantForm; f.RequestType, f.AccessLevel = "grant", "reader"; return f }(),
+				RepoRoot: ".", Mode: tfvars.ModeAuto, SecretPrefix: request.DefaultSecretPrefix, Local: true}, false},
+		{"in GitHub Actions, who dispatched", map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "Daniel-Deans", "GITHUB_TRIGGERING_ACTOR": "sam-ops"},
+			append([]string{"--local"}, form...),
+			request.Options{Form: wantForm, RepoRoot: ".", Mode: tfvars.ModeAuto, SecretPrefix: request.DefaultSecretPrefix, Local: true,
+				Dispatch: request.Dispatch{Actor: "Daniel-Deans", TriggeringActor: "sam-ops"}}, false},
+		{"outside Actions GITHUB_ACTOR says nothing", map[string]string{"GITHUB_ACTOR": "jane-doe"}, append([]string{"--local"}, form...),
+			request.Options{Form: wantForm, RepoRoot: ".", Mode: tfvars.ModeAuto, SecretPrefix: request.DefaultSecretPrefix, Local: true}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

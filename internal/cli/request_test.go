@@ -46,7 +46,7 @@ func TestRequestCLI(t *testing.T) {
 	t.Parallel()
 	t.Run("help", func(t *testing.T) {
 		code, out, _ := runCLI(t, nil, "request", "--help")
-		for _, flag := range []string{"--database-name", "--username", "--owner", "--user", "--domain", "--environment", "--risk", "--size", "--initial-schema", "--base-branch", "--repo-root", "--rds-mode", "--dry-run", "--local", "--secret-prefix"} {
+		for _, flag := range []string{"--request-type", "--access-level", "--database-name", "--username", "--owner", "--user", "--domain", "--environment", "--risk", "--size", "--initial-schema", "--base-branch", "--repo-root", "--rds-mode", "--dry-run", "--local", "--secret-prefix"} {
 			if !strings.Contains(out, flag+" ") {
 				t.Errorf("help lacks %s", flag)
 			}
@@ -114,6 +114,51 @@ func TestRequestCLI(t *testing.T) {
 		}
 		if len(calls) == 0 || len(writes) > 0 {
 			t.Errorf("calls %v: want reads only, got writes %v", calls, writes)
+		}
+	})
+	t.Run("grant, change-access and retire locally", func(t *testing.T) {
+		dir := infraDir(t)
+		if code, _, errOut := runCLI(t, nil, requestArgs(dir, "--local", "--database-name", "keycloak", "--username", "keycloak_user")...); code != ExitOK {
+			t.Fatalf("create keycloak's catalog entry: exit %d: %s", code, errOut)
+		}
+		day2 := func(extra ...string) []string {
+			return append([]string{"request", "--local", "--repo-root", dir, "--database-name", "keycloak", "--user", "daniel-deans", "--environment", "dev"}, extra...)
+		}
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{day2("--request-type", "grant", "--username", "keycloak_bi", "--access-level", "reader", "--owner", "app-team", "--risk", "high"),
+				"[INFO] Not used by request_type grant, so ignored: risk \"high\"\n[INFO] Granted reader on keycloak to keycloak_bi in dev: envs/dev-rds/terraform.tfvars, docs/20-contracts/resource-catalogs/rds-catalog.yaml\n"},
+			{day2("--request-type", "change-access", "--username", "keycloak_bi", "--access-level", "editor"),
+				"[INFO] Changed keycloak_bi on keycloak from reader to editor in dev: envs/dev-rds/terraform.tfvars, docs/20-contracts/resource-catalogs/rds-catalog.yaml\n"},
+			{day2("--request-type", "retire", "--username", "keycloak_user"),
+				"[INFO] Retired database keycloak (every entry) in dev: envs/dev-rds/terraform.tfvars, docs/20-contracts/resource-catalogs/rds-catalog.yaml\n"},
+		} {
+			code, _, errOut := runCLI(t, nil, tc.args...)
+			if code != ExitOK || errOut != tc.want {
+				t.Errorf("%v: exit %d\n%s\nwant\n%s", tc.args[3:], code, errOut, tc.want)
+			}
+		}
+		src, _ := os.ReadFile(filepath.Join(dir, "envs/dev-rds/terraform.tfvars"))
+		if !strings.Contains(string(src), "    access_level  = \"editor\"\n    retired       = true\n") {
+			t.Errorf("tfvars:\n%s", src)
+		}
+		code, _, errOut := runCLI(t, nil, day2("--request-type", "change-access", "--username", "keycloak_bi", "--access-level", "reader")...)
+		if code != ExitError || !strings.Contains(errOut, `[ERROR] username: "keycloak_bi" is retired in envs/dev-rds/terraform.tfvars`) {
+			t.Errorf("a retired role's level changed: exit %d: %s", code, errOut)
+		}
+	})
+	t.Run("in GitHub Actions the user is who dispatched", func(t *testing.T) {
+		env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "jane-doe"}
+		code, _, errOut := runCLI(t, env, requestArgs(infraDir(t), "--dry-run")...)
+		if code != ExitError || !strings.Contains(errOut, `[ERROR] user: "daniel-deans" is not who dispatched the workflow (GITHUB_ACTOR "jane-doe")`) {
+			t.Errorf("exit %d: %s", code, errOut)
+		}
+		// Outside Actions, GITHUB_ACTOR says nothing.
+		delete(env, "GITHUB_ACTIONS")
+		if code, _, errOut := runCLI(t, env, requestArgs(infraDir(t), "--dry-run")...); code != ExitOK {
+			t.Errorf("outside Actions: exit %d: %s", code, errOut)
 		}
 	})
 	t.Run("dry run", func(t *testing.T) {

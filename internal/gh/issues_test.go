@@ -182,6 +182,12 @@ func TestRequestReviewers(t *testing.T) {
 	ctx := context.Background()
 	n := newPR(t, f)
 	f.srv.AddTeam("platform-team")
+	// The workflow token cannot see the organisation's teams.
+	err := f.client.RequestReviewers(ctx, n, gh.Reviewers{Teams: []string{"platform-team"}})
+	if !errors.Is(err, gh.ErrReviewersRefused) || !errors.Is(err, gh.ErrTeamsUnreadable) || !strings.Contains(err.Error(), "Members: read") {
+		t.Fatalf("a team asked with the workflow token: %v", err)
+	}
+	f.srv.SetIdentity(ghtest.AppTokenWithMembers("rds-provision"))
 	f.srv.AddTeam("dba")
 	f.srv.AddCollaborator("sre-lead")
 
@@ -198,11 +204,14 @@ func TestRequestReviewers(t *testing.T) {
 	if diff := cmp.Diff([]string{"sre-lead"}, pr.RequestedReviewers); diff != "" {
 		t.Errorf("requested users (-want +got):\n%s", diff)
 	}
-	var first ghtest.Request
+	var first ghtest.Request // after the workflow token's refused one
+	seen := 0
 	for _, r := range f.srv.Requests() {
 		if strings.HasSuffix(r.Path, "/requested_reviewers") {
-			first = r
-			break
+			if seen++; seen == 2 {
+				first = r
+				break
+			}
 		}
 	}
 	if diff := cmp.Diff(map[string]any{"team_reviewers": []any{"platform-team", "dba"}}, decodeBody(t, first)); diff != "" {

@@ -18,6 +18,12 @@ import (
 // request's own author.
 var ErrReviewersRefused = errors.New("GitHub refused the review request")
 
+// ErrTeamsUnreadable is a refusal (ErrReviewersRefused too) of a team
+// review request made with a token that cannot read the organisation's
+// teams: the workflow's GITHUB_TOKEN never can; a GitHub App needs the
+// organization permission Members: read, a personal token read:org.
+var ErrTeamsUnreadable = errors.New("the token cannot read the organisation's teams")
+
 // Reviewers are the users (logins) and teams (slugs of the repository
 // owner's organisation, without the organisation) asked to review.
 type Reviewers struct {
@@ -31,7 +37,8 @@ var teamSlugRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompil
 // GitHub only adds requests; it never removes one. A team that does not
 // exist or has no access to the repository, a user without access, or the
 // pull request's author is refused with ErrReviewersRefused, naming whom
-// and what to do.
+// and what to do; a team asked with a token that cannot read the
+// organisation's teams is refused with ErrTeamsUnreadable too.
 //
 // GitHub API: POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers
 // with {"reviewers": [...], "team_reviewers": [...]}
@@ -60,6 +67,13 @@ func (c *Client) RequestReviewers(ctx context.Context, number int, r Reviewers) 
 		_, resp, err := api.PullRequests.RequestReviewers(ctx, c.owner, c.repo, number, github.ReviewersRequest{Reviewers: r.Users, TeamReviewers: r.Teams})
 		return resp, err
 	})
+	if len(r.Teams) > 0 && validationMentions(err, "Could not resolve to a node") {
+		return &apiError{
+			msg: fmt.Sprintf("gh: %s: %s for team(s) %s: %s: the workflow's GITHUB_TOKEN never can; give the GitHub App the organization permission Members: read (and its token permission-members: read), or use a token with read:org",
+				what, ErrReviewersRefused, strings.Join(r.Teams, ", "), ErrTeamsUnreadable),
+			errs: []error{ErrReviewersRefused, ErrTeamsUnreadable, err},
+		}
+	}
 	if isStatus(err, http.StatusUnprocessableEntity) {
 		var whom []string
 		if len(r.Teams) > 0 {

@@ -648,7 +648,11 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request, m []string)
 // POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers — adds
 // review requests (never removes any). GitHub answers 422 when a user or a
 // team has no access to the repository ("Reviews may only be requested
-// from collaborators"), or when the pull request's author is asked.
+// from collaborators"), when the pull request's author is asked, and, for
+// a team that has access, when the token cannot read the organisation's
+// teams (the workflow's GITHUB_TOKEN, an App without Members: read):
+// "Validation Failed" with the error "Could not resolve to a node with the
+// global id of '<id>'".
 func (s *Server) requestReviewers(w http.ResponseWriter, r *http.Request, m []string) {
 	const doc = "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"
 	n, _ := strconv.Atoi(m[1])
@@ -685,6 +689,13 @@ func (s *Server) requestReviewers(w http.ResponseWriter, r *http.Request, m []st
 	}
 	for _, t := range teams {
 		badTeams = badTeams || !s.teams[strings.ToLower(t)]
+	}
+	if !badUsers && !badTeams && len(teams) > 0 && !s.identity.ReadsTeams {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+			"message": "Validation Failed", "documentation_url": doc, "status": "422",
+			"errors": []string{fmt.Sprintf("Could not resolve to a node with the global id of '%s'.", s.teamJSON(strings.ToLower(teams[0]))["node_id"])},
+		})
+		return
 	}
 	if badUsers || badTeams {
 		who := "users or teams"

@@ -219,6 +219,7 @@ func TestReviewRequestAnswers(t *testing.T) {
 	n := srv.OpenPullRequestAs("jane-doe", branchWithCommit(srv), "main", "t", "")
 	srv.AddTeam("dba")
 	srv.AddCollaborator("sre-lead")
+	srv.SetIdentity(ghtest.UserToken("platform-lead"))
 	api := srv.Client()
 	ctx := context.Background()
 	for _, tt := range []struct {
@@ -231,8 +232,13 @@ func TestReviewRequestAnswers(t *testing.T) {
 		{"the author", github.ReviewersRequest{Reviewers: []string{"Jane-Doe"}}, 422, "Review cannot be requested from pull request author."},
 		{"user without access", github.ReviewersRequest{Reviewers: []string{"x"}, TeamReviewers: []string{"dba"}}, 422, "One or more of the users or teams you specified"},
 		{"team and user", github.ReviewersRequest{Reviewers: []string{"sre-lead"}, TeamReviewers: []string{"dba"}}, 0, ""},
+		{"a token that cannot read teams", github.ReviewersRequest{TeamReviewers: []string{"dba"}}, 422, "Could not resolve to a node with the global id of 'T_dba'."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "a token that cannot read teams" {
+				srv.SetIdentity(ghtest.WorkflowToken)
+				defer srv.SetIdentity(ghtest.UserToken("platform-lead"))
+			}
 			pr, _, err := api.PullRequests.RequestReviewers(ctx, "o", "r", n, tt.req)
 			switch {
 			case tt.status == 0 && (err != nil || len(pr.RequestedTeams) != 1 || pr.RequestedTeams[0].GetSlug() != "dba" || pr.RequestedReviewers[0].GetLogin() != "sre-lead"):

@@ -98,6 +98,13 @@ type Identity struct {
 	// GITHUB_TOKEN, a GitHub App's): GitHub answers GET /user with 403
 	// "Resource not accessible by integration".
 	Installation bool
+	// ReadsTeams is true when the token may read the organisation's teams,
+	// which a review request from a team needs: a GitHub App's token with
+	// the organization permission Members: read, or a personal token. The
+	// workflow's GITHUB_TOKEN never can: GitHub answers its team review
+	// requests 422 "Could not resolve to a node with the global id of
+	// '<team node id>'".
+	ReadsTeams bool
 }
 
 // WorkflowToken is the default identity: the workflow's GITHUB_TOKEN, which
@@ -105,11 +112,19 @@ type Identity struct {
 var WorkflowToken = Identity{Login: botLogin, Installation: true}
 
 // AppToken is the identity of a GitHub App's installation token: it posts
-// as "<slug>[bot]".
+// as "<slug>[bot]". Its App has no Members permission (see ReadsTeams).
 func AppToken(slug string) Identity { return Identity{Login: slug + "[bot]", Installation: true} }
 
+// AppTokenWithMembers is AppToken for an App given the organization
+// permission Members: read, so it can ask teams to review.
+func AppTokenWithMembers(slug string) Identity {
+	id := AppToken(slug)
+	id.ReadsTeams = true
+	return id
+}
+
 // UserToken is the identity of a personal access token of login.
-func UserToken(login string) Identity { return Identity{Login: login} }
+func UserToken(login string) Identity { return Identity{Login: login, ReadsTeams: true} }
 
 type fault struct {
 	method  string

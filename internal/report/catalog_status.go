@@ -24,7 +24,8 @@ func CatalogStatusSection(c CatalogStatus) string {
 	var b strings.Builder
 	b.WriteString("### Catalog status\n\n| Database | Status | Error |\n|---|---|---|\n")
 	for _, o := range c.Outcomes {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", text(o.Database), text(o.Status), text(cut(o.Error, maxErrorChars)))
+		// An editor's or reader's outcome is its access record's.
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", text(o.Key().String()), text(o.Status), text(cut(o.Error, maxErrorChars)))
 	}
 	b.WriteString("\n")
 	switch {

@@ -205,6 +205,10 @@ func TestRequestSummaryGolden(t *testing.T) {
 		{Name: "base_branch", Value: "development"}, {Name: "database_name", Value: "inventory"},
 		{Name: "username", Value: "inventory_user"}, {Name: "environment", Value: "dev"},
 	}
+	grant := []Field{
+		{Name: "request_type", Value: "grant"}, {Name: "database_name", Value: "orders"}, {Name: "username", Value: "orders_bi"},
+		{Name: "access_level", Value: "reader"}, {Name: "environment", Value: "dev"},
+	}
 	for _, tc := range []struct {
 		name string
 		r    Request
@@ -216,6 +220,14 @@ func TestRequestSummaryGolden(t *testing.T) {
 			{Field: "size", Value: `"large"`, Rule: "dev allows only small"},
 		}}},
 		{"request_dry_run.md", Request{Fields: fields, DryRun: true, Changed: true, Diff: "+ inventory = {}\n", Body: "## Create RDS Database: inventory (dev)\n"}},
+		{"request_grant_review_refused.md", Request{Fields: grant, Changed: true, Branch: "database/grant-dev-orders-orders_bi", PRNumber: 8,
+			PRURL: "https://github.com/goldenpath/infra/pull/8", ReviewTeam: "sre-team", Unused: []string{`domain "catalog"`, `risk "low"`},
+			ReviewRefused: "GitHub refused the review request for team(s) sre-team: Reviews may only be requested from collaborators.",
+			Diff:          "+  orders_bi = {\n"}},
+		{"request_grant_reviewed.md", Request{Fields: grant, Changed: true, Branch: "database/grant-dev-orders-orders_bi", PRNumber: 8,
+			PRURL: "https://github.com/goldenpath/infra/pull/8", ReviewTeam: "app-team", Diff: "+  orders_bi = {\n"}},
+		{"request_retire_no_team.md", Request{Fields: []Field{{Name: "request_type", Value: "retire"}, {Name: "database_name", Value: "keycloak"}, {Name: "environment", Value: "dev"}},
+			DryRun: true, Changed: true, ReviewWhy: "the catalog's owner is unknown", Diff: "+    retired       = true\n"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { golden(t, tc.name, RequestSummary(tc.r)) })
 	}
@@ -224,13 +236,14 @@ func TestRequestSummaryGolden(t *testing.T) {
 func TestCatalogStatusGolden(t *testing.T) {
 	outcomes := []catalog.Outcome{
 		{Database: "orders", Status: "active"},
+		{Database: "orders", Username: "orders_bi", AccessLevel: "reader", Status: "active"},
 		{Database: "broken_app", Status: "failed", Error: "Secret not found: goldenpath/dev/broken_app/postgres"},
 	}
 	for _, tc := range []struct {
 		name   string
 		result catalog.StatusResult
 	}{
-		{"catalog_status_committed.md", catalog.StatusResult{Commit: strings.Repeat("c0ffee", 6) + "c0ff", Written: true, Changed: []string{"orders", "broken_app"}}},
+		{"catalog_status_committed.md", catalog.StatusResult{Commit: strings.Repeat("c0ffee", 6) + "c0ff", Written: true, Changed: []string{"orders", "orders/orders_bi", "broken_app"}}},
 		{"catalog_status_unchanged.md", catalog.StatusResult{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,6 +30,15 @@ type Request struct {
 	Body     string // pull request body, shown in a dry run
 	Problems []Problem
 	Err      string // failure beyond validation, free of secret values
+	// The owning team's review of a grant, change-access or retire
+	// request: the team asked (ReviewTeam), or why none could be
+	// (ReviewWhy), or GitHub's refusal of the request (ReviewRefused).
+	ReviewTeam    string
+	ReviewWhy     string
+	ReviewRefused string
+	// Unused are the fields given that the request type does not use, as
+	// "field value" with the value quoted by the request package.
+	Unused []string
 }
 
 // RequestSummary renders the job summary of a request run: outcome and pull
@@ -40,7 +49,11 @@ func RequestSummary(r Request) string {
 
 func renderRequest(r Request, limit int, size func(string) int) string {
 	var b strings.Builder
+	typ := fieldValue(r.Fields, "request_type")
 	title := "RDS database request"
+	if typ != "" && typ != "create" {
+		title = "RDS " + text(cut(typ, 20)) + " request"
+	}
 	if name := fieldValue(r.Fields, "database_name"); name != "" {
 		title += ": " + text(cut(name, 80))
 		if env := fieldValue(r.Fields, "environment"); env != "" {
@@ -64,8 +77,16 @@ func renderRequest(r Request, limit int, size func(string) int) string {
 		fmt.Fprintf(&b, "Pull request %s on branch %s.\n\n", link(fmt.Sprintf("#%d", r.PRNumber), r.PRURL), text(r.Branch))
 	case r.PRURL != "":
 		fmt.Fprintf(&b, "No change: the request is already in pull request %s on branch %s.\n\n", link(fmt.Sprintf("#%d", r.PRNumber), r.PRURL), text(r.Branch))
-	case !r.Changed:
+	case !r.Changed && (typ == "" || typ == "create"):
 		b.WriteString("No change: the database is already in the catalog and tfvars of this environment.\n\n")
+	case !r.Changed:
+		b.WriteString("No change: the catalog and tfvars of this environment already say so.\n\n")
+	}
+	if len(r.Problems) == 0 && r.Err == "" {
+		b.WriteString(reviewNote(r))
+	}
+	if len(r.Unused) > 0 && len(r.Problems) == 0 {
+		fmt.Fprintf(&b, "> [!NOTE]\n> Not used by request\\_type %s, so ignored: %s.\n\n", text(cut(typ, 20)), text(cut(strings.Join(r.Unused, ", "), 300)))
 	}
 
 	if len(r.Fields) > 0 {
@@ -92,6 +113,22 @@ func renderRequest(r Request, limit int, size func(string) int) string {
 	budget := limit - size(head) - size(note) - size("### Changes\n\n") - 2*size("``````diff\n") - 64
 	diff := cutTo(r.Diff, max(budget, 0), size)
 	return cutTo(head+"### Changes\n\n"+fence("diff", diff)+note, limit, size)
+}
+
+// reviewNote says whom the request asked to review, or, as a warning,
+// that nobody could be asked and why.
+func reviewNote(r Request) string {
+	switch {
+	case r.ReviewRefused != "":
+		return fmt.Sprintf("> [!WARNING]\n> **Review not requested from the owning team %s:** %s\n\n", text(r.ReviewTeam), text(cut(r.ReviewRefused, maxErrorChars)))
+	case r.ReviewWhy != "":
+		return fmt.Sprintf("> [!WARNING]\n> **No owning team asked to review:** %s.\n\n", text(cut(r.ReviewWhy, 300)))
+	case r.ReviewTeam != "" && r.DryRun:
+		return fmt.Sprintf("The owning team %s would be asked to review.\n\n", text(r.ReviewTeam))
+	case r.ReviewTeam != "" && r.PRURL != "":
+		return fmt.Sprintf("Review requested from the owning team %s.\n\n", text(r.ReviewTeam))
+	}
+	return ""
 }
 
 func fieldValue(fields []Field, name string) string {

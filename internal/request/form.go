@@ -13,15 +13,20 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/goldenpath/rds-provision/internal/catalog"
 	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/schema"
+	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
-// Form is the request form of SPEC's "The form" table, one field per input.
+// Form is the request form of SPEC's "The form" table, one field per
+// input, with the day-2 request types.
 type Form struct {
+	RequestType   string // request_type: create (default), grant, change-access, retire
 	DatabaseName  string // database_name
 	Username      string // username
-	Owner         string // owner (team)
+	AccessLevel   string // access_level: owner for create (default); editor or reader for grant and change-access
+	Owner         string // owner: the owning team (create), the team the access is for (grant)
 	User          string // user: the requesting GitHub login
 	Domain        string // domain
 	Environment   string // environment
@@ -38,8 +43,15 @@ const (
 	DefaultSecretPrefix  = "goldenpath"
 )
 
-// WithDefaults returns f with the optional fields filled in.
+// WithDefaults returns f with the optional fields filled in: request_type
+// create, and for create access_level owner.
 func (f Form) WithDefaults() Form {
+	if f.RequestType == "" {
+		f.RequestType = TypeCreate
+	}
+	if f.AccessLevel == "" && f.RequestType == TypeCreate {
+		f.AccessLevel = tfvars.AccessOwner
+	}
 	if f.InitialSchema == "" {
 		f.InitialSchema = DefaultInitialSchema
 	}
@@ -51,8 +63,10 @@ func (f Form) WithDefaults() Form {
 
 // Field names, as in the form, the action inputs and error messages.
 const (
+	FieldRequestType   = "request_type"
 	FieldDatabaseName  = "database_name"
 	FieldUsername      = "username"
+	FieldAccessLevel   = "access_level"
 	FieldOwner         = "owner"
 	FieldUser          = "user"
 	FieldDomain        = "domain"
@@ -64,11 +78,14 @@ const (
 	FieldSecretPrefix  = "secret_prefix"
 )
 
-// Fields lists the form's fields in SPEC order, with their values.
+// Fields lists the form's fields in SPEC order (the request type first,
+// the access level after the username), with their values.
 func (f Form) Fields() [][2]string {
 	return [][2]string{
+		{FieldRequestType, f.RequestType},
 		{FieldDatabaseName, f.DatabaseName},
 		{FieldUsername, f.Username},
+		{FieldAccessLevel, f.AccessLevel},
 		{FieldOwner, f.Owner},
 		{FieldUser, f.User},
 		{FieldDomain, f.Domain},
@@ -159,8 +176,15 @@ type Facts struct {
 	// from each tfvars file that will be edited.
 	Instances []Instance
 	// Databases are the entries already present for the environment, from
-	// the tfvars files and the catalog.
+	// the tfvars files and the catalog (its entries and access records).
 	Databases []ExistingDatabase
+	// Catalog is the environment's catalog file and its entries for the
+	// environment; CatalogRead is false when there is no such file.
+	CatalogPath string
+	CatalogRead bool
+	Catalog     []catalog.Entry
+	// Dispatch is who started the run, when known.
+	Dispatch Dispatch
 }
 
 // Instance names the RDS instance's own database and master user.
@@ -173,9 +197,19 @@ type Instance struct {
 // ExistingDatabase is a database already present in the environment.
 type ExistingDatabase struct {
 	Source       string // file, and the entry key when it differs from the name
-	Key          string // application_databases key or catalog key
+	Key          string // application_databases key, catalog key, or an access record's username
 	DatabaseName string
 	Username     string
+	AccessLevel  string // owner (also when empty), editor or reader
+	Retired      bool   // retired = true, or a catalog status decommissioning or retired
+	InTfvars     bool   // from a tfvars file (else the catalog)
+}
+
+func (d ExistingDatabase) level() string {
+	if d.AccessLevel == "" {
+		return tfvars.AccessOwner
+	}
+	return d.AccessLevel
 }
 
 // namingRule is a naming error as a FieldError rule: naming's reasons may
@@ -185,8 +219,10 @@ func namingRule(err error, value string) string {
 }
 
 // Validate checks every field of f (with defaults applied by the caller)
-// against SPEC's rules, the enum lists in facts and what the environment
-// already holds, and returns every problem found, in field order.
+// against SPEC's rules, the enum lists in facts, the request type's needs
+// and what the environment already holds, and returns every problem found,
+// in field order. A field the request type does not use is still checked
+// when given (see Unused), so no hostile value passes unseen.
 func Validate(f Form, facts Facts) []FieldError {
 	var out []FieldError
 	add := func(field, value, rule string, args ...any) {
@@ -196,6 +232,13 @@ func Validate(f Form, facts Facts) []FieldError {
 	if enums.Owners == nil {
 		enums = DefaultEnums()
 	}
+	typ := requestTypeOf(f.WithDefaults().RequestType)
+	typeOK := typ != nil
+	if !typeOK {
+		add(FieldRequestType, f.RequestType, "must be one of %s", strings.Join(RequestTypes(), ", "))
+		typ = requestTypeOf(TypeCreate) // check the fields as create would
+	}
+	required := func(field string) bool { return contains(typ.required, field) }
 
 	dbOK := false
 	switch {
@@ -219,6 +262,7 @@ func Validate(f Form, facts Facts) []FieldError {
 			userOK = true
 		}
 	}
+	levelOK := checkAccessLevel(f, typ, add)
 	// A problem found in several files (in coupled mode both tfvars files
 	// and the catalog hold the entry) is reported once, naming them all.
 	var found findings
@@ -230,26 +274,17 @@ func Validate(f Form, facts Facts) []FieldError {
 			found.add(FieldUsername, "is the RDS instance's master user (master_username in ", ")", inst.Source)
 		}
 	}
-	if dbOK && userOK {
-		for _, d := range facts.Databases {
-			switch {
-			case d.DatabaseName == f.DatabaseName && d.Username != f.Username:
-				found.add(FieldDatabaseName, "already exists in ", fmt.Sprintf(" with username %q; a database keeps its username", d.Username), d.Source)
-			case d.DatabaseName != f.DatabaseName && d.Username == f.Username:
-				found.add(FieldUsername, fmt.Sprintf("is already used by database %q in ", d.DatabaseName), "; each database needs its own username", d.Source)
-			case d.DatabaseName != f.DatabaseName && d.Key == f.DatabaseName:
-				found.add(FieldDatabaseName, fmt.Sprintf("is already the key of database %q in ", d.DatabaseName), " (the key names the secret path)", d.Source)
-			}
-		}
+	if typeOK && dbOK && userOK && levelOK {
+		typ.check(f, facts, &found)
 	}
 	for _, p := range found {
 		out = append(out, FieldError{Field: p.field, Value: QuoteValue(valueOf(f, p.field)), Rule: p.before + joinSources(p.sources) + p.after})
 	}
 
-	checkEnum := func(field, value string, allowed []string, required bool) bool {
+	checkEnum := func(field, value string, allowed []string) bool {
 		if value == "" {
-			if required {
-				add(field, value, "is required (one of %s)", strings.Join(allowed, ", "))
+			if required(field) {
+				add(field, value, "is required%s (one of %s)", forType(typ), strings.Join(allowed, ", "))
 			}
 			return false
 		}
@@ -261,24 +296,17 @@ func Validate(f Form, facts Facts) []FieldError {
 		add(field, value, "must be one of %s", strings.Join(allowed, ", "))
 		return false
 	}
-	checkEnum(FieldOwner, f.Owner, enums.Owners, true)
-	switch {
-	case f.User == "":
-		add(FieldUser, f.User, "is required (the requesting GitHub login)")
-	default:
-		if err := naming.CheckGitHubLogin(f.User); err != nil {
-			add(FieldUser, f.User, "%v", err)
-		}
-	}
-	checkEnum(FieldDomain, f.Domain, enums.Domains, true)
-	envOK := checkEnum(FieldEnvironment, f.Environment, enums.Environments, true)
-	checkEnum(FieldRisk, f.Risk, enums.Risks, true)
-	if checkEnum(FieldSize, f.Size, enums.Sizes, true) && envOK {
+	checkEnum(FieldOwner, f.Owner, enums.Owners)
+	checkUser(f, facts.Dispatch, add)
+	checkEnum(FieldDomain, f.Domain, enums.Domains)
+	envOK := checkEnum(FieldEnvironment, f.Environment, enums.Environments)
+	checkEnum(FieldRisk, f.Risk, enums.Risks)
+	if checkEnum(FieldSize, f.Size, enums.Sizes) && envOK && typ.name == TypeCreate {
 		if allowed, limited := enums.SizesByEnvironment[f.Environment]; limited && !contains(allowed, f.Size) {
 			add(FieldSize, f.Size, "is not allowed in %s: %s allows only %s", f.Environment, f.Environment, strings.Join(allowed, ", "))
 		}
 	}
-	if checkEnum(FieldInitialSchema, f.InitialSchema, enums.InitialSchemas, false) && f.InitialSchema != schema.None {
+	if checkEnum(FieldInitialSchema, f.InitialSchema, enums.InitialSchemas) && f.InitialSchema != schema.None && typ.name == TypeCreate {
 		// An enum override may list a name this binary has no SQL for.
 		if schema.Check(f.InitialSchema) != nil {
 			add(FieldInitialSchema, f.InitialSchema, "has no schema template in this rds-provision (templates: %s)", strings.Join(schema.Names(), ", "))
@@ -295,6 +323,14 @@ func Validate(f Form, facts Facts) []FieldError {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return order[out[i].Field] < order[out[j].Field] })
 	return out
+}
+
+// forType names the request type in a "required" rule.
+func forType(t *requestType) string {
+	if t == nil || t.name == TypeCreate {
+		return ""
+	}
+	return " for request_type " + t.name
 }
 
 // findings gathers cross-check problems so that each is reported once with

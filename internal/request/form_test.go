@@ -54,7 +54,7 @@ func TestValidate(t *testing.T) {
 		{"instance database", func(f *Form) { f.DatabaseName = "platform" }, []string{"database_name"}, "instance's own database"},
 		{"master user", func(f *Form) { f.Username = "platform_admin" }, []string{"username"}, "master user"},
 		{"reserved prefix", func(f *Form) { f.Username = "pg_reader" }, []string{"username"}, "reserved prefix"},
-		{"name exists with other username", func(f *Form) { f.DatabaseName = "keycloak" }, []string{"database_name"}, "keeps its username"},
+		{"name exists with other username", func(f *Form) { f.DatabaseName = "keycloak" }, []string{"database_name"}, `already exists in envs/dev-rds/terraform.tfvars with username "keycloak_user"; to give "test_inventory_user" access to it use request_type grant`},
 		{"username used by another database", func(f *Form) { f.Username = "keycloak_user" }, []string{"username"}, "already used by database"},
 		{"name is another entry's key", func(f *Form) { f.DatabaseName = "legacy" }, []string{"database_name"}, "already the key"},
 		{"too short", func(f *Form) { f.DatabaseName = "ab" }, []string{"database_name"}, "must match"},
@@ -118,6 +118,8 @@ func TestValidateHostile(t *testing.T) {
 		"crlf":         "abc\r\n",
 	}
 	setters := map[string]func(*Form, string){
+		FieldRequestType:   func(f *Form, v string) { f.RequestType = v },
+		FieldAccessLevel:   func(f *Form, v string) { f.AccessLevel = v },
 		FieldDatabaseName:  func(f *Form, v string) { f.DatabaseName = v },
 		FieldUsername:      func(f *Form, v string) { f.Username = v },
 		FieldOwner:         func(f *Form, v string) { f.Owner = v },
@@ -286,7 +288,7 @@ func TestValidateReportsAProblemOnce(t *testing.T) {
 		want []FieldError
 	}{
 		{"database of another username in three files", func(f *Form) { f.DatabaseName, f.Username = "keycloak", "other_user" }, []FieldError{
-			{Field: "database_name", Value: `"keycloak"`, Rule: `already exists in envs/dev/terraform.tfvars, envs/dev-rds/terraform.tfvars and docs/20-contracts/resource-catalogs/rds-catalog.yaml with username "keycloak_user"; a database keeps its username`},
+			{Field: "database_name", Value: `"keycloak"`, Rule: `already exists in envs/dev/terraform.tfvars, envs/dev-rds/terraform.tfvars and docs/20-contracts/resource-catalogs/rds-catalog.yaml with username "keycloak_user"; to give "other_user" access to it use request_type grant`},
 		}},
 		{"username of another database in three files", func(f *Form) { f.Username = "keycloak_user" }, []FieldError{
 			{Field: "username", Value: `"keycloak_user"`, Rule: `is already used by database "keycloak" in envs/dev/terraform.tfvars, envs/dev-rds/terraform.tfvars and docs/20-contracts/resource-catalogs/rds-catalog.yaml; each database needs its own username`},
@@ -296,8 +298,8 @@ func TestValidateReportsAProblemOnce(t *testing.T) {
 			{Field: "username", Value: `"platform_admin"`, Rule: "is the RDS instance's master user (master_username in envs/dev/terraform.tfvars and envs/dev-rds/terraform.tfvars)"},
 		}},
 		{"two usernames are two problems", func(f *Form) { f.DatabaseName, f.Username = "orders", "other_user" }, []FieldError{
-			{Field: "database_name", Value: `"orders"`, Rule: `already exists in docs/20-contracts/resource-catalogs/rds-catalog.yaml with username "legacy_orders"; a database keeps its username`},
-			{Field: "database_name", Value: `"orders"`, Rule: `already exists in envs/dev-rds/terraform.tfvars and envs/dev/terraform.tfvars with username "orders_user"; a database keeps its username`},
+			{Field: "database_name", Value: `"orders"`, Rule: `already exists in docs/20-contracts/resource-catalogs/rds-catalog.yaml with username "legacy_orders"; to give "other_user" access to it use request_type grant`},
+			{Field: "database_name", Value: `"orders"`, Rule: `already exists in envs/dev-rds/terraform.tfvars and envs/dev/terraform.tfvars with username "orders_user"; to give "other_user" access to it use request_type grant`},
 		}},
 	}
 	for _, tc := range tests {

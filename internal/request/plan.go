@@ -9,7 +9,6 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 
 	"github.com/goldenpath/rds-provision/internal/catalog"
-	"github.com/goldenpath/rds-provision/internal/schema"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
@@ -24,6 +23,9 @@ type PlanSettings struct {
 	Mode         tfvars.Mode // auto, coupled or standalone
 	SecretPrefix string      // default goldenpath
 	Now          time.Time   // for created_date and last_updated
+	// Dispatch is who started the run (GitHub Actions' actor), checked
+	// against the form's user; zero outside Actions.
+	Dispatch Dispatch
 }
 
 // FileChange is one file a plan writes.
@@ -36,17 +38,60 @@ type FileChange struct {
 
 // Plan is everything a request will do, computed without I/O.
 type Plan struct {
-	Form          Form
-	Mode          tfvars.Mode // the layout resolved for the environment
-	Instance      string      // goldenpath-platform-db-<env>
-	SecretPath    string      // <prefix>/<env>/<name>/postgres
-	InstanceClass string
+	Form     Form
+	Mode     tfvars.Mode // the layout resolved for the environment
+	Instance string      // goldenpath-platform-db-<env>
+	// SecretPath is the role's secret: <prefix>/<env>/<key>/postgres (a
+	// new entry's), or the existing entry's for change-access and retire.
+	SecretPath    string
+	InstanceClass string // create only
+	// Owner and Risk are the database's owning team and risk: the form's
+	// for create, the catalog's for the day-2 types. OwnerUsername is its
+	// owner role.
+	Owner         string
+	Risk          string
+	OwnerUsername string
+	// AccessLevel is what the request gives the role: owner (create),
+	// editor or reader (grant, change-access); PreviousLevel is the level
+	// change-access replaces.
+	AccessLevel   string
+	PreviousLevel string
+	// Retired are the roles a retire request covers: the username's, or
+	// every role of the database when its owner is named.
+	Retired []RetiredRole
+	// Review is the owning team's review of a day-2 request.
+	Review   Review
+	Dispatch Dispatch
+	// Notices are fields given that the request type does not use.
+	Notices       []Notice
 	Files         []FileChange // only the files that change
 	Branch        string
 	Title         string
 	CommitMessage string
 	Labels        []string
 	Body          string
+}
+
+// RetiredRole is one role of a retire request; Already is true when its
+// entry was retired before.
+type RetiredRole struct {
+	Username    string
+	AccessLevel string
+	Already     bool
+}
+
+// Review is who is asked to review a grant, change-access or retire
+// request: the database's owning team (the catalog's owner, as a GitHub
+// team slug of the repository's organisation).
+type Review struct {
+	// Team is the team slug to ask; "" when none can be, and Why says why.
+	Team string
+	Why  string
+	// Requested is set by Run when GitHub took the request; Refused holds
+	// GitHub's refusal (the team unknown to GitHub, without access to the
+	// repository, or a token that cannot see the organisation's teams).
+	Requested bool
+	Refused   string
 }
 
 // Changed reports whether the plan writes anything.
@@ -82,7 +127,7 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 		}
 	}
 	// Static checks first: a hostile environment never becomes a path.
-	static := Validate(form, Facts{Enums: enums})
+	static := Validate(form, Facts{Enums: enums, Dispatch: s.Dispatch})
 	for _, p := range static {
 		if p.Field == FieldEnvironment {
 			return nil, &ValidationError{Problems: static}
@@ -97,15 +142,16 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 		}
 		return nil, err
 	}
-	facts := Facts{Enums: enums}
+	catPath := catalog.Path(env)
+	facts := Facts{Enums: enums, Dispatch: s.Dispatch, CatalogPath: catPath}
 	for _, t := range targets {
 		f := t.file
 		facts.Instances = append(facts.Instances, Instance{Source: t.path, DatabaseName: f.DatabaseName, MasterUsername: f.MasterUsername})
 		for _, e := range f.Entries {
-			facts.Databases = append(facts.Databases, ExistingDatabase{Source: t.path, Key: e.Key, DatabaseName: e.DatabaseName, Username: e.Username})
+			facts.Databases = append(facts.Databases, ExistingDatabase{Source: t.path, Key: e.Key, DatabaseName: e.DatabaseName, Username: e.Username,
+				AccessLevel: e.AccessLevel, Retired: e.Retired, InTfvars: true})
 		}
 	}
-	catPath := catalog.Path(env)
 	catSrc, catFound := snap[catPath]
 	if catFound {
 		entries, err := catalog.Entries(catSrc)
@@ -115,61 +161,138 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 			}
 			return nil, fmt.Errorf("%s: %w", catPath, err)
 		}
+		facts.CatalogRead = true
 		for _, e := range entries {
 			if e.Environment != "" && e.Environment != env {
 				continue
 			}
-			facts.Databases = append(facts.Databases, ExistingDatabase{Source: catPath, Key: e.Name, DatabaseName: e.Name, Username: e.Username})
+			facts.Catalog = append(facts.Catalog, e)
+			facts.Databases = append(facts.Databases, ExistingDatabase{Source: catPath, Key: e.Name, DatabaseName: e.Name, Username: e.Username,
+				AccessLevel: tfvars.AccessOwner, Retired: catalog.IsRetiring(e.Status)})
+			for _, a := range e.Access {
+				facts.Databases = append(facts.Databases, ExistingDatabase{Source: catPath, Key: a.Username, DatabaseName: e.Name, Username: a.Username,
+					AccessLevel: a.Level, Retired: catalog.IsRetiring(a.Status)})
+			}
 		}
 	}
 	if problems := Validate(form, facts); len(problems) > 0 {
 		return nil, &ValidationError{Problems: problems}
 	}
 
-	p := &Plan{
-		Form:          form,
-		Mode:          targets[0].mode,
-		Instance:      catalog.Instance(env),
-		SecretPath:    s.SecretPrefix + "/" + env + "/" + form.DatabaseName + "/postgres",
-		InstanceClass: enums.InstanceClass[form.Size],
-		Branch:        "database/create-" + env + "-" + form.DatabaseName,
-		Title:         fmt.Sprintf("Create RDS Database: %s (%s)", form.DatabaseName, env),
-		CommitMessage: fmt.Sprintf("database: create %s in %s", form.DatabaseName, env),
-		Labels:        []string{"rds-database", "platform-team", env, form.Risk + "-risk"},
+	p := &Plan{Form: form, Mode: targets[0].mode, Instance: catalog.Instance(env), AccessLevel: form.AccessLevel, Dispatch: s.Dispatch, Notices: Unused(form, enums)}
+	in := &planInput{form: form, env: env, enums: enums, settings: s, targets: targets, catPath: catPath, catSrc: catSrc, catFound: catFound}
+	if form.RequestType == TypeCreate {
+		err = in.planCreate(p)
+	} else {
+		in.day2(p, facts)
+		switch form.RequestType {
+		case TypeGrant:
+			err = in.planGrant(p)
+		case TypeChangeAccess:
+			err = in.planChangeAccess(p)
+		case TypeRetire:
+			err = in.planRetire(p)
+		}
 	}
-	// A template travels to provision in the tfvars entry, and is recorded
-	// in the catalog; "none" writes nothing.
-	template := ""
-	if form.InitialSchema != schema.None {
-		template = form.InitialSchema
+	if err != nil {
+		return nil, err
 	}
-	entry := tfvars.NewEntry{Key: form.DatabaseName, DatabaseName: form.DatabaseName, Username: form.Username, InitialSchema: template}
-	for _, t := range targets {
-		out, changed, err := tfvars.Insert(t.path, t.src, t.mode, entry)
+	p.Body = Body(p)
+	return p, nil
+}
+
+// planInput is what the request types' planners work from.
+type planInput struct {
+	form     Form
+	env      string
+	enums    Enums
+	settings PlanSettings
+	targets  []target
+	catPath  string
+	catSrc   []byte
+	catFound bool
+}
+
+// day2 fills in what every day-2 request takes from the files: the
+// database's owning team, risk and owner role, the role's secret, the
+// review, and the labels.
+func (in *planInput) day2(p *Plan, facts Facts) {
+	form := in.form
+	e, _ := catalogEntry(facts, form.DatabaseName)
+	p.Owner, p.Risk = e.Owner, e.Risk
+	p.OwnerUsername = ownerRows(facts, form.DatabaseName)[0].Username
+	for _, te := range in.targets[0].file.Entries {
+		if te.DatabaseName == form.DatabaseName && te.Username == form.Username {
+			p.SecretPath = te.SecretName
+			if p.SecretPath == "" {
+				p.SecretPath = in.settings.SecretPrefix + "/" + in.env + "/" + te.Key + "/postgres"
+			}
+		}
+	}
+	p.Review = reviewOf(e.Owner, in.enums)
+	p.Labels = []string{"rds-database", "platform-team", in.env}
+	if contains(in.enums.Risks, e.Risk) {
+		p.Labels = append(p.Labels, e.Risk+"-risk")
+	}
+	p.Labels = append(p.Labels, "rds-"+form.RequestType)
+}
+
+// reviewOf is the review of a database owned by team owner: that team,
+// unless the catalog names none a GitHub team slug can be.
+func reviewOf(owner string, enums Enums) Review {
+	switch {
+	case owner == "":
+		return Review{Why: "the catalog names no owner for the database"}
+	case owner == "unknown":
+		return Review{Why: "the catalog's owner is unknown"}
+	case !contains(enums.Owners, owner):
+		return Review{Why: fmt.Sprintf("the catalog's owner %s is not one of the owner teams (%s)", QuoteValue(owner), strings.Join(enums.Owners, ", "))}
+	}
+	return Review{Team: owner}
+}
+
+// insert adds e to each tfvars file.
+func (in *planInput) insert(p *Plan, e tfvars.NewEntry) error {
+	for _, t := range in.targets {
+		out, changed, err := tfvars.Insert(t.path, t.src, t.mode, e)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if changed {
 			p.Files = append(p.Files, FileChange{Path: t.path, Old: t.src, New: out})
 		}
 	}
-	out, changed, err := catalog.Upsert(catSrc, env, catalog.Entry{
-		Name: form.DatabaseName, Owner: form.Owner, RequestedBy: form.User, Domain: form.Domain,
-		Risk: form.Risk, Username: form.Username, SizeTier: form.Size,
-		InstanceClass: p.InstanceClass, SecretPath: p.SecretPath, InitialSchema: template,
-	}, s.Now)
+	return nil
+}
+
+// update applies the in-place changes that changes computes for each
+// tfvars file.
+func (in *planInput) update(p *Plan, changes func(*tfvars.File) []tfvars.Change) error {
+	for _, t := range in.targets {
+		out, changed, err := tfvars.Update(t.path, t.src, t.mode, changes(t.file))
+		if err != nil {
+			return err
+		}
+		if changed {
+			p.Files = append(p.Files, FileChange{Path: t.path, Old: t.src, New: out})
+		}
+	}
+	return nil
+}
+
+// catalogEdit records the catalog's new content.
+func (in *planInput) catalogEdit(p *Plan, out []byte, changed bool, err error) error {
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", catPath, err)
+		return fmt.Errorf("%s: %w", in.catPath, err)
 	}
 	if changed {
-		fc := FileChange{Path: catPath, New: out, Created: !catFound}
-		if catFound {
-			fc.Old = catSrc
+		fc := FileChange{Path: in.catPath, New: out, Created: !in.catFound}
+		if in.catFound {
+			fc.Old = in.catSrc
 		}
 		p.Files = append(p.Files, fc)
 	}
-	p.Body = Body(p)
-	return p, nil
+	return nil
 }
 
 type target struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/goldenpath/rds-provision/internal/gh"
@@ -25,6 +26,9 @@ type GitHub interface {
 	PointBranch(ctx context.Context, branch, sha string) (bool, error)
 	// EnsurePullRequest opens the PR or updates the open one, with labels.
 	EnsurePullRequest(ctx context.Context, spec gh.PullRequestSpec) (gh.PullRequest, bool, error)
+	// RequestReviewers asks teams to review a PR (POST
+	// pulls/{number}/requested_reviewers); a 422 is gh.ErrReviewersRefused.
+	RequestReviewers(ctx context.Context, number int, r gh.Reviewers) error
 }
 
 // Options carry a request's inputs and dependencies.
@@ -41,9 +45,13 @@ type Options struct {
 	// inside RepoRoot (see internal/repofile).
 	Local  bool
 	GitHub GitHub // required unless Local (or DryRun reading RepoRoot)
-	Now    func() time.Time
-	Stdout io.Writer
-	Stderr io.Writer
+	// Dispatch is who started the run in GitHub Actions (GITHUB_ACTOR,
+	// GITHUB_TRIGGERING_ACTOR): the form's user must be that person unless
+	// a bot dispatched the workflow. Zero outside Actions.
+	Dispatch Dispatch
+	Now      func() time.Time
+	Stdout   io.Writer
+	Stderr   io.Writer
 }
 
 // Result is what a request did; the action turns it into outputs
@@ -52,7 +60,8 @@ type Result struct {
 	// Changed is false when the base already holds the request: nothing
 	// was written and no branch or pull request was made.
 	Changed bool
-	// Branch is database/create-<env>-<name>; set in PR mode when Changed.
+	// Branch is database/<type>-<env>-<name>[-<username>]; set in PR mode
+	// when Changed.
 	Branch string
 	// PRNumber and PRURL identify the opened or reused pull request.
 	PRNumber int
@@ -65,7 +74,8 @@ type Result struct {
 	Body string
 	// FilesChanged are the changed paths, relative to the repo root.
 	FilesChanged []string
-	// Plan is the full plan, for summaries.
+	// Plan is the full plan, for summaries; Plan.Review says whether the
+	// owning team was asked to review (PR mode, day-2 types).
 	Plan *Plan
 }
 
@@ -133,7 +143,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			snap[p] = b
 		}
 	}
-	plan, err := MakePlan(form, snap, PlanSettings{Mode: o.Mode, SecretPrefix: o.SecretPrefix, Now: o.Now()})
+	plan, err := MakePlan(form, snap, PlanSettings{Mode: o.Mode, SecretPrefix: o.SecretPrefix, Now: o.Now(), Dispatch: o.Dispatch})
 	if err != nil {
 		return Result{}, err
 	}
@@ -145,7 +155,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	switch {
 	case o.DryRun:
 		if !res.Changed {
-			fmt.Fprintf(o.Stdout, "No change: %s already holds %s in %s.\n", form.BaseBranch, form.DatabaseName, form.Environment)
+			fmt.Fprintf(o.Stdout, "No change: %s already holds the %s request for %s in %s.\n", form.BaseBranch, form.RequestType, form.DatabaseName, form.Environment)
 			return res, nil
 		}
 		fmt.Fprintf(o.Stdout, "%s\n\n--- pull request: %s (branch %s, labels %v) ---\n\n%s", res.Diff, plan.Title, plan.Branch, plan.Labels, plan.Body)
@@ -207,5 +217,46 @@ func openPullRequest(ctx context.Context, g GitHub, plan *Plan, baseSHA string, 
 		return res, fmt.Errorf("open pull request from %s: %w", plan.Branch, err)
 	}
 	res.PRNumber, res.PRURL, res.PRCreated = pr.Number, pr.URL, created
+	return requestReview(ctx, g, plan, res)
+}
+
+// requestReview asks the owning team of a day-2 request to review its pull
+// request. GitHub keeps one request per team, so a rerun asks again
+// harmlessly. A refusal (a team GitHub does not know, one without access
+// to the repository, a token that cannot see the organisation's teams) is
+// not skipped silently: it is written into the pull request's body and
+// kept in plan.Review for the job summary; any other failure fails the run
+// (the pull request is open; a rerun asks again).
+func requestReview(ctx context.Context, g GitHub, plan *Plan, res Result) (Result, error) {
+	team := plan.Review.Team
+	if team == "" {
+		return res, nil
+	}
+	err := g.RequestReviewers(ctx, res.PRNumber, gh.Reviewers{Teams: []string{team}})
+	switch {
+	case err == nil:
+		plan.Review.Requested = true
+		return res, nil
+	case !errors.Is(err, gh.ErrReviewersRefused):
+		return res, fmt.Errorf("request a review from team %s on pull request #%d: %w", team, res.PRNumber, err)
+	}
+	plan.Review.Refused = refusal(err)
+	plan.Body = Body(plan)
+	res.Body = plan.Body
+	if _, _, err := g.EnsurePullRequest(ctx, gh.PullRequestSpec{
+		Head: plan.Branch, Base: plan.Form.BaseBranch, Title: plan.Title, Body: plan.Body, Labels: plan.Labels,
+	}); err != nil {
+		return res, fmt.Errorf("note the refused review in pull request #%d: %w", res.PRNumber, err)
+	}
 	return res, nil
+}
+
+// refusal is GitHub's refusal of a review request, without the client's
+// "gh: request reviews on pull request #n:" preamble.
+func refusal(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, gh.ErrReviewersRefused.Error()); i >= 0 {
+		msg = msg[i:]
+	}
+	return msg
 }

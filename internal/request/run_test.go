@@ -150,7 +150,7 @@ func TestRunPullRequest(t *testing.T) {
 	if diff := cmp.Diff([]string{"dev", "medium-risk", "platform-team", "rds-database"}, sorted(pr.Labels)); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
-	for _, want := range []string{"goldenpath-platform-db-dev", "goldenpath/dev/test_inventory/postgres", "make rds-apply ENV=dev", "make rds-provision-auto ENV=dev", "| 14 days | 30 days |", "`daniel-deans`", "envs/dev-rds/terraform.tfvars"} {
+	for _, want := range []string{"goldenpath-platform-db-dev", "goldenpath/dev/test_inventory/postgres", "make rds-apply ENV=dev", "make rds-provision-auto ENV=dev", "| secret rotation every 30 days (risk `medium`) | `rds-provision rotate --due`", "`daniel-deans`", "envs/dev-rds/terraform.tfvars"} {
 		if !strings.Contains(pr.Body, want) {
 			t.Errorf("PR body lacks %q", want)
 		}
@@ -353,7 +353,7 @@ func TestRunLocalAndDryRun(t *testing.T) {
 	if after, _ := os.ReadFile(filepath.Join(dir, "envs/dev-rds/terraform.tfvars")); string(after) != devTfvars {
 		t.Error("dry run wrote the tfvars")
 	}
-	for _, want := range []string{"+++ b/envs/dev-rds/terraform.tfvars", "+++ b/" + catalog.Path("dev"), "+  test_inventory = {", "Create RDS Database: test_inventory (dev)", "### Risk controls"} {
+	for _, want := range []string{"+++ b/envs/dev-rds/terraform.tfvars", "+++ b/" + catalog.Path("dev"), "+  test_inventory = {", "Create RDS Database: test_inventory (dev)", "### Controls"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("dry-run output lacks %q:\n%s", want, out.String())
 		}

@@ -20,9 +20,20 @@ type NewEntry struct {
 	Key          string // map key; names the app secret path
 	DatabaseName string
 	Username     string
+	// AccessLevel is owner (also when empty: the entry that owns a new
+	// database), or editor or reader (a grant on a database an owner
+	// entry lists), written as access_level when not owner.
+	AccessLevel string
 	// InitialSchema, when not empty, is written as initial_schema: a
 	// schema template for provision to apply once (internal/schema).
 	InitialSchema string
+}
+
+func (e NewEntry) level() string {
+	if e.AccessLevel == "" {
+		return AccessOwner
+	}
+	return e.AccessLevel
 }
 
 // ErrConflict means the file already holds an entry that the new one would
@@ -55,19 +66,36 @@ func Insert(path string, src []byte, mode Mode, e NewEntry) (out []byte, changed
 			return nil, false, fmt.Errorf("edit tfvars %s: initial_schema: %w", path, err)
 		}
 	}
+	switch e.level() {
+	case AccessOwner, AccessEditor, AccessReader:
+	default:
+		return nil, false, fmt.Errorf("edit tfvars %s: access_level %q: want owner, editor or reader", path, e.AccessLevel)
+	}
+	if e.InitialSchema != "" && e.level() != AccessOwner {
+		return nil, false, fmt.Errorf("edit tfvars %s: initial_schema %q needs access_level owner, not %s", path, e.InitialSchema, e.level())
+	}
 	for _, old := range before.Entries {
+		same := old.DatabaseName == e.DatabaseName && old.Username == e.Username
 		switch {
-		case old.DatabaseName == e.DatabaseName && old.Username == e.Username && old.InitialSchema != e.InitialSchema:
+		case same && old.InitialSchema != e.InitialSchema:
 			return nil, false, fmt.Errorf("%s:%d: %w: %s has initial_schema %s, the request %s; a request does not change an existing entry's template (edit the tfvars in a reviewed change)",
 				path, old.Line, ErrConflict, old.Key, schemaLabel(old.InitialSchema), schemaLabel(e.InitialSchema))
-		case old.Key == e.Key && old.DatabaseName == e.DatabaseName && old.Username == e.Username:
+		case same && old.AccessLevel != e.level():
+			return nil, false, fmt.Errorf("%s:%d: %w: %s has access_level %s, the new entry %s; an existing entry's level is changed in place (Update), not by adding it again",
+				path, old.Line, ErrConflict, old.Key, old.AccessLevel, e.level())
+		case same && old.Retired:
+			return nil, false, fmt.Errorf("%s:%d: %w: %s (%s on %s) is retired; a retired role is not given access again",
+				path, old.Line, ErrConflict, old.Key, old.Username, old.DatabaseName)
+		case same:
 			return src, false, nil
-		case old.Key != e.Key && old.DatabaseName == e.DatabaseName && old.Username == e.Username:
-			return src, false, nil
-		case old.Key == e.Key || old.DatabaseName == e.DatabaseName || old.Username == e.Username:
+		case old.Key == e.Key || old.Username == e.Username,
+			old.DatabaseName == e.DatabaseName && old.AccessLevel == AccessOwner && e.level() == AccessOwner:
 			return nil, false, fmt.Errorf("%s:%d: %w: %s = { database_name = %q, username = %q } conflicts with %s = { database_name = %q, username = %q }",
 				path, old.Line, ErrConflict, old.Key, old.DatabaseName, old.Username, e.Key, e.DatabaseName, e.Username)
 		}
+	}
+	if e.level() != AccessOwner && !ownerListed(before.Entries, e.DatabaseName) {
+		return nil, false, fmt.Errorf("edit tfvars %s: %w: no owner entry lists database %q, so a %s entry cannot be added to it", path, ErrConflict, e.DatabaseName, e.level())
 	}
 
 	body, err := parseBody(path, src)
@@ -102,6 +130,16 @@ func Insert(path string, src []byte, mode Mode, e NewEntry) (out []byte, changed
 	return out, true, nil
 }
 
+// ownerListed reports whether an owner entry lists database.
+func ownerListed(entries []Entry, database string) bool {
+	for _, e := range entries {
+		if e.DatabaseName == database && e.AccessLevel == AccessOwner {
+			return true
+		}
+	}
+	return false
+}
+
 func schemaLabel(s string) string {
 	if s == "" {
 		return schema.None
@@ -115,7 +153,7 @@ func checkInserted(path string, out []byte, mode Mode, before *File, e NewEntry)
 	if err != nil {
 		return fmt.Errorf("edit tfvars %s: edited file does not parse: %w", path, err)
 	}
-	want := append(entryValues(before.Entries), Entry{Key: e.Key, DatabaseName: e.DatabaseName, Username: e.Username, AccessLevel: AccessOwner, InitialSchema: e.InitialSchema})
+	want := append(entryValues(before.Entries), Entry{Key: e.Key, DatabaseName: e.DatabaseName, Username: e.Username, AccessLevel: e.level(), InitialSchema: e.InitialSchema})
 	got := entryValues(after.Entries)
 	if len(got) != len(want) {
 		return fmt.Errorf("edit tfvars %s: edited file has %d entries, want %d", path, len(got), len(want))
@@ -253,6 +291,9 @@ func (s splicer) entryText(indent string, e NewEntry, quoted bool, comma bool) s
 	inner := indent + step(indent)
 	// Equals signs aligned as terraform fmt aligns them.
 	attrs := [][2]string{{"database_name", e.DatabaseName}, {"username", e.Username}}
+	if e.level() != AccessOwner {
+		attrs = append(attrs, [2]string{"access_level", e.level()})
+	}
 	if e.InitialSchema != "" {
 		attrs = append(attrs, [2]string{"initial_schema", e.InitialSchema})
 	}

@@ -102,7 +102,11 @@ type Entry struct {
 	// InitialSchema is the schema template to apply once to an owner
 	// entry's database (internal/schema); empty for none.
 	InitialSchema string
-	Line          int // line of the key, for annotations
+	// Retired is the entry's optional retired = true: the lifecycle's
+	// retirement of its role (provision makes it NOLOGIN, ends its
+	// sessions and keeps its data). False when absent or false.
+	Retired bool
+	Line    int // line of the key, for annotations
 
 	// AdoptOwnedDatabases lets provisioning take over an existing role that
 	// owns these databases, which no entry names (opt-in, per role).
@@ -415,6 +419,12 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: duplicate attribute %q", key, name)
 		}
 		seen[name] = true
+		if name == "retired" {
+			if e.Retired, err = literalBool(item.ValueExpr, "application_databases."+key+".retired"); err != nil {
+				return e, err
+			}
+			continue
+		}
 		if name == "adopt_owned_databases" {
 			if e.AdoptOwnedDatabases, err = literalStringList(item.ValueExpr, "application_databases."+key+"."+name); err != nil {
 				return e, err
@@ -444,7 +454,7 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 				return e, err
 			}
 		default:
-			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name, initial_schema, adopt_owned_databases)", key, name)
+			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name, initial_schema, retired, adopt_owned_databases)", key, name)
 		}
 	}
 	if e.InitialSchema != "" && e.AccessLevel != AccessOwner {
@@ -490,6 +500,16 @@ func literalString(expr hclsyntax.Expression, what string) (string, error) {
 		return "", errorAt(expr.Range(), "%s must be a quoted string", what)
 	}
 	return v.AsString(), nil
+}
+
+// literalBool accepts only the constants true and false: "true" in quotes
+// is a string, and Terraform would not read it as the lifecycle's flag.
+func literalBool(expr hclsyntax.Expression, what string) (bool, error) {
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() || v.Type() != cty.Bool {
+		return false, errorAt(expr.Range(), "%s must be true or false (unquoted)", what)
+	}
+	return v.True(), nil
 }
 
 // literalPort accepts a port as a number or a quoted number, 1 to 65535.

@@ -28,13 +28,14 @@ application_databases = {
     database_name = "keycloak" // trailing
     username      = "keycloak_user"
   },
-  backstage = { database_name = "keycloak", username = "backstage_user", access_level = "editor" }
+  backstage = { database_name = "keycloak", username = "backstage_user", access_level = "editor", retired = false }
   /* block comment */
   reports = {
     database_name = "keycloak"
     username      = "reports_user"
     access_level  = "reader"
     secret_name   = "custom/reports"
+    retired       = true
   }
 }
 `,
@@ -42,7 +43,7 @@ application_databases = {
 			want: File{Mode: ModeStandalone, Region: "eu-west-1", MasterUsername: "platform_admin", DatabaseName: "platform", HasAttribute: true, Entries: []Entry{
 				{Key: "keycloak", DatabaseName: "keycloak", Username: "keycloak_user", AccessLevel: "owner", Line: 7},
 				{Key: "backstage", DatabaseName: "keycloak", Username: "backstage_user", AccessLevel: "editor", Line: 11},
-				{Key: "reports", DatabaseName: "keycloak", Username: "reports_user", AccessLevel: "reader", SecretName: "custom/reports", Line: 13},
+				{Key: "reports", DatabaseName: "keycloak", Username: "reports_user", AccessLevel: "reader", SecretName: "custom/reports", Retired: true, Line: 13},
 			}},
 		},
 		{
@@ -107,6 +108,9 @@ func TestParseMalformed(t *testing.T) {
 		{"bad access level", "application_databases = {\n  a = { database_name = \"a\", username = \"b\", access_level = \"admin\" }\n}\n", `access_level is "admin": want owner, editor or reader`},
 		{"block", "resource \"x\" \"y\" {}\n", "blocks such as \"resource\" are not allowed"},
 		{"enabled not bool", "rds_config = { enabled = \"yes\" }\n", "rds_config.enabled must be true or false"},
+		{"retired quoted", "application_databases = {\n  a = {\n    database_name = \"a\"\n    username = \"b\"\n    retired = \"true\"\n  }\n}\n", "terraform.tfvars:5,15: application_databases.a.retired must be true or false (unquoted)"},
+		{"retired number", "application_databases = {\n  a = { database_name = \"a\", username = \"b\", retired = 1 }\n}\n", "terraform.tfvars:2,56: application_databases.a.retired must be true or false"},
+		{"retired null", "application_databases = {\n  a = { database_name = \"a\", username = \"b\", retired = null }\n}\n", "application_databases.a.retired must be true or false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("terraform.tfvars", []byte(tc.src), ModeAuto)
