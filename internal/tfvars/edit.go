@@ -200,7 +200,7 @@ func checkInserted(path string, out []byte, mode Mode, before *File, e NewEntry)
 		}
 	}
 	if after.MasterUsername != before.MasterUsername || after.DatabaseName != before.DatabaseName || after.Region != before.Region ||
-		!sameInstances(after.RDSInstances, before.RDSInstances) {
+		!SameInstances(after.RDSInstances, before.RDSInstances) {
 		return fmt.Errorf("edit tfvars %s: edit changed the instance settings", path)
 	}
 	return nil

@@ -335,8 +335,9 @@ func listKeys(keys []string) string {
 	return s + ")"
 }
 
-// sameInstances reports whether two files declare the same instances.
-func sameInstances(a, b []Instance) bool {
+// SameInstances reports whether two files declare the same instances, in
+// the same order (their lines aside).
+func SameInstances(a, b []Instance) bool {
 	if len(a) != len(b) {
 		return false
 	}

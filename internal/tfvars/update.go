@@ -129,7 +129,7 @@ func Update(path string, src []byte, mode Mode, changes []Change) (out []byte, c
 		return nil, false, fmt.Errorf("edit tfvars %s: the edited file holds %+v, want %+v", path, got, want)
 	}
 	if after.MasterUsername != before.MasterUsername || after.DatabaseName != before.DatabaseName || after.Region != before.Region ||
-		!sameInstances(after.RDSInstances, before.RDSInstances) {
+		!SameInstances(after.RDSInstances, before.RDSInstances) {
 		return nil, false, fmt.Errorf("edit tfvars %s: edit changed the instance settings", path)
 	}
 	return out, true, nil
