@@ -43,7 +43,7 @@ func Body(p *Plan) string {
 
 	b.WriteString("\n### Platform\n\n| setting | value |\n|---|---|\n")
 	fmt.Fprintf(&b, "| RDS instance | %s |\n", code(p.Instance))
-	if p.MasterSecret != "" {
+	if p.HasInstances() {
 		fmt.Fprintf(&b, "| instance's master secret | %s |\n", code(p.MasterSecret))
 	}
 	if f.RequestType == TypeCreate {
@@ -162,7 +162,7 @@ func afterMerge(p *Plan) string {
 	case TypeCreate:
 		fmt.Fprintf(&b, "1. `make rds-apply ENV=%s` creates the secret `%s` in Secrets Manager.\n", env, p.SecretPath)
 		fmt.Fprintf(&b, "2. `make rds-provision-auto ENV=%s` creates the role `%s` and the database `%s`", env, f.Username, f.DatabaseName)
-		if p.MasterSecret != "" {
+		if p.HasInstances() {
 			fmt.Fprintf(&b, " on the instance %s", code(p.Instance))
 		}
 		if f.InitialSchema != "" && f.InitialSchema != schema.None {
@@ -172,7 +172,7 @@ func afterMerge(p *Plan) string {
 	case TypeGrant:
 		fmt.Fprintf(&b, "1. `make rds-apply ENV=%s` creates the secret %s in Secrets Manager: the role's own.\n", env, code(p.SecretPath))
 		on := ""
-		if p.MasterSecret != "" {
+		if p.HasInstances() {
 			on = " on the database's instance " + code(p.Instance)
 		}
 		fmt.Fprintf(&b, "2. `make rds-provision-auto ENV=%s` creates the role `%s`%s and gives it `%s` on `%s`: %s, and the same on the tables and sequences its owner %s creates later in `public`.\n",

@@ -134,6 +134,28 @@ func place(database, tier string, facts Facts) (Placement, string) {
 	return p, ""
 }
 
+// Summary says in one line where the database went and why, for the
+// job summary: the tier, the chosen instance's count and the others'.
+func (p Placement) Summary() string {
+	if p.Existing {
+		return fmt.Sprintf("already there: a database stays on its instance (size %s)", p.Tier)
+	}
+	var others []string
+	var chosen Candidate
+	for _, c := range p.Candidates {
+		if c.Name == p.Instance {
+			chosen = c
+			continue
+		}
+		others = append(others, fmt.Sprintf("%s %d of %d", c.Name, c.Databases, c.MaxDatabases))
+	}
+	s := fmt.Sprintf("placed by size %s: %s holds %d of %d databases, the fewest with room", p.Tier, chosen.Name, chosen.Databases, chosen.MaxDatabases)
+	if len(others) > 0 {
+		s += "; " + strings.Join(others, ", ")
+	}
+	return s
+}
+
 // tiersOf lists the tiers of instances as "name tier, ...".
 func tiersOf(cs []Candidate) string {
 	var out []string

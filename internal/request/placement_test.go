@@ -124,7 +124,10 @@ func TestPlacementLargeRequest(t *testing.T) {
 	if diff := cmp.Diff(want, pl.Candidates); diff != "" {
 		t.Errorf("candidates (-want +got):\n%s", diff)
 	}
-	if res.Plan.MasterSecret != "goldenpath/prod/rds/large-two/master" {
+	if got, want := pl.Summary(), "placed by size large: shared-large-2 holds 0 of 3 databases, the fewest with room; shared-large-1 2 of 3"; got != want {
+		t.Errorf("summary %q, want %q", got, want)
+	}
+	if res.Plan.MasterSecret != "goldenpath/prod/rds/large-two/master" || !res.Plan.HasInstances() {
 		t.Errorf("master secret %q", res.Plan.MasterSecret)
 	}
 	instancesGolden(t, "create_large.diff", res.Diff)
@@ -159,7 +162,8 @@ func TestPlacementLargeRequest(t *testing.T) {
 	// keeps it there, with nothing to change.
 	srv.MergePR(res.PRNumber)
 	merged := run(t, c, form)
-	if merged.Changed || merged.Plan.Placement.Instance != "shared-large-2" || !merged.Plan.Placement.Existing {
+	if merged.Changed || merged.Plan.Placement.Instance != "shared-large-2" || !merged.Plan.Placement.Existing ||
+		merged.Plan.Placement.Summary() != "already there: a database stays on its instance (size large)" {
 		t.Errorf("after merge: changed %v, placement %+v", merged.Changed, merged.Plan.Placement)
 	}
 }
@@ -384,5 +388,32 @@ func TestPlacementFiles(t *testing.T) {
 	two[instancesPath] = []byte("application_databases = {}\n")
 	if _, err = MakePlan(largeForm("orders"), two, PlanSettings{Now: testNow}); err == nil || !strings.Contains(err.Error(), "(a-1 large max 5; none)") {
 		t.Errorf("instances in one file only: %v", err)
+	}
+}
+
+// Files without rds_instances behave as before: no placement, the
+// environment's instance name, no instance written anywhere (the golden
+// files of the other tests hold the rest byte for byte).
+func TestNoInstancesAsBefore(t *testing.T) {
+	snap := Snapshot{}
+	for p, src := range infraFiles() {
+		snap[p] = []byte(src)
+	}
+	for _, form := range []Form{validForm(), prodForm("ledger", "ledger_user")} {
+		p, err := MakePlan(form, snap, PlanSettings{Now: testNow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Placement != nil || p.HasInstances() || p.Instance != catalog.Instance(form.Environment) {
+			t.Errorf("%s: placement %+v, instance %q", form.Environment, p.Placement, p.Instance)
+		}
+		for _, fc := range p.Files {
+			if strings.Contains(string(fc.New), "instance      =") || strings.Contains(string(fc.New), "      instance:") {
+				t.Errorf("%s names an instance:\n%s", fc.Path, fc.New)
+			}
+		}
+		if strings.Contains(p.Body, "Placement") || strings.Contains(p.Body, "master secret") {
+			t.Errorf("body speaks of instances:\n%s", p.Body)
+		}
 	}
 }

@@ -103,6 +103,11 @@ type Review struct {
 	Refused   string
 }
 
+// HasInstances reports whether the environment declares rds_instances:
+// then Instance is the database's instance and MasterSecret its master
+// secret.
+func (p *Plan) HasInstances() bool { return p.MasterSecret != "" }
+
 // Changed reports whether the plan writes anything.
 func (p *Plan) Changed() bool { return len(p.Files) > 0 }
 
