@@ -3,6 +3,7 @@ package tfvars
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -402,5 +403,30 @@ func TestUpdateKeepsInstances(t *testing.T) {
 	}
 	if err := VerifyWithTerraform(context.Background(), "", out, ModeStandalone, 4); err != nil {
 		t.Errorf("terraform rejects the updated file: %v", err)
+	}
+}
+
+// Load's callers run one instance per environment: a file that declares
+// instances is refused, naming them, so no entry runs on another
+// instance's server; LoadInstances reads it for callers that run each.
+func TestLoadRefusesSeveralInstances(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/terraform.tfvars"
+	if err := os.WriteFile(path, []byte(twoInstances), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Load(path, ModeStandalone)
+	if !errors.Is(err, ErrSeveralInstances) || f != nil || !strings.Contains(err.Error(), path+" declares shared-large-1, shared-small-1, and this command runs one instance per environment") {
+		t.Errorf("Load = %v, %v; want ErrSeveralInstances", f, err)
+	}
+	if f, err := LoadInstances(path, ModeStandalone); err != nil || len(f.Instances()) != 2 {
+		t.Errorf("LoadInstances = %v, %v", f, err)
+	}
+	plain := dir + "/plain.tfvars"
+	if err := os.WriteFile(plain, []byte("application_databases = {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := Load(plain, ModeStandalone); err != nil || len(f.Instances()) != 1 {
+		t.Errorf("Load of a file without rds_instances = %v, %v", f, err)
 	}
 }

@@ -237,9 +237,34 @@ func Locate(repoRoot, env string, mode Mode) (string, Mode, error) {
 // locateHint is the remedy for a tfvars file missing from a working tree.
 const locateHint = "check the environment name and the infra repository root (--env and --repo-root; ENV and INFRA_REPO in make), or name the file with --tfvars"
 
-// Load reads the file at path. With ModeAuto the layout follows the content:
-// coupled when rds_config.enabled is true, standalone otherwise.
+// ErrSeveralInstances is returned (wrapped) by Load for a file that
+// declares rds_instances: its caller runs one instance per environment,
+// with one master secret, and would run every entry on that one server.
+var ErrSeveralInstances = errors.New("the tfvars declares several RDS instances (rds_instances)")
+
+// Load reads the file at path for a caller that runs one instance per
+// environment (provision, rotate and catalog-status as they are): a file
+// that declares rds_instances is refused with ErrSeveralInstances, before
+// any connection, rather than having every entry run on one master. With
+// ModeAuto the layout follows the content: coupled when
+// rds_config.enabled is true, standalone otherwise.
 func Load(path string, mode Mode) (*File, error) {
+	f, err := LoadInstances(path, mode)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.RDSInstances) > 0 {
+		return nil, fmt.Errorf("%w: %s declares %s, and this command runs one instance per environment with one master secret, so it would run every entry on that one server; it stops here, before any connection (request places databases on instances; running each instance with its own master secret is not built yet: keep one implicit instance, without rds_instances, to run it)",
+			ErrSeveralInstances, path, strings.Join(f.InstanceNames(), ", "))
+	}
+	return f, nil
+}
+
+// LoadInstances reads the file at path as Load does, a file that
+// declares rds_instances included: for a caller that runs each instance
+// (File.Instances) with its own master secret and the entries EntriesOn
+// gives it.
+func LoadInstances(path string, mode Mode) (*File, error) {
 	src, err := readBounded(path)
 	if err != nil {
 		return nil, err
