@@ -35,6 +35,24 @@ func CheckTier(tier string) error {
 	return nil
 }
 
+// CheckMasterSecret returns why id cannot name an instance's master
+// secret, or nil: a Secrets Manager name (CheckSecretName), the name RDS
+// gives a master secret it manages (rds!db-<uuid>, rds!cluster-<uuid>), or
+// a secret's ARN (arn:<partition>:secretsmanager:<region>:<account>:secret:<name>),
+// as --master-secret takes them.
+func CheckMasterSecret(id string) error {
+	arnByte := func(b byte) bool { return secretByte(b) || b == ':' || b == '!' }
+	switch {
+	case CheckSecretName(id) == nil:
+		return nil
+	case strings.HasPrefix(id, "rds!") && matches(id[len("rds!"):], 1, 508, alnum, secretByte):
+		return nil
+	case strings.HasPrefix(id, "arn:") && strings.Contains(id, ":secretsmanager:") && strings.Contains(id, ":secret:") && matches(id, 1, 2048, nil, arnByte):
+		return nil
+	}
+	return fmt.Errorf("must be a Secrets Manager name (1-512 characters of A-Z a-z 0-9 / _ + = . @ -), an RDS-managed secret's name (rds!db-...) or a secret ARN")
+}
+
 // InstanceMasterSecretPath is the Secrets Manager id of an instance's
 // master credentials when rds_instances gives it no master_secret:
 // <prefix>/<env>/rds/<instance>/master. The empty instance is the one

@@ -56,6 +56,31 @@ func TestCheckTier(t *testing.T) {
 	}
 }
 
+func TestCheckMasterSecret(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		ok    bool
+	}{
+		{"goldenpath/prod/rds/shared-large-1/master", true},
+		{"rds!db-3f2a9c1e-1111-2222-3333-444455556666", true},
+		{"rds!cluster-3f2a9c1e", true},
+		{"arn:aws:secretsmanager:eu-west-2:123456789012:secret:rds!db-3f2a9c1e-AbCdEf", true},
+		{"arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:goldenpath/prod/rds/master-AbCdEf", true},
+		{"", false},
+		{"rds!", false},
+		{"rds!db 1", false},
+		{"a!b", false},                          // "!" only in RDS's own names
+		{"arn:aws:s3:::bucket/secret:x", false}, // not a Secrets Manager ARN
+		{"arn:aws:secretsmanager:eu-west-2:1:secret:a b", false},
+		{"goldenpath/prod/rds/master\n", false},
+		{"a\"b", false},
+	} {
+		if err := CheckMasterSecret(tc.value); (err == nil) != tc.ok {
+			t.Errorf("CheckMasterSecret(%q) = %v, want ok %v", tc.value, err, tc.ok)
+		}
+	}
+}
+
 func TestInstanceMasterSecretPath(t *testing.T) {
 	for _, tc := range []struct{ prefix, env, instance, want string }{
 		{"goldenpath", "prod", "shared-large-1", "goldenpath/prod/rds/shared-large-1/master"},

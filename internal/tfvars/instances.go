@@ -240,8 +240,8 @@ func readInstance(name string, line int, expr hclsyntax.Expression) (Instance, e
 			}
 			inst.Tier = value
 		case "master_secret":
-			if err := naming.CheckSecretName(value); err != nil {
-				return inst, errorAt(vr, "%s is %q: a Secrets Manager name %v", what, value, err)
+			if err := naming.CheckMasterSecret(value); err != nil {
+				return inst, errorAt(vr, "%s is %q: %v", what, value, err)
 			}
 			inst.MasterSecret = value
 		case "rds_endpoint":

@@ -163,6 +163,9 @@ application_databases = {
   app = { database_name = "app_db", username = "app_user" }
 }
 `, []string{"app@"}},
+		{"an RDS-managed master secret", `rds_instances = { a-1 = { tier = "small", max_databases = 1, master_secret = "rds!db-3f2a9c1e-1111", identifier = "goldenpath-prod-a-1" } }
+application_databases = {}
+`, nil},
 		{"optional attributes null", `rds_instances = { a-1 = { tier = "small", max_databases = 1, master_secret = null, rds_port = null } }
 application_databases = {}
 `, nil},
@@ -220,7 +223,7 @@ func TestParseInstancesRefusals(t *testing.T) {
 		{"max_databases fraction", one(`tier = "small", max_databases = 1.5`), ModeStandalone, 2, `rds_instances.a-1.max_databases must be a whole number`},
 		{"max_databases quoted", one(`tier = "small", max_databases = "80"`), ModeStandalone, 2, `rds_instances.a-1.max_databases must be a whole number`},
 		{"max_databases huge", one(`tier = "small", max_databases = 100001`), ModeStandalone, 2, `rds_instances.a-1.max_databases must be a whole number`},
-		{"master_secret with a space", one(`tier = "small", max_databases = 1, master_secret = "a b"`), ModeStandalone, 2, `rds_instances.a-1.master_secret is "a b": a Secrets Manager name must be 1-512 characters`},
+		{"master_secret with a space", one(`tier = "small", max_databases = 1, master_secret = "a b"`), ModeStandalone, 2, `rds_instances.a-1.master_secret is "a b": must be a Secrets Manager name (1-512 characters of A-Z a-z 0-9 / _ + = . @ -), an RDS-managed secret's name (rds!db-...) or a secret ARN`},
 		{"master_secret not a string", one(`tier = "small", max_databases = 1, master_secret = true`), ModeStandalone, 2, `rds_instances.a-1.master_secret must be a quoted string`},
 		{"two instances, one master secret", "rds_instances = {\n  a-1 = { tier = \"small\", max_databases = 1, master_secret = \"m/s\" }\n  b-1 = { tier = \"large\", max_databases = 1, master_secret = \"m/s\" }\n}\n", ModeStandalone, 3,
 			`rds_instances.b-1.master_secret is "m/s", as rds_instances.a-1's (line 2): each instance has its own master secret`},
