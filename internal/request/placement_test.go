@@ -3,6 +3,7 @@ package request
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -406,5 +407,53 @@ func TestNoInstancesAsBefore(t *testing.T) {
 		if strings.Contains(p.Body, "Placement") || strings.Contains(p.Body, "master secret") {
 			t.Errorf("body speaks of instances:\n%s", p.Body)
 		}
+	}
+}
+
+// benchTfvars is a prod file of 1,000 owner entries, spread over 20
+// instances (10 small, 10 large, of 100 databases each) when instances is
+// true, else on the one implicit instance.
+func benchTfvars(instances bool) string {
+	var b strings.Builder
+	if instances {
+		b.WriteString("rds_instances = {\n")
+		for i := range 20 {
+			tier := "small"
+			if i%2 == 1 {
+				tier = "large"
+			}
+			fmt.Fprintf(&b, "  shared-%02d = { tier = %q, max_databases = 100 }\n", i, tier)
+		}
+		b.WriteString("}\n\n")
+	}
+	b.WriteString("application_databases = {\n")
+	for i := range 1000 {
+		fmt.Fprintf(&b, "  app_%04d = {\n    database_name = \"app_%04d\"\n    username      = \"app_%04d_user\"\n", i, i, i)
+		if instances {
+			fmt.Fprintf(&b, "    instance      = \"shared-%02d\"\n", i%20)
+		}
+		b.WriteString("  }\n")
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// BenchmarkMakePlanPlacement: a large create request on a file of 1,000
+// entries over 20 instances (validate, place, insert, catalog), against
+// the same file on one implicit instance: what placement costs.
+func BenchmarkMakePlanPlacement(b *testing.B) {
+	for _, tc := range []struct {
+		name      string
+		instances bool
+	}{{"instances=20", true}, {"implicit", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			snap := instancesSnapshot(benchTfvars(tc.instances))
+			for b.Loop() {
+				p, err := MakePlan(largeForm("orders"), snap, PlanSettings{Now: testNow})
+				if err != nil || len(p.Files) != 2 || tc.instances && p.Placement.Instance != "shared-01" {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
