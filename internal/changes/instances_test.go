@@ -63,8 +63,8 @@ func TestInstances(t *testing.T) {
 	third := r.edit(prodTfvars, `  shared-large-1 = {`, `  shared-large-2 = { tier = "large", max_databases = 10 }
   shared-large-1 = {`)
 	orders := "  orders = {\n    database_name = \"orders\"\n    username      = \"orders_user\"\n    instance      = \"shared-large-1\"\n  }\n"
-	reordered := r.edit(prodTfvars, orders, "")
-	reordered = r.edit(prodTfvars, "  }\n}\n", "  }\n"+orders+"}\n") // orders, first, moves to the end
+	r.edit(prodTfvars, orders, "")
+	reordered := r.edit(prodTfvars, "  }\n}\n", "  }\n"+orders+"}\n") // orders, first, moves to the end
 	orphan := r.edit(prodCatalog, "", "  wiki:\n    metadata:\n      environment: prod\n    configuration:\n      username: wiki_user\n")
 
 	for _, tt := range []struct {
