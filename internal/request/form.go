@@ -188,7 +188,7 @@ type Facts struct {
 	// RDSInstances are the instances the environment's tfvars declares
 	// (rds_instances); none for one implicit instance. A create request
 	// is placed on one of them (see place).
-	RDSInstances instanceFacts
+	RDSInstances InstanceFacts
 }
 
 // Instance names the RDS instance's own database and master user.

@@ -50,19 +50,19 @@ type Candidate struct {
 // Room reports whether the instance takes another database.
 func (c Candidate) Room() bool { return c.Databases < c.MaxDatabases }
 
-// instanceFacts are the environment's declared instances, read from its
+// InstanceFacts are the environment's declared instances, read from its
 // first tfvars file (the coupled one in coupled mode; the other, when
 // edited too, must declare the same).
-type instanceFacts struct {
+type InstanceFacts struct {
 	Source    string
 	Instances []tfvars.Instance
 }
 
 // declared reports whether the environment declares instances.
-func (f instanceFacts) declared() bool { return len(f.Instances) > 0 }
+func (f InstanceFacts) declared() bool { return len(f.Instances) > 0 }
 
 // find returns the instance called name.
-func (f instanceFacts) find(name string) (tfvars.Instance, bool) {
+func (f InstanceFacts) find(name string) (tfvars.Instance, bool) {
 	for _, i := range f.Instances {
 		if i.Name == name {
 			return i, true

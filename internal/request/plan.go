@@ -164,7 +164,7 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 	}
 	catPath := catalog.Path(env)
 	facts := Facts{Enums: enums, Dispatch: s.Dispatch, CatalogPath: catPath,
-		RDSInstances: instanceFacts{Source: targets[0].path, Instances: targets[0].file.RDSInstances}}
+		RDSInstances: InstanceFacts{Source: targets[0].path, Instances: targets[0].file.RDSInstances}}
 	for _, t := range targets {
 		f := t.file
 		facts.Instances = append(facts.Instances, Instance{Source: t.path, DatabaseName: f.DatabaseName, MasterUsername: f.MasterUsername})
