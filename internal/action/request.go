@@ -78,6 +78,12 @@ func (rt *runtime) request(ctx context.Context) error {
 	rep.Diff, rep.Body = res.Diff, res.Body
 	if p := res.Plan; p != nil {
 		rep.ReviewTeam, rep.ReviewWhy, rep.ReviewRefused = p.Review.Team, p.Review.Why, p.Review.Refused
+		if p.HasInstances() {
+			rep.Instance = p.Instance
+		}
+		if p.Placement != nil {
+			rep.Placement = p.Placement.Summary()
+		}
 		for _, n := range p.Notices {
 			rep.Unused = append(rep.Unused, n.String())
 		}

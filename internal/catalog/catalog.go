@@ -6,13 +6,15 @@
 // formatting survive; calls go one way, from this package into the editor.
 //
 // Layout across environments: each environment has its own catalog file,
-// because a file describes one RDS instance (its rds_instance header names
-// goldenpath-platform-db-<env>). dev keeps the runbook's path,
-// docs/20-contracts/resource-catalogs/rds-catalog.yaml; every other
-// environment uses rds-catalog-<env>.yaml beside it. The same database name
-// can so exist in several environments, each entry keeping SPEC's shape
-// (the key is the database name), and a request for one environment never
-// touches another's file. A file whose rds_instance or an entry whose
+// because a file describes one environment's RDS (its rds_instance header
+// names goldenpath-platform-db-<env>); when the environment's tfvars
+// declares several instances (rds_instances), each entry names its own in
+// configuration.instance, and the header stays the file's guard. dev keeps
+// the runbook's path, docs/20-contracts/resource-catalogs/rds-catalog.yaml;
+// every other environment uses rds-catalog-<env>.yaml beside it. The same
+// database name can so exist in several environments, each entry keeping
+// SPEC's shape (the key is the database name), and a request for one
+// environment never touches another's file. A file whose rds_instance or an entry whose
 // metadata.environment names another environment is refused, not
 // overwritten (ErrOtherEnvironment).
 package catalog
@@ -72,6 +74,10 @@ type Entry struct {
 	InstanceClass string
 	SecretPath    string
 	InitialSchema string // configuration.initial_schema; empty (none) is not written
+	// Instance is configuration.instance: the rds_instances key of the
+	// instance the database is on; empty (one implicit instance) is not
+	// written.
+	Instance string
 	// Access are the entry's access records (see Access), in file order;
 	// Upsert never writes them.
 	Access []Access
@@ -122,8 +128,8 @@ func readEntry(name string, n *yaml.Node) Entry {
 		Status: yamledit.Scalar(m, "status"), CreatedDate: yamledit.Scalar(m, "created_date"),
 		Username: yamledit.Scalar(c, "username"), SizeTier: yamledit.Scalar(c, "size_tier"),
 		InstanceClass: yamledit.Scalar(c, "instance_class"), SecretPath: yamledit.Scalar(c, "secret_path"),
-		InitialSchema: yamledit.Scalar(c, "initial_schema"),
-		Access:        readAccess(n),
+		InitialSchema: yamledit.Scalar(c, "initial_schema"), Instance: yamledit.Scalar(c, "instance"),
+		Access: readAccess(n),
 	}
 }
 
@@ -205,6 +211,9 @@ func Upsert(src []byte, env string, e Entry, now time.Time) (out []byte, changed
 		if old.Username != "" && old.Username != e.Username {
 			return nil, false, fmt.Errorf("%w: %s has username %q, not %q", ErrConflict, e.Name, old.Username, e.Username)
 		}
+		if old.Instance != "" && e.Instance != "" && old.Instance != e.Instance {
+			return nil, false, fmt.Errorf("%w: %s is on instance %q, not %q: a database stays on its instance (moving it is a migration, not a request)", ErrConflict, e.Name, old.Instance, e.Instance)
+		}
 		changed = updateEntry(ed, dbs, existing, e, now)
 	} else {
 		e.ID, e.Status, e.CreatedDate = ID(e.Name), "pending", now.UTC().Format("2006-01-02")
@@ -280,21 +289,23 @@ func updateEntry(ed *yamledit.Editor, dbs, n *yaml.Node, e Entry, now time.Time)
 	return changed
 }
 
-// entryNode is SPEC's entry e as YAML, in SPEC's key order.
+// entryNode is SPEC's entry e as YAML, in SPEC's key order; instance
+// (after instance_class) and initial_schema only when set.
 func entryNode(e Entry) *yaml.Node {
 	str, quoted := yamledit.Str, yamledit.Quoted
-	n := yamledit.Mapping(
+	conf := []any{"username", str(e.Username), "size_tier", str(e.SizeTier), "instance_class", str(e.InstanceClass)}
+	if e.Instance != "" {
+		conf = append(conf, "instance", str(e.Instance))
+	}
+	conf = append(conf, "secret_path", str(e.SecretPath))
+	if e.InitialSchema != "" {
+		conf = append(conf, "initial_schema", str(e.InitialSchema))
+	}
+	return yamledit.Mapping(
 		"metadata", yamledit.Mapping(
 			"id", str(e.ID), "owner", str(e.Owner), "requested_by", str(e.RequestedBy),
 			"domain", str(e.Domain), "risk", str(e.Risk), "environment", str(e.Environment),
 			"status", str(e.Status), "created_date", quoted(e.CreatedDate)),
-		"configuration", yamledit.Mapping(
-			"username", str(e.Username), "size_tier", str(e.SizeTier),
-			"instance_class", str(e.InstanceClass), "secret_path", str(e.SecretPath)),
+		"configuration", yamledit.Mapping(conf...),
 	)
-	if e.InitialSchema != "" {
-		c := yamledit.Lookup(n, "configuration")
-		c.Content = append(c.Content, str("initial_schema"), str(e.InitialSchema))
-	}
-	return n
 }

@@ -10,6 +10,12 @@
 // working tree checkout of either; or two directory trees (a checkout of
 // each side) without git, as the action's image must, since it has no git.
 // Both ways go through tree, so they parse and compare the same way.
+//
+// An environment whose tfvars declares several instances (rds_instances)
+// changes instance by instance: Instances names each instance whose
+// entries, catalog entries or connection (master_secret, endpoint) differ.
+// A tier or max_databases edit names nothing: placement reads them,
+// provisioning does not.
 package changes
 
 import (
@@ -67,17 +73,101 @@ func (opts Options) dirMode() bool { return opts.BeforeDir != "" || opts.AfterDi
 // Catalog status changes are ignored: provisioning writes them itself, and a
 // status commit must not start another provisioning run.
 func Environments(ctx context.Context, opts Options) ([]string, error) {
-	var before, after map[string]*state
-	var err error
-	if opts.dirMode() {
-		before, after, err = dirSnapshots(ctx, opts)
-	} else {
-		before, after, err = gitSnapshots(ctx, opts)
-	}
+	before, after, err := snapshots(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
 	return differ(before, after), nil
+}
+
+// EnvInstance is one instance of an environment. Instance is the
+// rds_instances key, or empty for the environment as a whole (see
+// Instances).
+type EnvInstance struct {
+	Environment string `json:"environment"`
+	Instance    string `json:"instance"`
+}
+
+// Instances returns, sorted by environment then instance, the instances
+// that changed between opts.Before and opts.After in the environments
+// Environments names: those whose application_databases entries, catalog
+// entries (by configuration.instance, else by the instance their
+// database's owner entry is on) or master_secret and endpoint differ.
+// When an environment changed but no instance's part did (the layout,
+// entries reordered across instances, a catalog entry of no instance), or
+// one side does not parse, every instance of the environment at either
+// side is named. An empty instance is the environment as a whole: its one
+// implicit instance when neither side declares rds_instances, or all of
+// it when no side's instances can be read.
+func Instances(ctx context.Context, opts Options) ([]EnvInstance, error) {
+	before, after, err := snapshots(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	var out []EnvInstance
+	for _, env := range differ(before, after) {
+		for _, name := range changedInstances(before[env], after[env]) {
+			out = append(out, EnvInstance{Environment: env, Instance: name})
+		}
+	}
+	return out, nil
+}
+
+// snapshots reads both sides of opts.
+func snapshots(ctx context.Context, opts Options) (before, after map[string]*state, err error) {
+	if opts.dirMode() {
+		return dirSnapshots(ctx, opts)
+	}
+	return gitSnapshots(ctx, opts)
+}
+
+// changedInstances names, sorted, the instances whose part of the two
+// states differs; every instance of either side when the difference
+// belongs to none.
+func changedInstances(before, after *state) []string {
+	all := map[string]bool{}
+	for _, s := range []*state{before, after} {
+		if s == nil {
+			continue
+		}
+		for _, i := range s.Instances {
+			all[i.Name] = true
+		}
+	}
+	if len(all) == 0 {
+		all[""] = true // the implicit instance
+	}
+	everything := func() []string {
+		var out []string
+		for n := range all {
+			out = append(out, n)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if before == nil {
+		before = &state{}
+	}
+	if after == nil {
+		after = &state{}
+	}
+	// A side that does not parse has no instance part: each instance of
+	// the other side differs from it.
+	b, a := before.byInstance(), after.byInstance()
+	var out []string
+	for n := range all {
+		if !reflect.DeepEqual(b[n], a[n]) {
+			out = append(out, n)
+		}
+	}
+	// A change that no instance holds alone (the layout, entries
+	// reordered across instances, a catalog entry of none): every
+	// instance.
+	if len(out) == 0 {
+		return everything()
+	}
+	sort.Strings(out)
+	return out
 }
 
 // gitSnapshots reads opts.Before and opts.After with git.
@@ -170,11 +260,53 @@ type tree interface {
 type state struct {
 	Mode    tfvars.Mode
 	Entries []tfvars.Entry
+	// Instances are the declared instances, as provisioning sees them:
+	// name, master secret and endpoint (tier, max_databases and line are
+	// zero: placement's, not provisioning's). Nil without rds_instances.
+	Instances []tfvars.Instance
 	// Problem is a tfvars that does not parse, kept with its content so
 	// that any edit of a broken file names the environment (the run then
 	// reports the error) while an untouched broken file names nothing.
 	Problem string
 	Catalog []catalog.Entry
+}
+
+// instanceState is one instance's part of a state.
+type instanceState struct {
+	Instance tfvars.Instance
+	Entries  []tfvars.Entry
+	Catalog  []catalog.Entry
+}
+
+// byInstance splits the state by instance: its declaration, its entries
+// in tfvars order, and the catalog entries on it (configuration.instance,
+// else the instance of the database's owner entry, else none: "").
+func (s *state) byInstance() map[string]*instanceState {
+	out := map[string]*instanceState{}
+	get := func(name string) *instanceState {
+		if out[name] == nil {
+			out[name] = &instanceState{}
+		}
+		return out[name]
+	}
+	for _, i := range s.Instances {
+		get(i.Name).Instance = i
+	}
+	on := map[string]string{} // database -> instance of its owner entry
+	for _, e := range s.Entries {
+		get(e.Instance).Entries = append(get(e.Instance).Entries, e)
+		if e.AccessLevel == tfvars.AccessOwner {
+			on[e.DatabaseName] = e.Instance
+		}
+	}
+	for _, c := range s.Catalog {
+		name := c.Instance
+		if name == "" {
+			name = on[c.Name]
+		}
+		get(name).Catalog = append(get(name).Catalog, c)
+	}
+	return out
 }
 
 // snapshot reads every environment's state in t; a nil t is nothing.
@@ -218,7 +350,7 @@ func snapshot(ctx context.Context, t tree) (map[string]*state, error) {
 		}
 		if st.Mode != "" || st.Problem != "" {
 			s := get(env)
-			s.Mode, s.Entries, s.Problem = st.Mode, st.Entries, st.Problem
+			s.Mode, s.Entries, s.Instances, s.Problem = st.Mode, st.Entries, st.Instances, st.Problem
 		}
 	}
 
@@ -308,6 +440,10 @@ func tfvarsState(ctx context.Context, t tree, env string, have map[string]bool) 
 	for _, e := range parsed.Entries {
 		e.Line = 0
 		st.Entries = append(st.Entries, e)
+	}
+	for _, i := range parsed.RDSInstances {
+		i.Tier, i.MaxDatabases, i.Line = "", 0, 0
+		st.Instances = append(st.Instances, i)
 	}
 	return st, nil
 }

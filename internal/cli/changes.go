@@ -13,8 +13,8 @@ import (
 	"github.com/goldenpath/rds-provision/internal/changes"
 )
 
-const changesUsage = `Usage: rds-provision changes --before REV --after REV [--repo-root DIR] [--output FILE]
-       rds-provision changes --before-dir DIR --after-dir DIR [--output FILE]
+const changesUsage = `Usage: rds-provision changes --before REV --after REV [--repo-root DIR] [--by-instance] [--output FILE]
+       rds-provision changes --before-dir DIR --after-dir DIR [--by-instance] [--output FILE]
 
 Prints, as a JSON list on standard output, the environments whose RDS
 databases differ between two revisions of the infra repository: the parsed
@@ -43,6 +43,17 @@ symlink that resolves outside is an error.
   $ git worktree add --detach old "$BEFORE"
   $ rds-provision changes --before-dir old --after-dir . --output changes.json
 
+--by-instance prints the changed instances instead, as a JSON list of
+environment and instance pairs (a matrix's include list), for an
+environment whose tfvars declares several instances (rds_instances): the
+instances whose entries, catalog entries, master_secret or endpoint
+differ. An instance is "" for an environment without rds_instances (its one
+implicit instance), or when a side's tfvars does not parse and its
+instances cannot be told:
+
+  $ rds-provision changes --by-instance --before "$BEFORE" --after "$GITHUB_SHA"
+  [{"environment":"dev","instance":""},{"environment":"prod","instance":"shared-large-1"}]
+
 --output also writes the list to FILE (replaced whole, or not at all).
 
 Exit status: 0 with the list, 1 when a revision or directory cannot be
@@ -56,7 +67,10 @@ type changesOptions struct {
 	Changes changes.Options
 	// Output also receives the list (--output), replaced whole.
 	Output string
-	Stdout io.Writer
+	// ByInstance lists environment and instance pairs (--by-instance)
+	// instead of environments.
+	ByInstance bool
+	Stdout     io.Writer
 }
 
 func runChanges(ctx context.Context, args []string, env Env) error {
@@ -77,6 +91,7 @@ func changesCommand(ctx context.Context, args []string, env Env, runF func(conte
 	fs.StringVar(&opts.BeforeDir, "before-dir", "", "infra repository root as it was before, read without git (empty directory: nothing before)")
 	fs.StringVar(&opts.AfterDir, "after-dir", "", "infra repository root as it is after, read without git")
 	fs.StringVar(&output, "output", "", "also write the JSON list to this `file`")
+	byInstance := fs.Bool("by-instance", false, `list the changed instances as {"environment","instance"} pairs instead of environments`)
 	if err := parseFlags(fs, args, changesUsage); err != nil {
 		return err
 	}
@@ -114,20 +129,34 @@ func changesCommand(ctx context.Context, args []string, env Env, runF func(conte
 			return usageErrorf("--after must not be empty")
 		}
 	}
-	return runF(ctx, &changesOptions{Changes: opts, Output: output, Stdout: env.Stdout})
+	return runF(ctx, &changesOptions{Changes: opts, Output: output, ByInstance: *byInstance, Stdout: env.Stdout})
 }
 
-// changesRun prints the environments whose RDS entries changed.
+// changesRun prints the environments whose RDS entries changed, or their
+// instances that did.
 func changesRun(ctx context.Context, o *changesOptions) error {
 	output := o.Output
-	envs, err := changes.Environments(ctx, o.Changes)
-	if err != nil {
-		return err
+	var list any
+	if o.ByInstance {
+		pairs, err := changes.Instances(ctx, o.Changes)
+		if err != nil {
+			return err
+		}
+		if pairs == nil {
+			pairs = []changes.EnvInstance{}
+		}
+		list = pairs
+	} else {
+		envs, err := changes.Environments(ctx, o.Changes)
+		if err != nil {
+			return err
+		}
+		if envs == nil {
+			envs = []string{}
+		}
+		list = envs
 	}
-	if envs == nil {
-		envs = []string{}
-	}
-	out, err := json.Marshal(envs)
+	out, err := json.Marshal(list)
 	if err != nil {
 		return err
 	}

@@ -106,6 +106,9 @@ func TestChangesDirs(t *testing.T) {
 			"changes.json", "[\"dev\"]\n"},
 		{"empty list to the output file", []string{"--before-dir", before, "--after-dir", before, "--output", filepath.Join(outDir, "none.json")}, ExitOK, "[]\n", "",
 			"none.json", "[]\n"},
+		{"by instance: dev's one implicit instance", []string{"--by-instance", "--before-dir", before, "--after-dir", after, "--output", filepath.Join(outDir, "pairs.json")}, ExitOK,
+			"[{\"environment\":\"dev\",\"instance\":\"\"}]\n", "", "pairs.json", "[{\"environment\":\"dev\",\"instance\":\"\"}]\n"},
+		{"by instance: nothing changed prints an empty list", []string{"--by-instance", "--before-dir", before, "--after-dir", before}, ExitOK, "[]\n", "", "", ""},
 		{"no output file on failure", []string{"--before-dir", before, "--after-dir", after + "/envs/dev-rds/terraform.tfvars", "--output", filepath.Join(outDir, "failed.json")}, ExitUsage, "", "--after-dir " + after + "/envs/dev-rds/terraform.tfvars is not a directory",
 			"failed.json", ""},
 		{"output into a missing directory", []string{"--before-dir", before, "--after-dir", after, "--output", filepath.Join(outDir, "no-such-dir", "x.json")}, ExitError, "", "write --output",
@@ -148,7 +151,7 @@ func TestChangesDirs(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, " ") != "changes.json none.json" {
-		t.Errorf("files beside the output: %v, want changes.json none.json", names)
+	if strings.Join(names, " ") != "changes.json none.json pairs.json" {
+		t.Errorf("files beside the output: %v, want changes.json none.json pairs.json", names)
 	}
 }

@@ -214,11 +214,13 @@ func TestChangesFlags(t *testing.T) {
 		args   []string
 		want   changes.Options
 		output string
+		pairs  bool
 	}{
 		{"revisions", []string{"--before", "abc", "--after", "def", "--repo-root", "infra", "--output", "c.json"},
-			changes.Options{Before: "abc", After: "def", RepoRoot: "infra"}, "c.json"},
-		{"after defaults to HEAD", []string{"--before", changes.ZeroRev}, changes.Options{Before: changes.ZeroRev, After: "HEAD", RepoRoot: "."}, ""},
-		{"directories", []string{"--before-dir", ".", "--after-dir", "."}, changes.Options{BeforeDir: ".", AfterDir: "."}, ""},
+			changes.Options{Before: "abc", After: "def", RepoRoot: "infra"}, "c.json", false},
+		{"after defaults to HEAD", []string{"--before", changes.ZeroRev}, changes.Options{Before: changes.ZeroRev, After: "HEAD", RepoRoot: "."}, "", false},
+		{"directories", []string{"--before-dir", ".", "--after-dir", "."}, changes.Options{BeforeDir: ".", AfterDir: "."}, "", false},
+		{"by instance", []string{"--by-instance", "--before-dir", ".", "--after-dir", "."}, changes.Options{BeforeDir: ".", AfterDir: "."}, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,8 +231,8 @@ func TestChangesFlags(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got.Changes); diff != "" {
 				t.Errorf("changes.Options (-want +got):\n%s", diff)
 			}
-			if got.Output != tt.output || got.Stdout != env.Stdout {
-				t.Errorf("output %q (want %q), or Stdout not Env's", got.Output, tt.output)
+			if got.Output != tt.output || got.Stdout != env.Stdout || got.ByInstance != tt.pairs {
+				t.Errorf("output %q (want %q), by instance %v (want %v), or Stdout not Env's", got.Output, tt.output, got.ByInstance, tt.pairs)
 			}
 		})
 	}

@@ -46,7 +46,7 @@ func requestCommand(ctx context.Context, args []string, env Env, runF func(conte
 	fs.StringVar(&form.Domain, "domain", "", "business domain, e.g. catalog, platform-core (create: required)")
 	fs.StringVar(&form.Environment, "environment", "", "target environment: dev, test, staging or prod (required)")
 	fs.StringVar(&form.Risk, "risk", "", "data sensitivity: none, low, medium, high or access; sets the secret's rotation period (create: required)")
-	fs.StringVar(&form.Size, "size", "", "size tier: small, medium, large or xlarge; dev allows only small (create: required)")
+	fs.StringVar(&form.Size, "size", "", "size tier: small, medium, large or xlarge; dev allows only small; with rds_instances in the tfvars, the tier of the instance the database is placed on (create: required)")
 	fs.StringVar(&form.InitialSchema, "initial-schema", request.DefaultInitialSchema, "create: schema template provision applies once as the app role: none, basic-app (users, settings, audit_log) or event-sourcing (append-only events, projection checkpoints, snapshots)")
 	fs.StringVar(&form.BaseBranch, "base-branch", request.DefaultBaseBranch, "branch the pull request targets and the files are read from")
 	fs.StringVar(&repoRoot, "repo-root", ".", "infra repo working tree, for --local and --dry-run without GitHub")
@@ -215,6 +215,14 @@ Modes:
   --local    write the edits into --repo-root: all files or none, under a lock
              on the repo (.git/rds-provision.lock); every path must resolve
              inside --repo-root
+
+Several instances: when the environment's tfvars declares rds_instances
+(NAME = { tier, max_databases[, master_secret] }), create places the
+database on an instance whose tier is --size and that holds fewer than
+max_databases databases, the fewest first, ties by name, and writes
+instance = "NAME" into the tfvars and catalog entries; no such instance
+is an invalid size, nothing written. A database never moves: a rerun keeps
+its instance, and grant, change-access and retire follow it.
 
 Enum lists can be replaced by schemas/metadata/enums.yaml in the infra repo.
 

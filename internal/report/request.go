@@ -39,6 +39,11 @@ type Request struct {
 	// Unused are the fields given that the request type does not use, as
 	// "field value" with the value quoted by the request package.
 	Unused []string
+	// Instance is the database's instance when the environment declares
+	// several (rds_instances), and Placement, for a create request, why
+	// it is there (request.Placement.Summary); both empty otherwise.
+	Instance  string
+	Placement string
 }
 
 // RequestSummary renders the job summary of a request run: outcome and pull
@@ -84,6 +89,13 @@ func renderRequest(r Request, limit int, size func(string) int) string {
 	}
 	if len(r.Problems) == 0 && r.Err == "" {
 		b.WriteString(reviewNote(r))
+		if r.Instance != "" {
+			fmt.Fprintf(&b, "Instance: %s", text(cut(r.Instance, 63)))
+			if r.Placement != "" {
+				fmt.Fprintf(&b, " (%s)", text(cut(r.Placement, 300)))
+			}
+			b.WriteString(".\n\n")
+		}
 	}
 	if len(r.Unused) > 0 && len(r.Problems) == 0 {
 		fmt.Fprintf(&b, "> [!NOTE]\n> Not used by request\\_type %s, so ignored: %s.\n\n", text(cut(typ, 20)), text(cut(strings.Join(r.Unused, ", "), 300)))

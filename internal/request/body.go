@@ -12,7 +12,9 @@ import (
 )
 
 // Body renders the pull request body: what is asked and by whom, the
-// owning team's review (day-2 types), the platform details, the controls
+// owning team's review (day-2 types), the platform details (with several
+// instances, the database's instance and its master secret, and for a
+// create request where it was placed and why), the controls
 // the product or the platform's Terraform enforces and what enforces
 // each, what happens after merge, and the files changed. Form values
 // passed validation (plain ASCII names and enum values); values read from
@@ -41,6 +43,9 @@ func Body(p *Plan) string {
 
 	b.WriteString("\n### Platform\n\n| setting | value |\n|---|---|\n")
 	fmt.Fprintf(&b, "| RDS instance | %s |\n", code(p.Instance))
+	if p.HasInstances() {
+		fmt.Fprintf(&b, "| instance's master secret | %s |\n", code(p.MasterSecret))
+	}
 	if f.RequestType == TypeCreate {
 		fmt.Fprintf(&b, "| instance class (size `%s`) | %s |\n", f.Size, code(p.InstanceClass))
 	} else {
@@ -56,6 +61,9 @@ func Body(p *Plan) string {
 		fmt.Fprintf(&b, "| secret path | %s |\n", code(p.SecretPath))
 	}
 
+	if p.Placement != nil {
+		b.WriteString(placementSection(p.Form.DatabaseName, *p.Placement))
+	}
 	b.WriteString(controlsSection(p))
 	b.WriteString("\n### After merge\n\n")
 	b.WriteString(afterMerge(p))
@@ -154,14 +162,21 @@ func afterMerge(p *Plan) string {
 	case TypeCreate:
 		fmt.Fprintf(&b, "1. `make rds-apply ENV=%s` creates the secret `%s` in Secrets Manager.\n", env, p.SecretPath)
 		fmt.Fprintf(&b, "2. `make rds-provision-auto ENV=%s` creates the role `%s` and the database `%s`", env, f.Username, f.DatabaseName)
+		if p.HasInstances() {
+			fmt.Fprintf(&b, " on the instance %s", code(p.Instance))
+		}
 		if f.InitialSchema != "" && f.InitialSchema != schema.None {
 			fmt.Fprintf(&b, ", then applies the schema template `%s` once, as `%s`", f.InitialSchema, f.Username)
 		}
 		b.WriteString(".\n")
 	case TypeGrant:
 		fmt.Fprintf(&b, "1. `make rds-apply ENV=%s` creates the secret %s in Secrets Manager: the role's own.\n", env, code(p.SecretPath))
-		fmt.Fprintf(&b, "2. `make rds-provision-auto ENV=%s` creates the role `%s` and gives it `%s` on `%s`: %s, and the same on the tables and sequences its owner %s creates later in `public`.\n",
-			env, f.Username, f.AccessLevel, f.DatabaseName, levelGrants(f.AccessLevel), code(p.OwnerUsername))
+		on := ""
+		if p.HasInstances() {
+			on = " on the database's instance " + code(p.Instance)
+		}
+		fmt.Fprintf(&b, "2. `make rds-provision-auto ENV=%s` creates the role `%s`%s and gives it `%s` on `%s`: %s, and the same on the tables and sequences its owner %s creates later in `public`.\n",
+			env, f.Username, on, f.AccessLevel, f.DatabaseName, levelGrants(f.AccessLevel), code(p.OwnerUsername))
 	case TypeChangeAccess:
 		fmt.Fprintf(&b, "1. `make rds-provision-auto ENV=%s` converges `%s` on `%s` to `%s`: %s. ", env, f.Username, f.DatabaseName, f.AccessLevel, levelChange(p.PreviousLevel, f.AccessLevel))
 		b.WriteString("Terraform has nothing to do for this change (its type of an entry keeps database_name and username).\n")
@@ -174,6 +189,38 @@ func afterMerge(p *Plan) string {
 		}
 		fmt.Fprintf(&b, "1. `make rds-provision-auto ENV=%s` retires %s: NOLOGIN, their sessions ended. The database `%s`, its data and the secrets stay.\n", env, strings.Join(roles, ", "), f.DatabaseName)
 		b.WriteString("2. Deleting them is the break-glass `rds-provision decommission` (RB-0030), for retired entries only, at least 7 days after retirement.\n")
+	}
+	return b.String()
+}
+
+// placementSection says where a create request put its database among
+// the environment's instances, and why: the rule, and every instance of
+// the tier with its count (before this request) and limit.
+func placementSection(database string, pl Placement) string {
+	var b strings.Builder
+	b.WriteString("\n### Placement\n\n")
+	if pl.Existing {
+		fmt.Fprintf(&b, "`%s` is already on %s (its owner entry in %s): a database stays on its instance.\n", database, code(pl.Instance), code(pl.Source))
+	} else {
+		fmt.Fprintf(&b, "Placed on %s: of the instances of tier %s with room (`rds_instances` in %s), the one that holds the fewest databases; ties go to the first name.\n", code(pl.Instance), code(pl.Tier), code(pl.Source))
+	}
+	b.WriteString("\n| instance | databases now | `max_databases` | |\n|---|--:|--:|---|\n")
+	for _, c := range pl.Candidates {
+		note := ""
+		switch {
+		case c.Name == pl.Instance:
+			note = "**here**"
+		case !c.Room():
+			note = "full"
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %s |\n", code(c.Name), c.Databases, c.MaxDatabases, note)
+	}
+	if len(pl.Others) > 0 {
+		var others []string
+		for _, c := range pl.Others {
+			others = append(others, fmt.Sprintf("%s (%s)", code(c.Name), code(c.Tier)))
+		}
+		fmt.Fprintf(&b, "\nInstances of other tiers: %s.\n", strings.Join(others, ", "))
 	}
 	return b.String()
 }

@@ -34,8 +34,9 @@ func checkCreate(f Form, facts Facts, found *findings) {
 	}
 }
 
-// planCreate adds the owner entry to each tfvars file and the entry to the
-// catalog.
+// planCreate places the database (when the environment declares
+// rds_instances) and adds the owner entry to each tfvars file and the
+// entry to the catalog, both naming the instance.
 func (in *planInput) planCreate(p *Plan) error {
 	form, env := in.form, in.env
 	p.SecretPath = in.settings.SecretPrefix + "/" + env + "/" + form.DatabaseName + "/postgres"
@@ -51,14 +52,23 @@ func (in *planInput) planCreate(p *Plan) error {
 	if form.InitialSchema != schema.None {
 		template = form.InitialSchema
 	}
-	entry := tfvars.NewEntry{Key: form.DatabaseName, DatabaseName: form.DatabaseName, Username: form.Username, InitialSchema: template}
+	instance := ""
+	if in.facts.RDSInstances.declared() {
+		placed, rule := place(form.DatabaseName, form.Size, in.facts)
+		if rule != "" { // Validate refused it already; never guess
+			return &ValidationError{Problems: []FieldError{{Field: FieldSize, Value: QuoteValue(form.Size), Rule: rule}}}
+		}
+		p.Placement, p.Instance, instance = &placed, placed.Instance, placed.Instance
+		p.MasterSecret = in.masterSecret(instance)
+	}
+	entry := tfvars.NewEntry{Key: form.DatabaseName, DatabaseName: form.DatabaseName, Username: form.Username, InitialSchema: template, Instance: instance}
 	if err := in.insert(p, entry); err != nil {
 		return err
 	}
 	out, changed, err := catalog.Upsert(in.catSrc, env, catalog.Entry{
 		Name: form.DatabaseName, Owner: form.Owner, RequestedBy: form.User, Domain: form.Domain,
 		Risk: form.Risk, Username: form.Username, SizeTier: form.Size,
-		InstanceClass: p.InstanceClass, SecretPath: p.SecretPath, InitialSchema: template,
+		InstanceClass: p.InstanceClass, SecretPath: p.SecretPath, InitialSchema: template, Instance: instance,
 	}, in.settings.Now)
 	return in.catalogEdit(p, out, changed, err)
 }

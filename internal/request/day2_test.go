@@ -19,7 +19,7 @@ import (
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/day2")
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/day2 and testdata/instances")
 
 // The day-2 infra: orders, owned by app-team, with an ETL job's editor
 // grant; comments and layout that the edits must keep.
@@ -119,7 +119,13 @@ func newDay2Fake(t *testing.T) (*ghtest.Server, *gh.Client) {
 // goldenFile compares got with testdata/day2/name, rewritten with -update.
 func goldenFile(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "day2", name)
+	goldenIn(t, "day2", name, got)
+}
+
+// goldenIn compares got with testdata/dir/name, rewritten with -update.
+func goldenIn(t *testing.T, dir, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", dir, name)
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -347,19 +353,26 @@ func TestDay2Refusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, c := newDay2Fake(t)
 			_, err := Run(context.Background(), Options{Form: tt.form, GitHub: c, Dispatch: Dispatch{Actor: "bo-bi"}})
-			v, ok := IsValidation(err)
-			if !ok {
-				t.Fatalf("err = %v, want problems", err)
-			}
-			if diff := cmp.Diff(tt.want, v.Problems); diff != "" {
-				t.Errorf("problems (-want +got):\n%s", diff)
-			}
-			for _, call := range srv.Calls() {
-				if !strings.HasPrefix(call, "GET ") {
-					t.Errorf("write call %s", call)
-				}
-			}
+			refusedReadingOnly(t, srv, err, tt.want)
 		})
+	}
+}
+
+// refusedReadingOnly checks that err holds exactly the problems want and
+// that the run made no GitHub call but reads.
+func refusedReadingOnly(t *testing.T, srv *ghtest.Server, err error, want []FieldError) {
+	t.Helper()
+	v, ok := IsValidation(err)
+	if !ok {
+		t.Fatalf("err = %v, want problems", err)
+	}
+	if diff := cmp.Diff(want, v.Problems); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	for _, call := range srv.Calls() {
+		if !strings.HasPrefix(call, "GET ") {
+			t.Errorf("write call %s", call)
+		}
 	}
 }
 

@@ -185,6 +185,10 @@ type Facts struct {
 	Catalog     []catalog.Entry
 	// Dispatch is who started the run, when known.
 	Dispatch Dispatch
+	// RDSInstances are the instances the environment's tfvars declares
+	// (rds_instances); none for one implicit instance. A create request
+	// is placed on one of them (see place).
+	RDSInstances InstanceFacts
 }
 
 // Instance names the RDS instance's own database and master user.
@@ -203,6 +207,9 @@ type ExistingDatabase struct {
 	AccessLevel  string // owner (also when empty), editor or reader
 	Retired      bool   // retired = true, or a catalog status decommissioning or retired
 	InTfvars     bool   // from a tfvars file (else the catalog)
+	// Instance is the tfvars entry's instance (the catalog's
+	// configuration.instance); empty on the one implicit instance.
+	Instance string
 }
 
 func (d ExistingDatabase) level() string {
@@ -304,6 +311,12 @@ func Validate(f Form, facts Facts) []FieldError {
 	if checkEnum(FieldSize, f.Size, enums.Sizes) && envOK && typ.name == TypeCreate {
 		if allowed, limited := enums.SizesByEnvironment[f.Environment]; limited && !contains(allowed, f.Size) {
 			add(FieldSize, f.Size, "is not allowed in %s: %s allows only %s", f.Environment, f.Environment, strings.Join(allowed, ", "))
+		} else if dbOK && facts.RDSInstances.declared() {
+			// Placement is part of validation: a full tier is refused
+			// with every other problem, before anything is written.
+			if _, rule := place(f.DatabaseName, f.Size, facts); rule != "" {
+				add(FieldSize, f.Size, "%s", rule)
+			}
 		}
 	}
 	if checkEnum(FieldInitialSchema, f.InitialSchema, enums.InitialSchemas) && f.InitialSchema != schema.None && typ.name == TypeCreate {

@@ -47,7 +47,8 @@ func checkGrant(f Form, facts Facts, found *findings) {
 }
 
 // planGrant adds the editor or reader entry after the others in each
-// tfvars file and the access record to the catalog.
+// tfvars file, on its database's instance, and the access record to the
+// catalog.
 func (in *planInput) planGrant(p *Plan) error {
 	form, env := in.form, in.env
 	p.AccessLevel = form.AccessLevel
@@ -55,7 +56,13 @@ func (in *planInput) planGrant(p *Plan) error {
 	p.Branch = "database/grant-" + env + "-" + form.DatabaseName + "-" + form.Username
 	p.Title = fmt.Sprintf("Grant RDS access: %s (%s) on %s (%s)", form.Username, form.AccessLevel, form.DatabaseName, env)
 	p.CommitMessage = fmt.Sprintf("database: grant %s on %s to %s in %s", form.AccessLevel, form.DatabaseName, form.Username, env)
-	entry := tfvars.NewEntry{Key: form.Username, DatabaseName: form.DatabaseName, Username: form.Username, AccessLevel: form.AccessLevel}
+	// The role is given access on its database's instance (p.Instance,
+	// set by day2 when the environment declares instances).
+	instance := ""
+	if in.facts.RDSInstances.declared() {
+		instance = p.Instance
+	}
+	entry := tfvars.NewEntry{Key: form.Username, DatabaseName: form.DatabaseName, Username: form.Username, AccessLevel: form.AccessLevel, Instance: instance}
 	if err := in.insert(p, entry); err != nil {
 		return err
 	}

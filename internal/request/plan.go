@@ -38,9 +38,11 @@ type FileChange struct {
 
 // Plan is everything a request will do, computed without I/O.
 type Plan struct {
-	Form     Form
-	Mode     tfvars.Mode // the layout resolved for the environment
-	Instance string      // goldenpath-platform-db-<env>
+	Form Form
+	Mode tfvars.Mode // the layout resolved for the environment
+	// Instance is the database's instance: goldenpath-platform-db-<env>,
+	// or its rds_instances key when the environment declares several.
+	Instance string
 	// SecretPath is the role's secret: <prefix>/<env>/<key>/postgres (a
 	// new entry's), or the existing entry's for change-access and retire.
 	SecretPath    string
@@ -59,6 +61,13 @@ type Plan struct {
 	// Retired are the roles a retire request covers: the username's, or
 	// every role of the database when its owner is named.
 	Retired []RetiredRole
+	// Placement is where a create request put its database, and why; nil
+	// when the environment declares no rds_instances.
+	Placement *Placement
+	// MasterSecret is the master secret of the database's instance, when
+	// the environment declares rds_instances (then Instance is that
+	// instance's name); empty otherwise.
+	MasterSecret string
 	// Review is the owning team's review of a day-2 request.
 	Review   Review
 	Dispatch Dispatch
@@ -93,6 +102,11 @@ type Review struct {
 	Requested bool
 	Refused   string
 }
+
+// HasInstances reports whether the environment declares rds_instances:
+// then Instance is the database's instance and MasterSecret its master
+// secret.
+func (p *Plan) HasInstances() bool { return p.MasterSecret != "" }
 
 // Changed reports whether the plan writes anything.
 func (p *Plan) Changed() bool { return len(p.Files) > 0 }
@@ -142,14 +156,21 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 		}
 		return nil, err
 	}
+	if err := checkTargetInstances(targets, enums); err != nil {
+		if len(static) > 0 {
+			return nil, &ValidationError{Problems: static}
+		}
+		return nil, err
+	}
 	catPath := catalog.Path(env)
-	facts := Facts{Enums: enums, Dispatch: s.Dispatch, CatalogPath: catPath}
+	facts := Facts{Enums: enums, Dispatch: s.Dispatch, CatalogPath: catPath,
+		RDSInstances: InstanceFacts{Source: targets[0].path, Instances: targets[0].file.RDSInstances}}
 	for _, t := range targets {
 		f := t.file
 		facts.Instances = append(facts.Instances, Instance{Source: t.path, DatabaseName: f.DatabaseName, MasterUsername: f.MasterUsername})
 		for _, e := range f.Entries {
 			facts.Databases = append(facts.Databases, ExistingDatabase{Source: t.path, Key: e.Key, DatabaseName: e.DatabaseName, Username: e.Username,
-				AccessLevel: e.AccessLevel, Retired: e.Retired, InTfvars: true})
+				AccessLevel: e.AccessLevel, Retired: e.Retired, InTfvars: true, Instance: e.Instance})
 		}
 	}
 	catSrc, catFound := snap[catPath]
@@ -168,7 +189,7 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 			}
 			facts.Catalog = append(facts.Catalog, e)
 			facts.Databases = append(facts.Databases, ExistingDatabase{Source: catPath, Key: e.Name, DatabaseName: e.Name, Username: e.Username,
-				AccessLevel: tfvars.AccessOwner, Retired: catalog.IsRetiring(e.Status)})
+				AccessLevel: tfvars.AccessOwner, Retired: catalog.IsRetiring(e.Status), Instance: e.Instance})
 			for _, a := range e.Access {
 				facts.Databases = append(facts.Databases, ExistingDatabase{Source: catPath, Key: a.Username, DatabaseName: e.Name, Username: a.Username,
 					AccessLevel: a.Level, Retired: catalog.IsRetiring(a.Status)})
@@ -180,7 +201,7 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 	}
 
 	p := &Plan{Form: form, Mode: targets[0].mode, Instance: catalog.Instance(env), AccessLevel: form.AccessLevel, Dispatch: s.Dispatch, Notices: Unused(form, enums)}
-	in := &planInput{form: form, env: env, enums: enums, settings: s, targets: targets, catPath: catPath, catSrc: catSrc, catFound: catFound}
+	in := &planInput{form: form, env: env, enums: enums, settings: s, targets: targets, catPath: catPath, catSrc: catSrc, catFound: catFound, facts: facts}
 	if form.RequestType == TypeCreate {
 		err = in.planCreate(p)
 	} else {
@@ -211,6 +232,7 @@ type planInput struct {
 	catPath  string
 	catSrc   []byte
 	catFound bool
+	facts    Facts
 }
 
 // day2 fills in what every day-2 request takes from the files: the
@@ -228,6 +250,10 @@ func (in *planInput) day2(p *Plan, facts Facts) {
 				p.SecretPath = in.settings.SecretPrefix + "/" + in.env + "/" + te.Key + "/postgres"
 			}
 		}
+	}
+	if in.facts.RDSInstances.declared() {
+		p.Instance = ownerRows(facts, form.DatabaseName)[0].Instance
+		p.MasterSecret = in.masterSecret(p.Instance)
 	}
 	p.Review = reviewOf(e.Owner, in.enums)
 	p.Labels = []string{"rds-database", "platform-team", in.env}
@@ -249,6 +275,43 @@ func reviewOf(owner string, enums Enums) Review {
 		return Review{Why: fmt.Sprintf("the catalog's owner %s is not one of the owner teams (%s)", QuoteValue(owner), strings.Join(enums.Owners, ", "))}
 	}
 	return Review{Team: owner}
+}
+
+// masterSecret is the master secret of the declared instance called name.
+func (in *planInput) masterSecret(name string) string {
+	inst, _ := in.facts.RDSInstances.find(name)
+	return inst.MasterSecretPath(in.settings.SecretPrefix, in.env)
+}
+
+// checkTargetInstances refuses instances the request cannot place on: a
+// tier that is not one of the form's sizes (enums), and, in coupled mode
+// with the standalone file edited too, two files that do not declare the
+// same rds_instances (they are edited together so they cannot drift).
+func checkTargetInstances(targets []target, enums Enums) error {
+	for _, t := range targets {
+		if err := t.file.CheckTiers(enums.Sizes); err != nil {
+			return err
+		}
+	}
+	for _, t := range targets[1:] {
+		if a, b := targets[0].file.RDSInstances, t.file.RDSInstances; !tfvars.SameInstances(a, b) {
+			return fmt.Errorf("%s and %s declare different rds_instances (%s; %s): the two files are edited together, so they must declare the same instances, in the same order; make them the same",
+				targets[0].path, t.path, instanceList(a), instanceList(b))
+		}
+	}
+	return nil
+}
+
+// instanceList names instances with their tiers, or says there are none.
+func instanceList(insts []tfvars.Instance) string {
+	if len(insts) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, i := range insts {
+		out = append(out, fmt.Sprintf("%s %s max %d", i.Name, i.Tier, i.MaxDatabases))
+	}
+	return strings.Join(out, ", ")
 }
 
 // insert adds e to each tfvars file.

@@ -27,6 +27,10 @@ type NewEntry struct {
 	// InitialSchema, when not empty, is written as initial_schema: a
 	// schema template for provision to apply once (internal/schema).
 	InitialSchema string
+	// Instance, when not empty, is written as instance: the rds_instances
+	// key of the instance the database is on. A file that declares
+	// rds_instances needs it; one that declares none refuses it.
+	Instance string
 }
 
 func (e NewEntry) level() string {
@@ -74,9 +78,15 @@ func Insert(path string, src []byte, mode Mode, e NewEntry) (out []byte, changed
 	if e.InitialSchema != "" && e.level() != AccessOwner {
 		return nil, false, fmt.Errorf("edit tfvars %s: initial_schema %q needs access_level owner, not %s", path, e.InitialSchema, e.level())
 	}
+	if err := checkNewInstance(path, before, e); err != nil {
+		return nil, false, err
+	}
 	for _, old := range before.Entries {
 		same := old.DatabaseName == e.DatabaseName && old.Username == e.Username
 		switch {
+		case same && old.Instance != e.Instance:
+			return nil, false, fmt.Errorf("%s:%d: %w: %s is on instance %s, the new entry on %s; a database stays on its instance (moving it is a migration, not an edit)",
+				path, old.Line, ErrConflict, old.Key, old.Instance, e.Instance)
 		case same && old.InitialSchema != e.InitialSchema:
 			return nil, false, fmt.Errorf("%s:%d: %w: %s has initial_schema %s, the request %s; a request does not change an existing entry's template (edit the tfvars in a reviewed change)",
 				path, old.Line, ErrConflict, old.Key, schemaLabel(old.InitialSchema), schemaLabel(e.InitialSchema))
@@ -96,6 +106,13 @@ func Insert(path string, src []byte, mode Mode, e NewEntry) (out []byte, changed
 	}
 	if e.level() != AccessOwner && !ownerListed(before.Entries, e.DatabaseName) {
 		return nil, false, fmt.Errorf("edit tfvars %s: %w: no owner entry lists database %q, so a %s entry cannot be added to it", path, ErrConflict, e.DatabaseName, e.level())
+	}
+	if e.level() != AccessOwner {
+		for _, old := range before.Entries {
+			if old.DatabaseName == e.DatabaseName && old.AccessLevel == AccessOwner && old.Instance != e.Instance {
+				return nil, false, fmt.Errorf("edit tfvars %s: %w: database %q is on instance %s (%s, line %d), so its %s entry is too, not on %s", path, ErrConflict, e.DatabaseName, old.Instance, old.Key, old.Line, e.level(), e.Instance)
+			}
+		}
 	}
 
 	body, err := parseBody(path, src)
@@ -130,6 +147,25 @@ func Insert(path string, src []byte, mode Mode, e NewEntry) (out []byte, changed
 	return out, true, nil
 }
 
+// checkNewInstance refuses an entry's instance that the file does not
+// declare, an instance in a file without rds_instances, and no instance
+// in a file that declares them: an inserted entry always names its
+// instance there, even the only one.
+func checkNewInstance(path string, f *File, e NewEntry) error {
+	names := f.InstanceNames()
+	switch {
+	case len(names) == 0 && e.Instance != "":
+		return fmt.Errorf("edit tfvars %s: instance %q: the file declares no rds_instances (the environment is one implicit instance)", path, e.Instance)
+	case len(names) > 0 && e.Instance == "":
+		return fmt.Errorf("edit tfvars %s: the file declares rds_instances (%s): a new entry names its instance", path, strings.Join(names, ", "))
+	case len(names) > 0:
+		if _, ok := f.Instance(e.Instance); !ok {
+			return fmt.Errorf("edit tfvars %s: instance %q is not in rds_instances (%s)", path, e.Instance, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
 // ownerListed reports whether an owner entry lists database.
 func ownerListed(entries []Entry, database string) bool {
 	for _, e := range entries {
@@ -153,7 +189,7 @@ func checkInserted(path string, out []byte, mode Mode, before *File, e NewEntry)
 	if err != nil {
 		return fmt.Errorf("edit tfvars %s: edited file does not parse: %w", path, err)
 	}
-	want := append(entryValues(before.Entries), Entry{Key: e.Key, DatabaseName: e.DatabaseName, Username: e.Username, AccessLevel: e.level(), InitialSchema: e.InitialSchema})
+	want := append(entryValues(before.Entries), Entry{Key: e.Key, DatabaseName: e.DatabaseName, Username: e.Username, AccessLevel: e.level(), InitialSchema: e.InitialSchema, Instance: e.Instance})
 	got := entryValues(after.Entries)
 	if len(got) != len(want) {
 		return fmt.Errorf("edit tfvars %s: edited file has %d entries, want %d", path, len(got), len(want))
@@ -163,7 +199,8 @@ func checkInserted(path string, out []byte, mode Mode, before *File, e NewEntry)
 			return fmt.Errorf("edit tfvars %s: edited entry %d is %+v, want %+v", path, i, got[i], want[i])
 		}
 	}
-	if after.MasterUsername != before.MasterUsername || after.DatabaseName != before.DatabaseName || after.Region != before.Region {
+	if after.MasterUsername != before.MasterUsername || after.DatabaseName != before.DatabaseName || after.Region != before.Region ||
+		!SameInstances(after.RDSInstances, before.RDSInstances) {
 		return fmt.Errorf("edit tfvars %s: edit changed the instance settings", path)
 	}
 	return nil
@@ -296,6 +333,9 @@ func (s splicer) entryText(indent string, e NewEntry, quoted bool, comma bool) s
 	}
 	if e.InitialSchema != "" {
 		attrs = append(attrs, [2]string{"initial_schema", e.InitialSchema})
+	}
+	if e.Instance != "" {
+		attrs = append(attrs, [2]string{"instance", e.Instance})
 	}
 	width := 0
 	for _, a := range attrs {

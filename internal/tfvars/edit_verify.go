@@ -11,14 +11,25 @@ import (
 	"strings"
 )
 
+// EntriesType is the Terraform type of application_databases in the RDS
+// module: SPEC's map(object({database_name, username})), with the entry's
+// instance optional. Terraform's object type drops the other attributes
+// an entry may have (access_level, initial_schema, ...), so the module
+// still accepts them.
+const EntriesType = "map(object({ database_name = string, username = string, instance = optional(string) }))"
+
+// InstancesType is the Terraform type of rds_instances: a map of
+// objects with the attributes the reader accepts.
+const InstancesType = "map(object({ tier = string, max_databases = number, master_secret = optional(string), rds_endpoint = optional(string), rds_port = optional(number), identifier = optional(string) }))"
+
 // VerifyWithTerraform makes the real terraform CLI parse and type-check
 // src as a -var-file: it plans a module without resources whose variables
 // are every top-level attribute of src, typed any, except that
 // application_databases (standalone) or rds_config.application_databases
-// (coupled) has Terraform's type map(object({database_name = string,
-// username = string})). It returns terraform's output when the plan fails
-// or does not see want entries. Tests use it on every edited file; it needs
-// terraform on PATH (or bin) and no network.
+// (coupled) has the module's type EntriesType, and rds_instances (top-level
+// or in rds_config), when present, InstancesType. It returns terraform's
+// output when the plan fails or does not see want entries. Tests use it on
+// every edited file; it needs terraform on PATH (or bin) and no network.
 func VerifyWithTerraform(ctx context.Context, bin string, src []byte, mode Mode, want int) error {
 	if bin == "" {
 		bin = "terraform"
@@ -36,15 +47,16 @@ func VerifyWithTerraform(ctx context.Context, bin string, src []byte, mode Mode,
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	entryType := "map(object({ database_name = string, username = string }))"
 	var mod strings.Builder
 	for _, name := range names {
 		typ := "any"
 		switch {
 		case mode == ModeStandalone && name == "application_databases":
-			typ = entryType
+			typ = EntriesType
+		case mode == ModeStandalone && name == "rds_instances":
+			typ = InstancesType
 		case mode == ModeCoupled && name == "rds_config":
-			typ = "object({ application_databases = " + entryType + " })"
+			typ = "object({ application_databases = " + EntriesType + ", rds_instances = optional(" + InstancesType + ") })"
 		}
 		fmt.Fprintf(&mod, "variable %q {\n  type = %s\n}\n", name, typ)
 	}

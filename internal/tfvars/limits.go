@@ -74,8 +74,11 @@ func checkNesting(path string, src []byte) error {
 //     whichever ran first would own it;
 //   - an editor or reader entry for a database no owner entry lists: that
 //     database is not the file's to share (another team's, or made by
-//     hand), and an entry must not be a way into it.
-func checkEntries(entries []Entry, ranges []hcl.Range) error {
+//     hand), and an entry must not be a way into it;
+//   - with rds_instances, a database on two instances, and an editor or
+//     reader entry on another instance than its database's owner entry
+//     (checkPlacement).
+func checkEntries(entries []Entry, places []entryPlace) error {
 	owner := map[string]int{} // database_name -> index of its owner entry
 	for i, e := range entries {
 		if e.AccessLevel != AccessOwner {
@@ -83,13 +86,24 @@ func checkEntries(entries []Entry, ranges []hcl.Range) error {
 		}
 		if j, dup := owner[e.DatabaseName]; dup {
 			o := entries[j]
-			return errorAt(ranges[i], "application_databases.%s (line %d) and application_databases.%s (line %d) are both owner entries of database %s: a database has one owner entry; give the other access_level = \"editor\" or \"reader\", or remove it", o.Key, o.Line, e.Key, e.Line, e.DatabaseName)
+			if o.Instance != e.Instance {
+				return errorAt(places[i].key, "application_databases.%s puts database %s on instance %s, and application_databases.%s (line %d) puts it on instance %s: a database name is unique in an environment, across its instances (the catalog keys its entry by name, and grant, change-access and retire requests find the database by name); rename one of them", e.Key, e.DatabaseName, e.Instance, o.Key, o.Line, o.Instance)
+			}
+			return errorAt(places[i].key, "application_databases.%s (line %d) and application_databases.%s (line %d) are both owner entries of database %s: a database has one owner entry; give the other access_level = \"editor\" or \"reader\", or remove it", o.Key, o.Line, e.Key, e.Line, e.DatabaseName)
 		}
 		owner[e.DatabaseName] = i
 	}
 	for i, e := range entries {
-		if _, ok := owner[e.DatabaseName]; !ok {
-			return errorAt(ranges[i], "application_databases.%s: access_level %s on database %s, which no owner entry of application_databases lists: a database is shared with editor and reader entries only beside its owner entry; add that entry (the app whose role owns the database; an owner cannot be demoted, its role owns the database), or remove this one", e.Key, e.AccessLevel, e.DatabaseName)
+		j, ok := owner[e.DatabaseName]
+		if !ok {
+			return errorAt(places[i].key, "application_databases.%s: access_level %s on database %s, which no owner entry of application_databases lists: a database is shared with editor and reader entries only beside its owner entry; add that entry (the app whose role owns the database; an owner cannot be demoted, its role owns the database), or remove this one", e.Key, e.AccessLevel, e.DatabaseName)
+		}
+		if o := entries[j]; o.Instance != e.Instance {
+			at := places[i].key
+			if places[i].instance != nil {
+				at = *places[i].instance
+			}
+			return errorAt(at, "application_databases.%s: access_level %s on database %s puts the role on instance %s, but the database is on instance %s (application_databases.%s, line %d): a role is given access on its database's instance; set instance = %q", e.Key, e.AccessLevel, e.DatabaseName, e.Instance, o.Instance, o.Key, o.Line, o.Instance)
 		}
 	}
 	return nil

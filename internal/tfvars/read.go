@@ -1,5 +1,7 @@
 // Package tfvars reads the application_databases map from an environment's
-// Terraform tfvars, in standalone or coupled layout, with the real HCL parser.
+// Terraform tfvars, in standalone or coupled layout, with the real HCL parser,
+// and the environment's RDS instances (rds_instances, or the one implicit
+// instance of a file that declares none).
 package tfvars
 
 import (
@@ -15,6 +17,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/schema"
 )
 
@@ -106,7 +109,12 @@ type Entry struct {
 	// retirement of its role (provision makes it NOLOGIN, ends its
 	// sessions and keeps its data). False when absent or false.
 	Retired bool
-	Line    int // line of the key, for annotations
+	// Instance is the rds_instances key of the instance the entry's
+	// database lives on: its instance attribute, or the only instance of
+	// a file that declares exactly one. Empty in a file without
+	// rds_instances: the one implicit instance (see File.Instances).
+	Instance string
+	Line     int // line of the key, for annotations
 
 	// AdoptOwnedDatabases lets provisioning take over an existing role that
 	// owns these databases, which no entry names (opt-in, per role).
@@ -131,6 +139,11 @@ type File struct {
 	Entries     []Entry
 	// HasAttribute is false when the file has no application_databases yet.
 	HasAttribute bool
+	// RDSInstances are the instances rds_instances declares (top-level in
+	// the standalone layout, inside rds_config in the coupled one), in
+	// file order; nil when the file declares none, and the environment is
+	// one implicit instance as before (see Instances).
+	RDSInstances []Instance
 }
 
 // StandaloneFile and CoupledFile are SPEC's per-environment files, relative
@@ -224,9 +237,34 @@ func Locate(repoRoot, env string, mode Mode) (string, Mode, error) {
 // locateHint is the remedy for a tfvars file missing from a working tree.
 const locateHint = "check the environment name and the infra repository root (--env and --repo-root; ENV and INFRA_REPO in make), or name the file with --tfvars"
 
-// Load reads the file at path. With ModeAuto the layout follows the content:
-// coupled when rds_config.enabled is true, standalone otherwise.
+// ErrSeveralInstances is returned (wrapped) by Load for a file that
+// declares rds_instances: its caller runs one instance per environment,
+// with one master secret, and would run every entry on that one server.
+var ErrSeveralInstances = errors.New("the tfvars declares several RDS instances (rds_instances)")
+
+// Load reads the file at path for a caller that runs one instance per
+// environment (provision, rotate and catalog-status as they are): a file
+// that declares rds_instances is refused with ErrSeveralInstances, before
+// any connection, rather than having every entry run on one master. With
+// ModeAuto the layout follows the content: coupled when
+// rds_config.enabled is true, standalone otherwise.
 func Load(path string, mode Mode) (*File, error) {
+	f, err := LoadInstances(path, mode)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.RDSInstances) > 0 {
+		return nil, fmt.Errorf("%w: %s declares %s, and this command runs one instance per environment with one master secret, so it would run every entry on that one server; it stops here, before any connection (request places databases on instances; running each instance with its own master secret is not built yet: keep one implicit instance, without rds_instances, to run it)",
+			ErrSeveralInstances, path, strings.Join(f.InstanceNames(), ", "))
+	}
+	return f, nil
+}
+
+// LoadInstances reads the file at path as Load does, a file that
+// declares rds_instances included: for a caller that runs each instance
+// (File.Instances) with its own master secret and the entries EntriesOn
+// gives it.
+func LoadInstances(path string, mode Mode) (*File, error) {
 	src, err := readBounded(path)
 	if err != nil {
 		return nil, err
@@ -284,7 +322,7 @@ func Parse(path string, src []byte, mode Mode) (*File, error) {
 	}
 	f.Environment = environment(body)
 
-	var dbs hclsyntax.Expression
+	var dbs, insts hclsyntax.Expression
 	switch mode {
 	case ModeStandalone:
 		if f.MasterUsername, err = topString(body, "master_username"); err != nil {
@@ -306,6 +344,9 @@ func Parse(path string, src []byte, mode Mode) (*File, error) {
 		}
 		if attr, ok := body.Attributes["application_databases"]; ok {
 			dbs = attr.Expr
+		}
+		if attr, ok := body.Attributes["rds_instances"]; ok && !isNull(attr.Expr) {
+			insts = attr.Expr
 		}
 	case ModeCoupled:
 		attr, ok := body.Attributes["rds_config"]
@@ -336,15 +377,32 @@ func Parse(path string, src []byte, mode Mode) (*File, error) {
 		if item, ok := findItem(cfg, "application_databases"); ok {
 			dbs = item.ValueExpr
 		}
+		if item, ok := findItem(cfg, "rds_instances"); ok && !isNull(item.ValueExpr) {
+			insts = item.ValueExpr
+		}
+		if attr, ok := body.Attributes["rds_instances"]; ok {
+			return nil, errorAt(attr.NameRange, "rds_instances is a top-level attribute, but in the coupled layout the instances belong inside rds_config, beside application_databases: move it into rds_config")
+		}
 	default:
 		return nil, fmt.Errorf("invalid RDS mode %q: want auto, coupled or standalone", mode)
+	}
+	if insts != nil {
+		if f.RDSInstances, err = readInstances(insts); err != nil {
+			return nil, err
+		}
 	}
 	if dbs == nil {
 		return f, nil
 	}
 	f.HasAttribute = true
-	f.Entries, err = readEntries(dbs)
-	if err != nil {
+	var places []entryPlace
+	if f.Entries, places, err = readEntries(dbs); err != nil {
+		return nil, err
+	}
+	if err := resolveInstances(f, places); err != nil {
+		return nil, err
+	}
+	if err := checkEntries(f.Entries, places); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -372,38 +430,43 @@ func parseBody(path string, src []byte) (*hclsyntax.Body, error) {
 	return body, nil
 }
 
-func readEntries(expr hclsyntax.Expression) ([]Entry, error) {
+// entryPlace is where an entry's parts are in the file, for errors found
+// after reading: its key, and its instance value when it has one.
+type entryPlace struct {
+	key      hcl.Range
+	instance *hcl.Range
+}
+
+func readEntries(expr hclsyntax.Expression) ([]Entry, []entryPlace, error) {
 	obj, ok := expr.(*hclsyntax.ObjectConsExpr)
 	if !ok {
-		return nil, errorAt(expr.Range(), "application_databases must be a map { key = { database_name = \"...\", username = \"...\" } }")
+		return nil, nil, errorAt(expr.Range(), "application_databases must be a map { key = { database_name = \"...\", username = \"...\" } }")
 	}
 	seen := map[string]int{}
 	entries := make([]Entry, 0, len(obj.Items))
-	keys := make([]hcl.Range, 0, len(obj.Items))
+	places := make([]entryPlace, 0, len(obj.Items))
 	for _, item := range obj.Items {
 		key, err := keyString(item.KeyExpr)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		line := item.KeyExpr.Range().Start.Line
 		if first, dup := seen[key]; dup {
-			return nil, errorAt(item.KeyExpr.Range(), "duplicate application_databases key %q (first at line %d)", key, first)
+			return nil, nil, errorAt(item.KeyExpr.Range(), "duplicate application_databases key %q (first at line %d)", key, first)
 		}
 		seen[key] = line
-		e, err := readEntry(key, line, item.ValueExpr)
+		place := entryPlace{key: item.KeyExpr.Range()}
+		e, err := readEntry(key, line, item.ValueExpr, &place)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		entries = append(entries, e)
-		keys = append(keys, item.KeyExpr.Range())
+		places = append(places, place)
 	}
-	if err := checkEntries(entries, keys); err != nil {
-		return nil, err
-	}
-	return entries, nil
+	return entries, places, nil
 }
 
-func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
+func readEntry(key string, line int, expr hclsyntax.Expression, place *entryPlace) (Entry, error) {
 	e := Entry{Key: key, Line: line, AccessLevel: AccessOwner}
 	obj, ok := expr.(*hclsyntax.ObjectConsExpr)
 	if !ok {
@@ -453,8 +516,14 @@ func readEntry(key string, line int, expr hclsyntax.Expression) (Entry, error) {
 			if e.InitialSchema, err = initialSchema(key, value, item.ValueExpr.Range()); err != nil {
 				return e, err
 			}
+		case "instance":
+			r := item.ValueExpr.Range()
+			if err := naming.CheckInstance(value); err != nil {
+				return e, errorAt(r, "application_databases.%s.instance is %q: %v", key, value, err)
+			}
+			e.Instance, place.instance = value, &r
 		default:
-			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name, initial_schema, retired, adopt_owned_databases)", key, name)
+			return e, errorAt(item.KeyExpr.Range(), "application_databases.%s: unknown attribute %q (want database_name, username, access_level, secret_name, initial_schema, retired, adopt_owned_databases, instance)", key, name)
 		}
 	}
 	if e.InitialSchema != "" && e.AccessLevel != AccessOwner {

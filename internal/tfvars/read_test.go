@@ -225,6 +225,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("application_databases = {\n  a = { database_name = \"a\", username = \"b\" }\n}\n")
 	f.Add("rds_config = { enabled = true, application_databases = { \"x\" = { database_name = \"y\", username = \"z\" } } }\n")
 	f.Add("application_databases = { a = { database_name = \"${x}\" } }")
+	f.Add("rds_instances = { a-1 = { tier = \"small\", max_databases = 2 } }\napplication_databases = { a = { database_name = \"a\", username = \"b\", instance = \"a-1\" } }\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		file, err := Parse("f.tfvars", []byte(src), ModeAuto)
 		if err == nil && file == nil {

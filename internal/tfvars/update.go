@@ -128,7 +128,8 @@ func Update(path string, src []byte, mode Mode, changes []Change) (out []byte, c
 	if got := entryValues(after.Entries); !reflect.DeepEqual(got, want) {
 		return nil, false, fmt.Errorf("edit tfvars %s: the edited file holds %+v, want %+v", path, got, want)
 	}
-	if after.MasterUsername != before.MasterUsername || after.DatabaseName != before.DatabaseName || after.Region != before.Region {
+	if after.MasterUsername != before.MasterUsername || after.DatabaseName != before.DatabaseName || after.Region != before.Region ||
+		!SameInstances(after.RDSInstances, before.RDSInstances) {
 		return nil, false, fmt.Errorf("edit tfvars %s: edit changed the instance settings", path)
 	}
 	return out, true, nil
