@@ -219,7 +219,7 @@ func provisionRun(ctx context.Context, o *provisionOptions) error {
 // already logged one by one.
 func provisionError(err error) error {
 	if provision.Logged(err) {
-		return ErrFailedRows
+		return audit.ErrActionsFailed
 	}
 	return err
 }

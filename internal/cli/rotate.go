@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 
 	"github.com/goldenpath/rds-provision/internal/naming"
@@ -62,9 +61,6 @@ func runRotate(ctx context.Context, args []string, env Env) error {
 	}
 	defer closeAudit()
 	_, err = rotate.Run(ctx, opts)
-	if errors.Is(err, rotate.ErrActionsFailed) {
-		return ErrFailedRows
-	}
 	return err
 }
 

@@ -25,8 +25,9 @@ import (
 var ErrApproval = errors.New("approval required")
 
 // ErrActionsFailed means the run recorded error rows; each was already
-// logged, so callers need not print this error again.
-var ErrActionsFailed = errors.New("one or more actions failed")
+// logged, so callers need not print this error again. It is
+// audit.ErrActionsFailed, the one such error of every command.
+var ErrActionsFailed = audit.ErrActionsFailed
 
 // SecretSource reads secrets; *secrets.Client is the real one.
 type SecretSource interface {

@@ -29,8 +29,9 @@ import (
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
-// ErrActionsFailed means the run recorded error rows, each already logged.
-var ErrActionsFailed = errors.New("one or more rotations failed")
+// ErrActionsFailed means the run recorded error rows, each already logged:
+// audit.ErrActionsFailed, the one such error of every command.
+var ErrActionsFailed = audit.ErrActionsFailed
 
 // Defaults of the time bounds.
 const (
