@@ -5,7 +5,7 @@ import (
 	"flag"
 
 	"github.com/goldenpath/rds-provision/internal/naming"
-	"github.com/goldenpath/rds-provision/internal/provision"
+	"github.com/goldenpath/rds-provision/internal/pgsession"
 	"github.com/goldenpath/rds-provision/internal/rotate"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -114,7 +114,7 @@ func parseRotate(args []string, env Env) (rotate.Options, string, error) {
 	if opts.Mode, err = tfvars.ParseMode(mode); err != nil {
 		return opts, "", usageErrorf("--rds-mode: %v", err)
 	}
-	if err := provision.CheckSSLMode(opts.SSLMode); err != nil {
+	if err := pgsession.CheckSSLMode(opts.SSLMode); err != nil {
 		return opts, "", usageErrorf("%v", err)
 	}
 	if err := checkMasterEndpoint(opts.MasterEndpoint); err != nil {

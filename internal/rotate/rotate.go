@@ -118,10 +118,10 @@ func newRun(o Options) (*run, error) {
 		return nil, errors.New("give --app KEY (one entry, due or not) or --due (every entry whose rotation period has passed)")
 	}
 	if o.SecretPrefix == "" {
-		o.SecretPrefix = "goldenpath"
+		o.SecretPrefix = naming.DefaultSecretPrefix
 	}
 	if o.MasterSecret == "" {
-		o.MasterSecret = o.SecretPrefix + "/" + o.Env + "/rds/master"
+		o.MasterSecret = naming.MasterSecretPath(o.SecretPrefix, o.Env)
 	}
 	if o.BuildID == "" {
 		o.BuildID = "manual"
@@ -425,7 +425,7 @@ func (r *run) entries(file *tfvars.File) ([]*entry, error) {
 		}
 		path := te.SecretName
 		if path == "" {
-			path = fmt.Sprintf("%s/%s/%s/postgres", r.opts.SecretPrefix, r.opts.Env, te.Key)
+			path = naming.AppSecretPath(r.opts.SecretPrefix, r.opts.Env, te.Key)
 		}
 		out = append(out, &entry{Entry: te, risk: risks[te.DatabaseName], target: Target{SecretID: path, Username: te.Username, Database: te.DatabaseName}})
 	}
