@@ -3,6 +3,7 @@ package provision
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,7 +41,7 @@ func (r *run) prepare(in []tfvars.Entry, masterUsername string) ([]*entry, error
 	for _, te := range in {
 		e := &entry{Entry: te, SecretPath: te.SecretName}
 		if e.SecretPath == "" {
-			e.SecretPath = fmt.Sprintf("%s/%s/%s/postgres", r.opts.SecretPrefix, r.opts.Env, te.Key)
+			e.SecretPath = naming.AppSecretPath(r.opts.SecretPrefix, r.opts.Env, te.Key)
 		}
 		e.invalid = r.invalidReason(te)
 		if e.invalid == "" && masterUsername != "" && te.Username == masterUsername {
@@ -98,7 +99,7 @@ func (r *run) fetchSecrets(ctx context.Context, entries []*entry) error {
 		return ErrActionsFailed
 	}
 	for _, res := range got {
-		r.hide(res.Value)
+		r.hideValue(res.Value)
 	}
 	master := got[r.opts.MasterSecret]
 	if master.Err != nil {
@@ -169,6 +170,21 @@ func (r *run) verifiers(entries []*entry) {
 		}()
 	}
 	wg.Wait()
+}
+
+// hideValue hides a secret value as read and, when it is a JSON object,
+// its password: a text may echo the password alone before the value is
+// parsed (an RDS API error while resolving the master's endpoint).
+func (r *run) hideValue(raw string) {
+	r.hide(raw)
+	var v struct {
+		Password any `json:"password"`
+	}
+	if json.Unmarshal([]byte(raw), &v) == nil {
+		if p, ok := v.Password.(string); ok {
+			r.hide(p)
+		}
+	}
 }
 
 // hide registers a secret value with the audit scrubber and the caller's

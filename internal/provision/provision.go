@@ -4,16 +4,14 @@
 package provision
 
 import (
+	"cmp"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/rdsapi"
@@ -29,77 +27,6 @@ var ErrApproval = errors.New("approval required")
 // audit.ErrActionsFailed, the one such error of every command.
 var ErrActionsFailed = audit.ErrActionsFailed
 
-// SecretSource reads secrets; *secrets.Client is the real one.
-type SecretSource interface {
-	Get(ctx context.Context, path string) (string, error)
-	GetMany(ctx context.Context, paths []string) (map[string]secrets.Result, error)
-}
-
-// Options configure one run. Zero values mean the defaults of SPEC.
-type Options struct {
-	Env string
-	// TfvarsPath names the tfvars file; when empty it is located under
-	// RepoRoot for Env with Mode (auto, coupled, standalone).
-	TfvarsPath string
-	RepoRoot   string
-	Mode       tfvars.Mode
-
-	MasterSecret string // default <prefix>/<env>/rds/master
-	SecretPrefix string // default goldenpath
-	Region       string // default: tfvars aws_region, then eu-west-2
-	BuildID      string // default manual
-	RunID        string // default local
-
-	DryRun          bool
-	RequireApproval bool
-	NoFailFast      bool
-	SkipPreflight   bool
-	SSLMode         string // default verify-full
-	SSLRootCert     string
-	// LockTimeout bounds the wait for another run's advisory lock.
-	LockTimeout time.Duration // default DefaultLockTimeout
-	// StatementTimeout bounds every statement, so a frozen server or
-	// network fails the run instead of hanging it.
-	StatementTimeout time.Duration // default DefaultStatementTimeout
-
-	Getenv func(string) string
-	Now    func() time.Time
-	Random io.Reader // SCRAM salts; default crypto/rand
-
-	// Audit receives every row; callers attach stdout and file sinks.
-	Audit *audit.Log
-	// Log receives the human [SUCCESS]/[ERROR] lines.
-	Log io.Writer
-	// Mask is called with every secret value as soon as it is read, so the
-	// Actions runtime can register it with add-mask.
-	Mask func(secret string)
-
-	// Secrets defaults to AWS Secrets Manager in Region.
-	Secrets SecretSource
-	// MasterEndpoint (--db-host, --db-port, --db-name) overrides the
-	// master secret's host, port and dbname; an RDS-managed master secret
-	// (username and password only) takes them from here, the tfvars
-	// (rds_endpoint, rds_port, database_name) or RDS.
-	MasterEndpoint secrets.Endpoint
-	// RDS finds the instance of an RDS-managed master secret
-	// (DescribeDBInstances); defaults to the RDS API in Region, called only
-	// when the endpoint is still incomplete.
-	RDS secrets.InstanceFinder
-	// Tracer observes every PostgreSQL query (benchmarks count round
-	// trips). Connections run concurrently, so it must be safe for
-	// concurrent use.
-	Tracer pgx.QueryTracer
-	// Parallel bounds the connections open at once for the work inside
-	// databases (reading their privileges, granting): default
-	// DefaultParallel; 1 runs it serially. The master's session, which
-	// holds the advisory lock, is one more.
-	Parallel int
-
-	// lockWait is every session's lock_timeout: sessionLockTimeout; the
-	// tests shorten it.
-	lockWait time.Duration
-}
-
 // Result is what a run did.
 type Result struct {
 	TfvarsPath string
@@ -112,15 +39,6 @@ type Result struct {
 	// it reached only.
 	Steps []Step
 }
-
-// Defaults of the time bounds.
-const (
-	DefaultLockTimeout      = 10 * time.Minute
-	DefaultStatementTimeout = 5 * time.Minute
-	DefaultParallel         = 8
-	// MaxParallel bounds Parallel: each is a connection on the instance.
-	MaxParallel = 64
-)
 
 // Run provisions every entry of the environment's application_databases.
 // It returns ErrActionsFailed when any row is an error.
@@ -136,18 +54,24 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		// A run-level failure (tfvars, approval) happens before any action,
 		// so the CSV has no row for it; the log says it before the summary,
 		// which counts it.
-		fmt.Fprintf(r.log, "[ERROR] %s\n", r.audit.Scrub(err.Error()))
-		err, failures = loggedError{err}, 1
+		// Its text is scrubbed as the rows are: callers print it too.
+		msg := r.audit.Scrub(err.Error())
+		fmt.Fprintf(r.log, "[ERROR] %s\n", msg)
+		err, failures = loggedError{msg: msg, err: err}, 1
 	}
 	r.summary(failures)
 	return res, err
 }
 
 // loggedError is a run-level failure Run already logged; its text is the
-// failure's own.
-type loggedError struct{ error }
+// failure's own, with every secret the run read redacted.
+type loggedError struct {
+	msg string
+	err error
+}
 
-func (e loggedError) Unwrap() error { return e.error }
+func (e loggedError) Error() string { return e.msg }
+func (e loggedError) Unwrap() error { return e.err }
 
 // Logged reports whether err was already logged as [ERROR] lines (rows,
 // or a run-level failure before the summary), so a caller need not print it
@@ -175,59 +99,8 @@ type run struct {
 }
 
 func newRun(opts Options) (*run, error) {
-	if opts.Env == "" {
-		return nil, errors.New("--env is required (dev, test, staging, prod)")
-	}
-	if opts.SecretPrefix == "" {
-		opts.SecretPrefix = "goldenpath"
-	}
-	if opts.MasterSecret == "" {
-		opts.MasterSecret = opts.SecretPrefix + "/" + opts.Env + "/rds/master"
-	}
-	if opts.BuildID == "" {
-		opts.BuildID = "manual"
-	}
-	if opts.RunID == "" {
-		opts.RunID = "local"
-	}
-	if opts.SSLMode == "" {
-		opts.SSLMode = "verify-full"
-	}
-	if err := CheckSSLMode(opts.SSLMode); err != nil {
+	if err := opts.Validate(); err != nil {
 		return nil, err
-	}
-	if opts.LockTimeout <= 0 {
-		opts.LockTimeout = DefaultLockTimeout
-	}
-	if opts.StatementTimeout <= 0 {
-		opts.StatementTimeout = DefaultStatementTimeout
-	}
-	if opts.lockWait <= 0 {
-		opts.lockWait = sessionLockTimeout
-	}
-	if opts.Parallel <= 0 {
-		opts.Parallel = DefaultParallel
-	}
-	if opts.Parallel > MaxParallel {
-		return nil, fmt.Errorf("--parallel %d: at most %d (each is a connection on the instance)", opts.Parallel, MaxParallel)
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Random == nil {
-		opts.Random = rand.Reader
-	}
-	if opts.Audit == nil {
-		opts.Audit = audit.NewLog()
-	}
-	if opts.Log == nil {
-		opts.Log = io.Discard
-	}
-	if opts.Mask == nil {
-		opts.Mask = func(string) {}
-	}
-	if opts.RepoRoot == "" {
-		opts.RepoRoot = "."
 	}
 	return &run{opts: opts, audit: opts.Audit, log: opts.Log}, nil
 }
@@ -244,7 +117,7 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	res.TfvarsPath, res.Mode, res.Entries = file.Path, file.Mode, file.Entries
-	res.Region = firstNonEmpty(r.opts.Region, file.Region, tfvars.DefaultRegion)
+	res.Region = cmp.Or(r.opts.Region, file.Region, tfvars.DefaultRegion)
 	r.infof("Environment %s: %d database(s) from %s (%s mode), region %s", r.opts.Env, len(file.Entries), file.Path, file.Mode, res.Region)
 	if len(file.Entries) == 0 {
 		r.infof("application_databases is empty: nothing to provision")
@@ -397,13 +270,4 @@ func (r *run) summary(failures int) {
 		parts = append(parts, fmt.Sprintf("%d %s", c[s], s))
 	}
 	fmt.Fprintf(r.log, "[INFO] Summary: %s\n", strings.Join(parts, ", "))
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
