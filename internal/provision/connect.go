@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -168,4 +169,11 @@ func (r *run) getenv(k string) string {
 		return os.Getenv(k)
 	}
 	return r.opts.Getenv(k)
+}
+
+// statementContext bounds one statement: a frozen server or network fails
+// the statement instead of hanging the run. extra adds a wait the
+// statement is allowed (the lock wait).
+func (r *run) statementContext(ctx context.Context, extra time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.opts.StatementTimeout+extra)
 }

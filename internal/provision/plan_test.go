@@ -101,14 +101,36 @@ type planned struct {
 func summarise(steps []Step) []planned {
 	out := make([]planned, len(steps))
 	for i, s := range steps {
-		out[i] = planned{s.Action, string(s.Status), s.Message, s.SQL}
+		status, msg := planRow(s)
+		out[i] = planned{s.Action, string(status), msg, s.SQL}
 	}
 	return out
 }
 
 func runPlan(st *instance, dryRun bool, entries ...*entry) []Step {
+	return planOf(st, dryRun, entries...).Steps
+}
+
+func planOf(st *instance, dryRun bool, entries ...*entry) Plan {
 	return plan(planInput{entries: entries, state: st, masterUser: "platform_admin", masterDB: "postgres",
 		tfvarsDB: "platform", masterSecret: "goldenpath/dev/rds/master", env: "dev", dryRun: dryRun})
+}
+
+// target is what a step is planned to be, without its words: the kind,
+// the audit action and columns, the planned status, where it runs.
+type target struct {
+	Kind             Kind
+	Action, Username string
+	Status           string
+	On               string
+}
+
+func targets(steps []Step) []target {
+	out := make([]target, len(steps))
+	for i, s := range steps {
+		out[i] = target{s.Kind, s.Action, s.Username, string(s.Status), s.On}
+	}
+	return out
 }
 
 const (
@@ -258,51 +280,56 @@ func TestPlanRefusals(t *testing.T) {
 
 	for _, tc := range []struct {
 		name    string
+		kind    Kind // of the first error step; empty = no error
 		state   *instance
 		entries []*entry
-		want    string // message of the first error row; empty = no error
+		want    string // words of its message: the refusal's reason and remedy
 	}{
-		{"master user", newFakeState().st, []*entry{planEntry("shop", "shop", "platform_admin", "")}, "Refusing to manage role platform_admin: it is the RDS master user"},
-		{"superuser", privileged(func(r *role) { r.super = true }), []*entry{planEntry("shop", "shop", "shop_user", "")}, "Refusing to manage role shop_user: it is a superuser"},
-		{"createrole", privileged(func(r *role) { r.createRole = true }), []*entry{planEntry("shop", "shop", "shop_user", "")}, "Refusing to manage role shop_user: it has CREATEROLE"},
-		{"replication", privileged(func(r *role) { r.replication = true }), []*entry{planEntry("shop", "shop", "shop_user", "")}, "it has REPLICATION"},
-		{"bypassrls", privileged(func(r *role) { r.bypassRLS = true }), []*entry{planEntry("shop", "shop", "shop_user", "")}, "it has BYPASSRLS"},
-		{"rds_superuser member", privileged(func(r *role) { r.privilegedMemberOf = "rds_superuser" }), []*entry{planEntry("shop", "shop", "shop_user", "")}, "member of the privileged role rds_superuser"},
-		{"group role", privileged(func(r *role) { r.canLogin = false }), []*entry{planEntry("shop", "shop", "shop_user", "")}, "NOLOGIN group role"},
-		{"owner of another entry's database", tenant.st, []*entry{planEntry("shop", "shop", "shop_user", ""), planEntry("other", "other", "other_user", "")},
+		{"master user", RoleRefused, newFakeState().st, []*entry{planEntry("shop", "shop", "platform_admin", "")}, "Refusing to manage role platform_admin: it is the RDS master user"},
+		{"superuser", RoleRefused, privileged(func(r *role) { r.super = true }), []*entry{planEntry("shop", "shop", "shop_user", "")}, "Refusing to manage role shop_user: it is a superuser"},
+		{"createrole", RoleRefused, privileged(func(r *role) { r.createRole = true }), []*entry{planEntry("shop", "shop", "shop_user", "")}, "Refusing to manage role shop_user: it has CREATEROLE"},
+		{"replication", RoleRefused, privileged(func(r *role) { r.replication = true }), []*entry{planEntry("shop", "shop", "shop_user", "")}, "it has REPLICATION"},
+		{"bypassrls", RoleRefused, privileged(func(r *role) { r.bypassRLS = true }), []*entry{planEntry("shop", "shop", "shop_user", "")}, "it has BYPASSRLS"},
+		{"rds_superuser member", RoleRefused, privileged(func(r *role) { r.privilegedMemberOf = "rds_superuser" }), []*entry{planEntry("shop", "shop", "shop_user", "")}, "member of the privileged role rds_superuser"},
+		{"group role", RoleRefused, privileged(func(r *role) { r.canLogin = false }), []*entry{planEntry("shop", "shop", "shop_user", "")}, "NOLOGIN group role"},
+		{"owner of another entry's database", RoleRefused, tenant.st, []*entry{planEntry("shop", "shop", "shop_user", ""), planEntry("other", "other", "other_user", "")},
 			"it owns database other, which application_databases gives to other_user"},
-		{"master's own database (secret dbname)", newFakeState().st, []*entry{planEntry("shop", "postgres", "shop_user", "reader")},
+		{"master's own database (secret dbname)", DatabaseMasters, newFakeState().st, []*entry{planEntry("shop", "postgres", "shop_user", "reader")},
 			"Refusing database postgres for application_databases.shop: it is the RDS instance's own database (dbname in goldenpath/dev/rds/master)"},
-		{"master's own database (tfvars database_name)", newFakeState().st, []*entry{planEntry("shop", "platform", "shop_user", "")},
+		{"master's own database (tfvars database_name)", DatabaseMasters, newFakeState().st, []*entry{planEntry("shop", "platform", "shop_user", "")},
 			"Refusing database platform for application_databases.shop: it is the RDS instance's own database (database_name in the tfvars)"},
-		{"editor of a missing database", newFakeState().st, []*entry{planEntry("shop", "shop", "shop_user", "editor")},
+		{"editor of a missing database", DatabaseMissing, newFakeState().st, []*entry{planEntry("shop", "shop", "shop_user", "editor")},
 			"Database shop does not exist: an editor entry needs it created first (list its owner entry before application_databases.shop)"},
-		{"legacy role owning an unnamed database", legacy.st, []*entry{planEntry("shop", "shop", "shop_user", "")},
+		{"legacy role owning an unnamed database", RoleOwnsUnnamed, legacy.st, []*entry{planEntry("shop", "shop", "shop_user", "")},
 			`Refusing to manage role shop_user: it already exists and owns database payroll, which no application_databases entry names, so it may be another team's login; the role was left unchanged. If it is meant to be managed here, add adopt_owned_databases = ["payroll"] to application_databases.shop`},
-		{"legacy role adopted by opt-in", legacy.st, []*entry{func() *entry {
+		{"legacy role adopted by opt-in", "", legacy.st, []*entry{func() *entry {
 			e := planEntry("shop", "shop", "shop_user", "")
 			e.AdoptOwnedDatabases = []string{"payroll"}
 			return e
 		}()}, ""},
-		{"role provisioned before keeps its plugin databases", mine.st, []*entry{planEntry("shop", "shop", "shop_user", "")}, ""},
-		{"legacy role whose database is named by an entry", legacy.st, []*entry{planEntry("payroll", "payroll", "shop_user", "")}, ""},
-		{"role the master does not act as, owning its entry's database and another", foreign.st, []*entry{planEntry("shop", "shop", "shop_user", "")},
+		{"role provisioned before keeps its plugin databases", "", mine.st, []*entry{planEntry("shop", "shop", "shop_user", "")}, ""},
+		{"legacy role whose database is named by an entry", "", legacy.st, []*entry{planEntry("payroll", "payroll", "shop_user", "")}, ""},
+		{"role the master does not act as, owning its entry's database and another", RoleOwnsUnnamed, foreign.st, []*entry{planEntry("shop", "shop", "shop_user", "")},
 			`owns database payroll, which no application_databases entry names`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			steps := runPlan(tc.state, false, tc.entries...)
+			var kind Kind
 			var got string
 			for _, s := range steps {
 				if s.Status == "error" {
-					got = s.Message
+					kind, got = s.Kind, planMessage(s)
 					if len(s.SQL) > 0 {
 						t.Errorf("an error step carries SQL: %v", s.SQL)
 					}
 					break
 				}
 			}
-			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
-				t.Fatalf("first error = %q, want %q", got, tc.want)
+			if kind != tc.kind {
+				t.Fatalf("first error is a %q step (%q), want %q", kind, got, tc.kind)
+			}
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("first error = %q, want %q", got, tc.want)
 			}
 			// A refused entry has no other step.
 			for _, s := range steps {
@@ -319,15 +346,19 @@ func TestPlanWarnsOnRolesThatCannotLogIn(t *testing.T) {
 	r := f.app("shop_user", "shop")
 	r.expiredUntil, r.connLimit = "2020-01-01 00:00:00+00", 0
 	f.db("shop", "shop_user")
-	var warnings []string
+	type warning struct {
+		Kind Kind
+		Msg  string
+	}
+	var warnings []warning
 	for _, s := range runPlan(f.st, false, planEntry("shop", "shop", "shop_user", "")) {
 		if s.Status == "warning" {
-			warnings = append(warnings, s.Message)
+			warnings = append(warnings, warning{s.Kind, planMessage(s)})
 		}
 	}
-	want := []string{
-		`Role shop_user cannot log in: its VALID UNTIL (2020-01-01 00:00:00+00) is in the past; if it should, run ALTER ROLE "shop_user" VALID UNTIL 'infinity'`,
-		`Role shop_user cannot log in: its CONNECTION LIMIT is 0; if it should, run ALTER ROLE "shop_user" CONNECTION LIMIT -1`,
+	want := []warning{
+		{RoleExpired, `Role shop_user cannot log in: its VALID UNTIL (2020-01-01 00:00:00+00) is in the past; if it should, run ALTER ROLE "shop_user" VALID UNTIL 'infinity'`},
+		{RoleNoConnections, `Role shop_user cannot log in: its CONNECTION LIMIT is 0; if it should, run ALTER ROLE "shop_user" CONNECTION LIMIT -1`},
 	}
 	if diff := cmp.Diff(want, warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
@@ -387,7 +418,7 @@ func TestPlanMissingAppSecret(t *testing.T) {
 		}
 		var previews []string
 		for _, s := range steps[1:] {
-			previews = append(previews, s.Preview)
+			previews = append(previews, previewMessage(s))
 		}
 		want := []string{"Would create/update role: shop_user", "Would create database: shop with owner shop_user", "Would grant ALL on shop to shop_user"}
 		if diff := cmp.Diff(want, previews); diff != "" {
@@ -408,11 +439,7 @@ func TestPlanOffline(t *testing.T) {
 	steps := runPlan(nil, true, planEntry("keycloak", "keycloak", "keycloak_user", ""), planEntry("kc_read", "keycloak", "kc_reader", "reader"), planEntry("bad", "postgres", "x_user", ""))
 	var got []string
 	for _, s := range steps {
-		msg := s.Preview
-		if msg == "" {
-			msg = s.Message
-		}
-		got = append(got, string(s.Status)+" "+msg)
+		got = append(got, string(s.Status)+" "+previewMessage(s))
 	}
 	want := []string{
 		"success Would create/update role: keycloak_user",
@@ -497,21 +524,19 @@ func TestPlanInitialSchemaComesAfterEveryEntrysGrants(t *testing.T) {
 	owner := planEntry("shop", "shop", "shop_user", "")
 	owner.InitialSchema = "basic-app"
 	steps := runPlan(newFakeState().st, false, owner, planEntry("shop_app", "shop", "shop_app", "editor"))
-	var got []string
-	for _, s := range steps {
-		got = append(got, s.Username+" "+s.Action+" "+string(s.Status))
+	want := []target{
+		{RoleCreate, "create_role", "shop_user", "success", ""}, {DatabaseCreate, "create_database", "shop_user", "success", ""},
+		{GrantsGrant, "apply_grants", "shop_user", "success", "shop"},
+		{RoleCreate, "create_role", "shop_app", "success", ""}, {DatabaseShared, "create_database", "shop_app", "no_change", ""},
+		{GrantsGrant, "apply_grants", "shop_app", "success", "shop"},
+		{SchemaApply, "apply_schema", "shop_user", "success", "shop"},
 	}
-	want := []string{
-		"shop_user create_role success", "shop_user create_database success", "shop_user apply_grants success",
-		"shop_app create_role success", "shop_app create_database no_change", "shop_app apply_grants success",
-		"shop_user apply_schema success",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, targets(steps)); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
 	last := steps[len(steps)-1]
-	if last.Template != "basic-app" || last.On != "shop" || last.Preview != "Would apply schema template basic-app (v1) to shop" || last.Message != "Applied schema template basic-app (v1) to shop" {
-		t.Errorf("apply_schema step = %+v", last)
+	if last.Template != "basic-app" || previewMessage(last) != "Would apply schema template basic-app (v1) to shop" || planMessage(last) != "Applied schema template basic-app (v1) to shop" {
+		t.Errorf("apply_schema step = %+v (%q, %q)", last, previewMessage(last), planMessage(last))
 	}
 }
 
@@ -608,12 +633,13 @@ func TestPlanGlobalDefaultsAndGrantors(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var got []planned
-			for _, s := range summarise(runPlan(tc.state, false, planEntry("shop", "shop", "shop_user", ""), planEntry("shop_ro", "shop", "shop_app", tfvars.AccessReader))) {
-				if s.Action == "apply_grants" && strings.Contains(s.Message, "shop_app") {
-					got = append(got, s)
+			var reader []Step
+			for _, s := range runPlan(tc.state, false, planEntry("shop", "shop", "shop_user", ""), planEntry("shop_ro", "shop", "shop_app", tfvars.AccessReader)) {
+				if s.Action == "apply_grants" && s.Username == "shop_app" {
+					reader = append(reader, s)
 				}
 			}
+			got := summarise(reader)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("apply_grants steps of the reader (-want +got):\n%s", diff)
 			}
@@ -630,16 +656,16 @@ func TestPlanPublicAndSkippedTemplate(t *testing.T) {
 		f.db("shop", "shop_user").objects[0].acl[""] = privsOf("CONNECT", "TEMPORARY")
 		steps := runPlan(f.st, true, planEntry("shop", "shop", "shop_user", ""))
 		got := steps[len(steps)-1]
-		if want := "Would grant ALL on shop to shop_user; revoke PUBLIC's access to the database"; got.Preview != want {
-			t.Errorf("preview %q, want %q", got.Preview, want)
+		if got, want := previewMessage(got), "Would grant ALL on shop to shop_user; revoke PUBLIC's access to the database"; got != want {
+			t.Errorf("preview %q, want %q", got, want)
 		}
-		if want := "Granted ALL on shop to shop_user; revoked PUBLIC's access to the database"; got.Message != want {
-			t.Errorf("message %q, want %q", got.Message, want)
+		if got, want := planMessage(got), "Granted ALL on shop to shop_user; revoked PUBLIC's access to the database"; got != want {
+			t.Errorf("message %q, want %q", got, want)
 		}
 	})
 	t.Run("a database this run creates keeps the runbook's words", func(t *testing.T) {
 		steps := runPlan(newFakeState().st, true, planEntry("shop", "shop", "shop_user", ""))
-		if got, want := steps[len(steps)-1].Preview, "Would grant ALL on shop to shop_user"; got != want {
+		if got, want := previewMessage(steps[len(steps)-1]), "Would grant ALL on shop to shop_user"; got != want {
 			t.Errorf("preview %q, want %q", got, want)
 		}
 	})
@@ -650,9 +676,9 @@ func TestPlanPublicAndSkippedTemplate(t *testing.T) {
 			r.masterIsMember, r.masterActs = false, false
 			f.st.databases["shop"] = &database{owner: "shop_user", readErr: fmt.Errorf("connect: %w", &pgconn.PgError{Code: "42501", Message: "permission denied for database"})}
 			steps := summarise(runPlan(f.st, dry, planEntry("shop", "shop", "shop_user", "")))
-			// The dry run cannot read it; a real run reads it after the
-			// create_role step's GRANT (readAfterMembership), so what is
-			// still unread there is an error.
+			// The dry run cannot read it; a real run sends the create_role
+			// step's GRANT first (Plan.Pre), reads it again and plans once
+			// more, so what is still unread there is an error.
 			want := "warning"
 			if !dry {
 				want = "error"
@@ -660,6 +686,32 @@ func TestPlanPublicAndSkippedTemplate(t *testing.T) {
 			if got := steps[len(steps)-1]; got.Action != "apply_grants" || got.Status != want {
 				t.Errorf("dry run %v: last step %+v, want an apply_grants %s", dry, got, want)
 			}
+			p := planOf(f.st, dry, planEntry("shop", "shop", "shop_user", ""))
+			wantPre := []PreStep{{Role: "shop_user", Databases: []string{"shop"}, SQL: `GRANT "shop_user" TO "platform_admin"`}}
+			if diff := cmp.Diff(wantPre, p.Pre); diff != "" {
+				t.Errorf("dry run %v: Pre (-want +got):\n%s", dry, diff)
+			}
+			wantKind := GrantsUnreadable
+			if dry {
+				wantKind = GrantsAwaitMembership
+			}
+			if last := p.Steps[len(p.Steps)-1]; last.Kind != wantKind {
+				t.Errorf("dry run %v: last step is a %s, want a %s", dry, last.Kind, wantKind)
+			}
+		}
+	})
+	t.Run("once the Pre ran, a database still unread is an error and asks for nothing more", func(t *testing.T) {
+		f := newFakeState()
+		r := f.app("shop_user", "shop")
+		r.masterIsMember, r.masterActs = false, false
+		f.st.databases["shop"] = &database{owner: "shop_user", readErr: fmt.Errorf("connect: %w", &pgconn.PgError{Code: "42501", Message: "permission denied for database"})}
+		p := plan(planInput{entries: []*entry{planEntry("shop", "shop", "shop_user", "")}, state: f.st, masterUser: "platform_admin", masterDB: "postgres",
+			masterSecret: "goldenpath/dev/rds/master", env: "dev", preDone: true})
+		if len(p.Pre) != 0 {
+			t.Errorf("Pre = %+v after it ran", p.Pre)
+		}
+		if last := p.Steps[len(p.Steps)-1]; last.Kind != GrantsUnreadable || last.Status != "error" {
+			t.Errorf("last step %+v, want a grants.unreadable error", last)
 		}
 	})
 	t.Run("template on a database another role owns", func(t *testing.T) {
@@ -673,4 +725,16 @@ func TestPlanPublicAndSkippedTemplate(t *testing.T) {
 			t.Errorf("last step (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// planMessage and previewMessage are a step's row message in a real run
+// (as planned) and in a dry run.
+func planMessage(s Step) string {
+	_, msg := planRow(s)
+	return msg
+}
+
+func previewMessage(s Step) string {
+	_, msg := previewRow(s)
+	return msg
 }

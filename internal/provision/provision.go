@@ -1,6 +1,16 @@
 // Package provision creates the PostgreSQL roles, databases and grants that
 // an environment's application_databases lists, idempotently, as an RDS
 // master user, and records every action in the audit log.
+//
+// A run reads the instance once (state.go), plans (plan.go: a pure value),
+// and either executes exactly the plan (apply.go, apply_chains.go) or
+// reports it (preview.go). Each resource keeps its state read, its rules,
+// its SQL and its sentences in one file: role.go (and record.go, the
+// role's comment), database.go, grants.go (with converge.go, the GRANT and
+// REVOKE statements, and privileges.go, what each access level holds),
+// schema_step.go; render.go turns steps and outcomes into words. Options
+// (options.go) are defaulted and checked in one place; secrets are read and
+// redacted by secrets.go.
 package provision
 
 import (
@@ -53,8 +63,8 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil && !errors.Is(err, ErrActionsFailed) {
 		// A run-level failure (tfvars, approval) happens before any action,
 		// so the CSV has no row for it; the log says it before the summary,
-		// which counts it.
-		// Its text is scrubbed as the rows are: callers print it too.
+		// which counts it. Its text is scrubbed as the rows are, since
+		// callers print it too.
 		msg := r.audit.Scrub(err.Error())
 		fmt.Fprintf(r.log, "[ERROR] %s\n", msg)
 		err, failures = loggedError{msg: msg, err: err}, 1
@@ -188,23 +198,19 @@ func (r *run) loadTfvars() (*tfvars.File, error) {
 	return file, nil
 }
 
-// record adds an audit row and logs the matching human line.
+// record adds a run-level row (connect, fetch_secret of the master) and
+// logs the matching human line.
 func (r *run) record(e *entry, action string, status audit.Status, started time.Time, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	r.recordAs(e, action, status, started, msg, msg)
-}
-
-// recordAs is record with a log line that may say more than the CSV
-// message, where the runbook fixes the message ("Role created").
-func (r *run) recordAs(e *entry, action string, status audit.Status, started time.Time, msg, line string) {
 	var took time.Duration
 	if !started.IsZero() {
 		took = r.opts.Now().Sub(started)
 	}
-	r.recordRow(e, action, status, took, msg, line)
+	r.recordRow(e, action, status, took, msg, msg)
 }
 
-// recordRow is recordAs with the row's duration given.
+// recordRow adds a row with its duration and logs line, both scrubbed of
+// every secret the run read.
 func (r *run) recordRow(e *entry, action string, status audit.Status, took time.Duration, msg, line string) {
 	msg, line = r.audit.Scrub(msg), r.audit.Scrub(line)
 	row := audit.Row{
@@ -227,21 +233,23 @@ func (r *run) recordRow(e *entry, action string, status audit.Status, took time.
 		fmt.Fprintf(r.log, "[ERROR] %v\n", err)
 		r.failed = true
 	}
-	fmt.Fprintf(r.log, "%s %s\n", logPrefix(status), line)
+	fmt.Fprintf(r.log, "%s %s\n", status.LogPrefix(), line)
 }
 
-func logPrefix(s audit.Status) string {
-	switch s {
-	case audit.Success:
-		return "[SUCCESS]"
-	case audit.NoChange:
-		return "[NO_CHANGE]"
-	case audit.Warning:
-		return "[WARNING]"
-	case audit.DryRun:
-		return "[DRY-RUN]"
+// recordStep adds a step's row as render.go worded it; tenant says the
+// failure is its database's (fail-fast goes on), took how long it ran (0:
+// it sent nothing).
+func (r *run) recordStep(s Step, tenant bool, status audit.Status, msg, line string, took time.Duration) {
+	line = cmp.Or(line, msg)
+	var e *entry
+	if s.Username != "" || s.Database != "" {
+		e = &entry{}
+		e.DatabaseName, e.Username = s.Database, s.Username
 	}
-	return "[ERROR]"
+	r.recordRow(e, s.Action, status, took, msg, line)
+	if status == audit.Error && !tenant && s.Entry >= 0 && r.halt == "" {
+		r.halt = haltKind(s)
+	}
 }
 
 func (r *run) infof(format string, args ...any) {
