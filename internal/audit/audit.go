@@ -61,6 +61,13 @@ const (
 	ActionRotateSecret   = "rotate_secret" // rds-provision rotate, see internal/rotate
 )
 
+// DefaultBuildID and DefaultRunID fill the build_id and run_id columns of
+// a run outside CI (SPEC).
+const (
+	DefaultBuildID = "manual"
+	DefaultRunID   = "local"
+)
+
 // Header is the CSV header line of SPEC.
 var Header = []string{"timestamp_utc", "environment", "build_id", "run_id", "database", "username", "action", "status", "duration_ms", "message"}
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/naming"
+	"github.com/goldenpath/rds-provision/internal/pgsession"
 	"github.com/goldenpath/rds-provision/internal/provision"
 	"github.com/goldenpath/rds-provision/internal/report"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
@@ -122,14 +123,14 @@ func provisionCommand(ctx context.Context, args []string, env Env, runF func(con
 	fs.StringVar(&mode, "rds-mode", "auto", "auto, coupled or standalone: where application_databases lives")
 	fs.StringVar(&opts.MasterSecret, "master-secret", "", "Secrets Manager id of the master credentials (default <prefix>/<env>/rds/master)")
 	fs.StringVar(&opts.SecretPrefix, "secret-prefix", naming.DefaultSecretPrefix, "prefix of the secret paths")
-	fs.StringVar(&opts.BuildID, "build-id", provision.DefaultBuildID, "build ID for the audit trail")
-	fs.StringVar(&opts.RunID, "run-id", provision.DefaultRunID, "CI run ID for the audit trail")
+	fs.StringVar(&opts.BuildID, "build-id", audit.DefaultBuildID, "build ID for the audit trail")
+	fs.StringVar(&opts.RunID, "run-id", audit.DefaultRunID, "CI run ID for the audit trail")
 	fs.StringVar(&opts.Region, "region", "", "AWS region (default: aws_region in the tfvars, else eu-west-2)")
 	addMasterEndpointFlags(fs, &opts.MasterEndpoint)
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "show the plan without executing it: reads the instance read-only, changes nothing, shows every problem")
 	fs.BoolVar(&opts.RequireApproval, "require-approval", false, "require ALLOW_DB_PROVISION=true for environments other than dev")
 	fs.BoolVar(&opts.NoFailFast, "no-fail-fast", false, "continue with later databases after an instance-level failure or a refused entry (default: stop there; a failure inside one database never stops the run)")
-	fs.StringVar(&opts.SSLMode, "sslmode", provision.DefaultSSLMode, "PostgreSQL sslmode: disable, allow, prefer, require, verify-ca, verify-full")
+	fs.StringVar(&opts.SSLMode, "sslmode", pgsession.DefaultSSLMode, "PostgreSQL sslmode: disable, allow, prefer, require, verify-ca, verify-full")
 	fs.StringVar(&opts.SSLRootCert, "sslrootcert", "", "CA bundle for verify-ca/verify-full, e.g. the RDS global bundle (global-bundle.pem)")
 	fs.BoolVar(&opts.SkipPreflight, "skip-preflight", false, "skip the DNS and TCP checks before connecting (skipped anyway inside Kubernetes)")
 	fs.DurationVar(&opts.LockTimeout, "lock-timeout", provision.DefaultLockTimeout, "how long to wait for another run's advisory lock (a lock held by any other role fails at once)")

@@ -35,6 +35,10 @@ const ConnectTimeout = 10 * time.Second
 // for its statement timeout. The advisory lock's wait sets its own.
 const DefaultLockTimeout = 30 * time.Second
 
+// DefaultSSLMode verifies the server's certificate and name, as RDS
+// allows: every command's default.
+const DefaultSSLMode = "verify-full"
+
 // SSLModes are the sslmode values libpq knows, weakest first.
 var SSLModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 

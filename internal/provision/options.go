@@ -104,11 +104,6 @@ const (
 	DefaultParallel         = 8
 	// MaxParallel bounds Parallel: each is a connection on the instance.
 	MaxParallel = 64
-	// DefaultBuildID and DefaultRunID fill the audit's build_id and run_id
-	// outside CI.
-	DefaultBuildID = "manual"
-	DefaultRunID   = "local"
-	DefaultSSLMode = "verify-full"
 )
 
 // An OptionError is one option Validate refuses, named as the Options
@@ -151,9 +146,9 @@ func (o *Options) Validate() error {
 	if o.MasterSecret == "" && o.Env != "" {
 		o.MasterSecret = naming.MasterSecretPath(o.SecretPrefix, o.Env)
 	}
-	o.BuildID = cmp.Or(o.BuildID, DefaultBuildID)
-	o.RunID = cmp.Or(o.RunID, DefaultRunID)
-	o.SSLMode = cmp.Or(o.SSLMode, DefaultSSLMode)
+	o.BuildID = cmp.Or(o.BuildID, audit.DefaultBuildID)
+	o.RunID = cmp.Or(o.RunID, audit.DefaultRunID)
+	o.SSLMode = cmp.Or(o.SSLMode, pgsession.DefaultSSLMode)
 	if err := pgsession.CheckSSLMode(o.SSLMode); err != nil {
 		errs = append(errs, &OptionError{Field: "SSLMode", Flag: "--sslmode", Value: strconv.Quote(o.SSLMode), Want: "want one of " + strings.Join(pgsession.SSLModes, ", ")})
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/catalog"
 	"github.com/goldenpath/rds-provision/internal/naming"
+	"github.com/goldenpath/rds-provision/internal/pgsession"
 	"github.com/goldenpath/rds-provision/internal/rdsapi"
 	"github.com/goldenpath/rds-provision/internal/secrets"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
@@ -124,13 +125,13 @@ func newRun(o Options) (*run, error) {
 		o.MasterSecret = naming.MasterSecretPath(o.SecretPrefix, o.Env)
 	}
 	if o.BuildID == "" {
-		o.BuildID = "manual"
+		o.BuildID = audit.DefaultBuildID
 	}
 	if o.RunID == "" {
-		o.RunID = "local"
+		o.RunID = audit.DefaultRunID
 	}
 	if o.SSLMode == "" {
-		o.SSLMode = "verify-full"
+		o.SSLMode = pgsession.DefaultSSLMode
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = DefaultLockTimeout
