@@ -193,15 +193,15 @@ func TestPlanMissingAppSecret(t *testing.T) {
 		return e
 	}
 	t.Run("real run refuses", func(t *testing.T) {
-		got := summarise(runPlan(newFakeState().st, false, missing()))
-		if len(got) != 1 || got[0].Status != "error" || got[0].Action != "fetch_secret" {
-			t.Errorf("steps = %+v, want one fetch_secret error", got)
+		want := []target{{Kind: SecretUnreadable, Action: "fetch_secret", Username: "shop_user", Status: "error"}}
+		if diff := cmp.Diff(want, targets(runPlan(newFakeState().st, false, missing()))); diff != "" {
+			t.Errorf("steps (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("dry run warns and plans on", func(t *testing.T) {
 		steps := runPlan(newFakeState().st, true, missing())
 		got := summarise(steps)
-		if got[0].Status != "warning" || got[0].Message != "Secret goldenpath/dev/shop/postgres does not exist yet: terraform apply creates it (make rds-apply ENV=dev); planning as if it did" {
+		if steps[0].Kind != SecretNotYet || got[0].Status != "warning" || got[0].Message != "Secret goldenpath/dev/shop/postgres does not exist yet: terraform apply creates it (make rds-apply ENV=dev); planning as if it did" {
 			t.Errorf("first step = %+v", got[0])
 		}
 		var previews []string
@@ -216,9 +216,9 @@ func TestPlanMissingAppSecret(t *testing.T) {
 	t.Run("other secret errors stay errors in a dry run", func(t *testing.T) {
 		e := missing()
 		e.secretErr = errors.New("secret goldenpath/dev/shop/postgres: not JSON")
-		got := summarise(runPlan(newFakeState().st, true, e))
-		if len(got) != 1 || got[0].Status != "error" {
-			t.Errorf("steps = %+v", got)
+		want := []target{{Kind: SecretUnreadable, Action: "fetch_secret", Username: "shop_user", Status: "error"}}
+		if diff := cmp.Diff(want, targets(runPlan(newFakeState().st, true, e))); diff != "" {
+			t.Errorf("steps (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -35,14 +35,15 @@ func TestPlanInitialSchemaRules(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		state  *schema.State // of the existing database; nil = not inspected
+		kind   Kind
 		status string
 		apply  bool
 	}{
-		{"empty database", &schema.State{}, "success", true},
-		{"already applied", &schema.State{Marker: true, Applied: []schema.Applied{{Template: "basic-app", Version: 1}}}, "no_change", false},
-		{"someone else's users table", &schema.State{Existing: []string{"users"}}, "warning", false},
-		{"another template", &schema.State{Marker: true, Applied: []schema.Applied{{Template: "event-sourcing", Version: 1}}}, "warning", false},
-		{"not inspected", nil, "error", false},
+		{"empty database", &schema.State{}, SchemaApply, "success", true},
+		{"already applied", &schema.State{Marker: true, Applied: []schema.Applied{{Template: "basic-app", Version: 1}}}, SchemaDecided, "no_change", false},
+		{"someone else's users table", &schema.State{Existing: []string{"users"}}, SchemaDecided, "warning", false},
+		{"another template", &schema.State{Marker: true, Applied: []schema.Applied{{Template: "event-sourcing", Version: 1}}}, SchemaDecided, "warning", false},
+		{"not inspected", nil, SchemaUninspectable, "error", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeState()
@@ -52,8 +53,13 @@ func TestPlanInitialSchemaRules(t *testing.T) {
 			e.InitialSchema = "basic-app"
 			steps := runPlan(f.st, false, e)
 			last := steps[len(steps)-1]
-			if last.Action != "apply_schema" || string(last.Status) != tc.status || (last.Template != "") != tc.apply {
-				t.Errorf("step = %+v, want apply_schema %s (applies %v)", last, tc.status, tc.apply)
+			on := ""
+			if tc.apply {
+				on = "shop"
+			}
+			want := target{Kind: tc.kind, Action: "apply_schema", Username: "shop_user", Status: tc.status, On: on}
+			if diff := cmp.Diff(want, targets(steps[len(steps)-1:])[0]); diff != "" || (last.Template != "") != tc.apply {
+				t.Errorf("apply_schema step (applies %v) (-want +got):\n%s", last.Template != "", diff)
 			}
 		})
 	}
