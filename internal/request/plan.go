@@ -9,6 +9,7 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 
 	"github.com/goldenpath/rds-provision/internal/catalog"
+	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/schema"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -130,7 +131,7 @@ func MakePlan(form Form, snap Snapshot, s PlanSettings) (*Plan, error) {
 		Form:          form,
 		Mode:          targets[0].mode,
 		Instance:      catalog.Instance(env),
-		SecretPath:    s.SecretPrefix + "/" + env + "/" + form.DatabaseName + "/postgres",
+		SecretPath:    naming.AppSecretPath(s.SecretPrefix, env, form.DatabaseName),
 		InstanceClass: enums.InstanceClass[form.Size],
 		Branch:        "database/create-" + env + "-" + form.DatabaseName,
 		Title:         fmt.Sprintf("Create RDS Database: %s (%s)", form.DatabaseName, env),
