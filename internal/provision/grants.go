@@ -124,32 +124,30 @@ WITH named AS MATERIALIZED (
      AND a.defaclobjtype OPERATOR(pg_catalog.=) ANY ('{r,S}'::pg_catalog."char"[])
 )
 SELECT o.kind, o.name, pg_catalog.pg_get_userbyid(o.owner), pg_catalog.pg_has_role(CURRENT_USER, o.owner, 'USAGE'),
-       ARRAY(SELECT (COALESCE(g.rolname::pg_catalog.text, ''::pg_catalog.text) OPERATOR(pg_catalog.||) '='::pg_catalog.text
-                     OPERATOR(pg_catalog.||) pg_catalog.string_agg(x.privilege_type, ','::pg_catalog.text)
-                     OPERATOR(pg_catalog.||) '/'::pg_catalog.text
-                     OPERATOR(pg_catalog.||) pg_catalog.pg_get_userbyid(x.grantor)::pg_catalog.text
-                     OPERATOR(pg_catalog.||) '/'::pg_catalog.text
-                     OPERATOR(pg_catalog.||) (CASE WHEN pg_catalog.current_setting('server_version_num')::pg_catalog.int4 OPERATOR(pg_catalog.>=) 160000
-                                                   THEN pg_catalog.pg_has_role(CURRENT_USER, x.grantor, 'SET')
-                                                   ELSE pg_catalog.pg_has_role(CURRENT_USER, x.grantor, 'MEMBER') END)::pg_catalog.text)
-               FROM pg_catalog.aclexplode(o.acl) x LEFT JOIN named g ON g.oid OPERATOR(pg_catalog.=) x.grantee
-              WHERE x.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid OR g.oid IS NOT NULL
-              GROUP BY g.rolname, x.grantor
-              ORDER BY g.rolname, x.grantor),
-       ARRAY(SELECT (COALESCE(g.rolname::pg_catalog.text, ''::pg_catalog.text) OPERATOR(pg_catalog.||) '='::pg_catalog.text
-                     OPERATOR(pg_catalog.||) pg_catalog.string_agg(x.privilege_type, ','::pg_catalog.text)
-                     OPERATOR(pg_catalog.||) '/'::pg_catalog.text
-                     OPERATOR(pg_catalog.||) pg_catalog.pg_get_userbyid(x.grantor)::pg_catalog.text
-                     OPERATOR(pg_catalog.||) '/'::pg_catalog.text
-                     OPERATOR(pg_catalog.||) (CASE WHEN pg_catalog.current_setting('server_version_num')::pg_catalog.int4 OPERATOR(pg_catalog.>=) 160000
-                                                   THEN pg_catalog.pg_has_role(CURRENT_USER, x.grantor, 'SET')
-                                                   ELSE pg_catalog.pg_has_role(CURRENT_USER, x.grantor, 'MEMBER') END)::pg_catalog.text)
-               FROM pg_catalog.aclexplode(o.cols) x LEFT JOIN named g ON g.oid OPERATOR(pg_catalog.=) x.grantee
-              WHERE x.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid OR g.oid IS NOT NULL
-              GROUP BY g.rolname, x.grantor
-              ORDER BY g.rolname, x.grantor)
+       ` + sqlACLEntriesOf + `o.acl` + sqlACLEntriesEnd + `,
+       ` + sqlACLEntriesOf + `o.cols` + sqlACLEntriesEnd + `
 FROM objs o
 ORDER BY o.kind, o.name`
+
+// sqlACLEntriesOf, an aclitem[] expression, then sqlACLEntriesEnd read that
+// ACL's entries for PUBLIC and the named roles, one per grantee and
+// grantor, as "grantee=PRIV,PRIV/grantor/canset" (sqlDatabaseACLs reads the
+// object's ACL and its columns' with them).
+const (
+	sqlACLEntriesOf = `ARRAY(SELECT (COALESCE(g.rolname::pg_catalog.text, ''::pg_catalog.text) OPERATOR(pg_catalog.||) '='::pg_catalog.text
+                     OPERATOR(pg_catalog.||) pg_catalog.string_agg(x.privilege_type, ','::pg_catalog.text)
+                     OPERATOR(pg_catalog.||) '/'::pg_catalog.text
+                     OPERATOR(pg_catalog.||) pg_catalog.pg_get_userbyid(x.grantor)::pg_catalog.text
+                     OPERATOR(pg_catalog.||) '/'::pg_catalog.text
+                     OPERATOR(pg_catalog.||) (CASE WHEN pg_catalog.current_setting('server_version_num')::pg_catalog.int4 OPERATOR(pg_catalog.>=) 160000
+                                                   THEN pg_catalog.pg_has_role(CURRENT_USER, x.grantor, 'SET')
+                                                   ELSE pg_catalog.pg_has_role(CURRENT_USER, x.grantor, 'MEMBER') END)::pg_catalog.text)
+               FROM pg_catalog.aclexplode(`
+	sqlACLEntriesEnd = `) x LEFT JOIN named g ON g.oid OPERATOR(pg_catalog.=) x.grantee
+              WHERE x.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid OR g.oid IS NOT NULL
+              GROUP BY g.rolname, x.grantor
+              ORDER BY g.rolname, x.grantor)`
+)
 
 // parseObject fills o from one row of sqlDatabaseACLs: its kind (and
 // whether it is a global default), its ACL entries and its columns'.
