@@ -1,6 +1,7 @@
 package action
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/gh"
-	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/provision"
 	"github.com/goldenpath/rds-provision/internal/report"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
@@ -22,12 +22,16 @@ const DefaultSSLRootCert = "/etc/ssl/certs/rds-global-bundle.pem"
 
 // provisionInputs are the provision mode's inputs, parsed.
 type provisionInputs struct {
-	env, repoRoot, masterSecret, secretPrefix, region, buildID, runID string
-	mode                                                              tfvars.Mode
-	sslMode, sslRootCert, auditOutput                                 string
-	dryRun, requireApproval, failFast, commentOnPR                    bool
-	// parallel is provision.Options.Parallel; 0 = its default.
-	parallel int
+	// options are the inputs provision takes, defaulted and checked by
+	// provision.Options.Validate, as the command line's are; the run adds
+	// its seams (log, audit, mask, secrets) to them.
+	options provision.Options
+	// env, buildID, runID, dryRun and requireApproval are those options as
+	// the gate and the reports read them.
+	env, buildID, runID     string
+	dryRun, requireApproval bool
+	repoRoot, auditOutput   string
+	commentOnPR             bool
 	// githubEnvironment is the job's GitHub Environment, checked for
 	// protection rules; allowUnprotected opts out of that check.
 	githubEnvironment                     string
@@ -37,48 +41,47 @@ type provisionInputs struct {
 	auditArtifact string
 }
 
+// optionInputs names the inputs of the provision.Options fields that
+// Validate may refuse.
+var optionInputs = map[string]string{
+	"Env": "environment", "SSLMode": "sslmode", "Parallel": "parallel",
+}
+
 func (rt *runtime) provisionInputs() (provisionInputs, error) {
 	in := provisionInputs{
-		env:          rt.input("environment"),
-		repoRoot:     rt.input("repo_root"),
-		masterSecret: rt.input("master_secret"),
-		secretPrefix: rt.input("secret_prefix"),
-		region:       rt.input("region"),
-		buildID:      rt.input("build_id"),
-		runID:        rt.input("run_id"),
-		sslMode:      rt.input("sslmode"),
-		sslRootCert:  rt.input("sslrootcert"),
-		auditOutput:  rt.input("audit_output"),
+		repoRoot:    rt.input("repo_root"),
+		auditOutput: rt.input("audit_output"),
+	}
+	opts := provision.Options{
+		Env:          rt.input("environment"),
+		MasterSecret: rt.input("master_secret"),
+		SecretPrefix: rt.input("secret_prefix"),
+		Region:       rt.input("region"),
+		BuildID:      cmp.Or(rt.input("build_id"), rt.opts.Getenv("GITHUB_RUN_NUMBER")),
+		RunID:        cmp.Or(rt.input("run_id"), rt.opts.Getenv("GITHUB_RUN_ID")),
+		SSLMode:      rt.input("sslmode"),
+		SSLRootCert:  rt.input("sslrootcert"),
 	}
 	in.auditArtifact = rt.input("audit_artifact")
 	var errs []error
-	// Environment names end up in file names, comment markers and secret
-	// paths: the same rule as the command line's --env.
-	if naming.CheckEnvironment(in.env) != nil {
-		errs = append(errs, rt.inputError("environment", fmt.Sprintf("is %q: want an environment name such as dev, test, staging or prod", in.env)))
-	}
 	mode, err := tfvars.ParseMode(rt.input("rds_mode"))
 	if err != nil {
 		errs = append(errs, rt.inputError("rds_mode", err.Error()))
 	}
-	in.mode = mode
+	opts.Mode = mode
 	if in.repoRoot == "" {
 		in.repoRoot = "."
 	}
-	if in.buildID == "" {
-		in.buildID = rt.opts.Getenv("GITHUB_RUN_NUMBER")
-	}
-	if in.runID == "" {
-		in.runID = rt.opts.Getenv("GITHUB_RUN_ID")
-	}
+	opts.RepoRoot = rt.workspacePath(in.repoRoot)
+	var failFast bool
 	for _, b := range []struct {
 		name string
 		def  bool
 		dst  *bool
 	}{
-		{"dry_run", false, &in.dryRun},
-		{"require_approval", true, &in.requireApproval},
-		{"fail_fast", true, &in.failFast},
+		{"dry_run", false, &opts.DryRun},
+		{"require_approval", true, &opts.RequireApproval},
+		{"fail_fast", true, &failFast},
 		{"comment_on_pr", true, &in.commentOnPR},
 		{"allow_unprotected_environment", false, &in.allowUnprotected},
 		{"update_catalog_status", true, &in.updateCatalogStatus},
@@ -89,13 +92,27 @@ func (rt *runtime) provisionInputs() (provisionInputs, error) {
 		}
 		*b.dst = v
 	}
+	opts.NoFailFast = !failFast
 	if v := rt.input("parallel"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > provision.MaxParallel {
-			errs = append(errs, rt.inputError("parallel", fmt.Sprintf("is %q: want a number from 1 (serial) to %d", v, provision.MaxParallel)))
+		// A typed 0 (or no number) is a mistake, not the default: provision's
+		// own rule says what the input takes.
+		n, _ := strconv.Atoi(v)
+		if err := provision.CheckParallel(n); err != nil {
+			errs = append(errs, rt.optionError(err, v))
+		} else {
+			opts.Parallel = n
 		}
-		in.parallel = n
 	}
+	// Environment names end up in file names, comment markers and secret
+	// paths: Validate applies the same rule as the command line's --env.
+	if err := opts.Validate(); err != nil {
+		errs = append(errs, rt.optionErrors(err, map[string]string{
+			"Env": opts.Env, "SSLMode": rt.input("sslmode"), "Parallel": rt.input("parallel"),
+		}))
+	}
+	in.options = opts
+	in.env, in.buildID, in.runID = opts.Env, opts.BuildID, opts.RunID
+	in.dryRun, in.requireApproval = opts.DryRun, opts.RequireApproval
 	if in.githubEnvironment = rt.input("github_environment"); in.githubEnvironment == "" {
 		in.githubEnvironment = in.env
 	}
@@ -114,13 +131,48 @@ func (rt *runtime) provisionInputs() (provisionInputs, error) {
 	// The image's CA bundle is the default, also when the input is empty
 	// (a `uses: docker://` step has no action.yml defaults); outside the
 	// image (a runner without it) the system roots apply instead.
-	if in.sslRootCert == "" || in.sslRootCert == DefaultSSLRootCert {
-		in.sslRootCert = DefaultSSLRootCert
-		if _, err := os.Stat(in.sslRootCert); err != nil {
-			in.sslRootCert = ""
+	if in.options.SSLRootCert == "" || in.options.SSLRootCert == DefaultSSLRootCert {
+		in.options.SSLRootCert = DefaultSSLRootCert
+		if _, err := os.Stat(in.options.SSLRootCert); err != nil {
+			in.options.SSLRootCert = ""
 		}
 	}
 	return in, errors.Join(errs...)
+}
+
+// optionErrors annotates each option provision.Options.Validate refused
+// as the input that gave it; raw holds the inputs as given, by field.
+func (rt *runtime) optionErrors(err error, raw map[string]string) error {
+	var out []error
+	for _, e := range unjoin(err) {
+		out = append(out, rt.optionError(e, raw[optionField(e)]))
+	}
+	return errors.Join(out...)
+}
+
+// optionError annotates one refused option as its input, given as raw.
+func (rt *runtime) optionError(err error, raw string) error {
+	var oe *provision.OptionError
+	if !errors.As(err, &oe) || optionInputs[oe.Field] == "" {
+		return err
+	}
+	return rt.inputError(optionInputs[oe.Field], fmt.Sprintf("is %q: %s", raw, oe.Want))
+}
+
+func optionField(err error) string {
+	var oe *provision.OptionError
+	if errors.As(err, &oe) {
+		return oe.Field
+	}
+	return ""
+}
+
+// unjoin lists the errors errors.Join joined, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // provision runs provision mode and reports it.
@@ -152,31 +204,14 @@ func (rt *runtime) provision(ctx context.Context) error {
 		return err
 	}
 
-	res, runErr := provision.Run(ctx, provision.Options{
-		Env:             in.env,
-		RepoRoot:        rt.workspacePath(in.repoRoot),
-		Mode:            in.mode,
-		MasterSecret:    in.masterSecret,
-		SecretPrefix:    in.secretPrefix,
-		Region:          in.region,
-		BuildID:         in.buildID,
-		RunID:           in.runID,
-		DryRun:          in.dryRun,
-		RequireApproval: in.requireApproval,
-		NoFailFast:      !in.failFast,
-		Parallel:        in.parallel,
-		SSLMode:         in.sslMode,
-		SSLRootCert:     in.sslRootCert,
-		Getenv:          rt.opts.Getenv,
-		Now:             rt.opts.Now,
-		Audit:           log,
-		Log:             rt.opts.Stdout,
-		Mask: func(secret string) {
-			log.Redact(secret)
-			rt.mask(secret)
-		},
-		Secrets: rt.opts.Secrets,
-	})
+	opts := in.options
+	opts.Getenv, opts.Now, opts.Secrets = rt.opts.Getenv, rt.opts.Now, rt.opts.Secrets
+	opts.Audit, opts.Log = log, rt.opts.Stdout
+	// Provision redacts every secret it reads from its rows, log lines and
+	// errors itself (Options.Audit); the runner's add-mask covers the rest
+	// of the job's log.
+	opts.Mask = rt.mask
+	res, runErr := provision.Run(ctx, opts)
 	rows := log.Rows()
 
 	rep := report.Provision{

@@ -42,6 +42,12 @@ func (s Status) LogPrefix() string {
 	return "[ERROR]"
 }
 
+// ErrActionsFailed means a run's failures are on record: error rows, each
+// logged as it was recorded, or a failure the run logged itself. Every
+// command returns this one error for it (provision, rotate, the rotation
+// function), so a caller exits 1 without printing it again.
+var ErrActionsFailed = errors.New("one or more actions failed")
+
 // Statuses lists every status in display order.
 var Statuses = []Status{Success, NoChange, Warning, Error, DryRun}
 
@@ -53,6 +59,13 @@ const (
 	ActionApplyGrants    = "apply_grants"
 	ActionApplySchema    = "apply_schema"  // initial_schema template, see internal/schema
 	ActionRotateSecret   = "rotate_secret" // rds-provision rotate, see internal/rotate
+)
+
+// DefaultBuildID and DefaultRunID fill the build_id and run_id columns of
+// a run outside CI (SPEC).
+const (
+	DefaultBuildID = "manual"
+	DefaultRunID   = "local"
 )
 
 // Header is the CSV header line of SPEC.

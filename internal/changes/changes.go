@@ -29,11 +29,11 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/goldenpath/rds-provision/internal/catalog"
+	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
@@ -41,10 +41,6 @@ import (
 // branch: there is nothing before, so every environment with databases
 // counts as changed.
 const ZeroRev = "0000000000000000000000000000000000000000"
-
-// envRE bounds the environment names it reports: they become matrix values,
-// file names and secret paths downstream.
-var envRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
 
 // Options says which repository and revisions, or which two directory
 // trees, to compare.
@@ -235,7 +231,9 @@ func differ(before, after map[string]*state) []string {
 	}
 	var out []string
 	for env := range names {
-		if !envRE.MatchString(env) {
+		// The names it reports become matrix values, file names and secret
+		// paths downstream: the environment rule bounds them.
+		if naming.CheckEnvironment(env) != nil {
 			continue
 		}
 		if !reflect.DeepEqual(before[env], after[env]) {

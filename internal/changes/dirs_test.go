@@ -161,3 +161,28 @@ func TestEnvironmentsDirsErrors(t *testing.T) {
 		})
 	}
 }
+
+// An environment directory whose name the environment rule refuses
+// (naming.CheckEnvironment) is never reported: the names become matrix
+// values, file names and secret paths downstream.
+func TestEnvironmentsDirsSkipUnsafeNames(t *testing.T) {
+	base := infraDir(t)
+	after := infraDir(t)
+	for _, env := range []string{"QA", "qa_1", "-qa"} {
+		p := filepath.Join(after, "envs", env+"-rds", "terraform.tfvars")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		src := "application_databases = {\n  shop = { database_name = \"shop\", username = \"shop_user\" }\n}\n"
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Environments(context.Background(), Options{BeforeDir: base, AfterDir: after})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Errorf("environments = %v, want none", got)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/goldenpath/rds-provision/internal/audit"
 )
 
 // Env is everything a command takes from its process, so tests can run the
@@ -93,17 +95,14 @@ func exitCode(env Env, err error) int {
 	case errors.Is(err, ErrUsage):
 		fmt.Fprintf(env.Stderr, "[ERROR] %v\n", err)
 		return ExitUsage
-	case errors.Is(err, ErrFailedRows):
+	case errors.Is(err, audit.ErrActionsFailed):
+		// The run logged its failures, row by row.
 		return ExitError
 	default:
 		fmt.Fprintf(env.Stderr, "[ERROR] %v\n", err)
 		return ExitError
 	}
 }
-
-// ErrFailedRows means the run completed but recorded error rows, which were
-// already logged one by one.
-var ErrFailedRows = errors.New("one or more actions failed")
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "rds-provision: self-service PostgreSQL databases on a shared AWS RDS instance.")

@@ -65,6 +65,23 @@ func TestProvisionFlags(t *testing.T) {
 		edit(&o)
 		return o
 	}
+	// The command hands over options provision has defaulted and checked
+	// (Options.Validate): compare what they mean, the effective options,
+	// leaving out the seams (logs, clock, randomness, audit, mask), which
+	// are not flags.
+	effective := func(o provision.Options) provision.Options {
+		t.Helper()
+		if err := o.Validate(); err != nil {
+			t.Fatalf("Validate(%+v): %v", o, err)
+		}
+		return o
+	}
+	seams := cmpopts.IgnoreFields(provision.Options{}, "Getenv", "Now", "Log", "Random", "Audit", "Mask")
+	// The flags' defaults are provision's own: --env alone means what
+	// Options{Env: "dev"} means.
+	if diff := cmp.Diff(effective(provision.Options{Env: "dev"}), effective(defaults), seams, cmpopts.IgnoreUnexported(provision.Options{})); diff != "" {
+		t.Errorf("the flags' defaults are not provision's (-provision +flags):\n%s", diff)
+	}
 	tests := []struct {
 		name          string
 		args          []string
@@ -100,7 +117,7 @@ func TestProvisionFlags(t *testing.T) {
 			if err != nil || got == nil {
 				t.Fatalf("err = %v, runF ran: %v", err, got != nil)
 			}
-			if diff := cmp.Diff(tt.want, got.Provision, cmpopts.IgnoreFields(provision.Options{}, "Getenv", "Now", "Log"), cmpopts.IgnoreUnexported(provision.Options{})); diff != "" {
+			if diff := cmp.Diff(effective(tt.want), got.Provision, seams, cmpopts.IgnoreUnexported(provision.Options{})); diff != "" {
 				t.Errorf("provision.Options (-want +got):\n%s", diff)
 			}
 			if got.AuditOutput != tt.audit || got.SummaryOutput != tt.report {
@@ -119,6 +136,9 @@ func TestProvisionFlags(t *testing.T) {
 		{"--env dev --sslmode none", "invalid --sslmode"},
 		{"--env dev --parallel 65", "--parallel 65"},
 		{"--env dev --statement-timeout 0s", "must be positive"},
+		{"--env dev --parallel 0", "--parallel 0"},
+		{"--env dev --lock-timeout -1s", "must be positive"},
+		{"--env dev --db-port 70000", "--db-port 70000"},
 		{"--env dev extra", "unexpected arguments: extra"},
 	} {
 		t.Run("usage "+tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/rdsapi"
 	"github.com/goldenpath/rds-provision/internal/rotate"
 	"github.com/goldenpath/rds-provision/internal/secrets"
@@ -84,7 +85,7 @@ func runLambda(ctx context.Context, args []string, env Env) error {
 		return usageErrorf("--event %s: not a rotation event (JSON with Step, SecretId, ClientRequestToken): %v", eventFile, err)
 	}
 	if err := h.Handle(ctx, ev); err != nil {
-		return ErrFailedRows // Handle logged it
+		return audit.ErrActionsFailed // Handle logged it
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/naming"
+	"github.com/goldenpath/rds-provision/internal/pgsession"
 	"github.com/goldenpath/rds-provision/internal/provision"
 	"github.com/goldenpath/rds-provision/internal/report"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
@@ -121,15 +122,15 @@ func provisionCommand(ctx context.Context, args []string, env Env, runF func(con
 	fs.StringVar(&opts.RepoRoot, "repo-root", ".", "infra repository root used to locate the tfvars when --tfvars is not given")
 	fs.StringVar(&mode, "rds-mode", "auto", "auto, coupled or standalone: where application_databases lives")
 	fs.StringVar(&opts.MasterSecret, "master-secret", "", "Secrets Manager id of the master credentials (default <prefix>/<env>/rds/master)")
-	fs.StringVar(&opts.SecretPrefix, "secret-prefix", "goldenpath", "prefix of the secret paths")
-	fs.StringVar(&opts.BuildID, "build-id", "manual", "build ID for the audit trail")
-	fs.StringVar(&opts.RunID, "run-id", "local", "CI run ID for the audit trail")
+	fs.StringVar(&opts.SecretPrefix, "secret-prefix", naming.DefaultSecretPrefix, "prefix of the secret paths")
+	fs.StringVar(&opts.BuildID, "build-id", audit.DefaultBuildID, "build ID for the audit trail")
+	fs.StringVar(&opts.RunID, "run-id", audit.DefaultRunID, "CI run ID for the audit trail")
 	fs.StringVar(&opts.Region, "region", "", "AWS region (default: aws_region in the tfvars, else eu-west-2)")
 	addMasterEndpointFlags(fs, &opts.MasterEndpoint)
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "show the plan without executing it: reads the instance read-only, changes nothing, shows every problem")
 	fs.BoolVar(&opts.RequireApproval, "require-approval", false, "require ALLOW_DB_PROVISION=true for environments other than dev")
 	fs.BoolVar(&opts.NoFailFast, "no-fail-fast", false, "continue with later databases after an instance-level failure or a refused entry (default: stop there; a failure inside one database never stops the run)")
-	fs.StringVar(&opts.SSLMode, "sslmode", "verify-full", "PostgreSQL sslmode: disable, allow, prefer, require, verify-ca, verify-full")
+	fs.StringVar(&opts.SSLMode, "sslmode", pgsession.DefaultSSLMode, "PostgreSQL sslmode: disable, allow, prefer, require, verify-ca, verify-full")
 	fs.StringVar(&opts.SSLRootCert, "sslrootcert", "", "CA bundle for verify-ca/verify-full, e.g. the RDS global bundle (global-bundle.pem)")
 	fs.BoolVar(&opts.SkipPreflight, "skip-preflight", false, "skip the DNS and TCP checks before connecting (skipped anyway inside Kubernetes)")
 	fs.DurationVar(&opts.LockTimeout, "lock-timeout", provision.DefaultLockTimeout, "how long to wait for another run's advisory lock (a lock held by any other role fails at once)")
@@ -140,29 +141,24 @@ func provisionCommand(ctx context.Context, args []string, env Env, runF func(con
 	if err := parseFlags(fs, args, provisionUsage); err != nil {
 		return err
 	}
-	if opts.Env == "" {
-		return usageErrorf("--env is required (dev, test, staging, prod)")
-	}
-	if err := naming.CheckEnvironment(opts.Env); err != nil {
-		return usageErrorf("--env %q: %v", opts.Env, err)
-	}
 	var err error
 	if opts.Mode, err = tfvars.ParseMode(mode); err != nil {
 		return usageErrorf("--rds-mode: %v", err)
 	}
-	if err := provision.CheckSSLMode(opts.SSLMode); err != nil {
-		return usageErrorf("%v", err)
-	}
-	if err := checkMasterEndpoint(opts.MasterEndpoint); err != nil {
-		return err
-	}
-	if opts.Parallel < 1 || opts.Parallel > provision.MaxParallel {
-		return usageErrorf("--parallel %d: want a number from 1 (serial) to %d", opts.Parallel, provision.MaxParallel)
+	// provision.Options reads 0 as "the default"; typed here, a 0 is a
+	// mistake: no connection, no time bound.
+	if opts.Parallel == 0 {
+		return usageErrorf("%v", provision.CheckParallel(0))
 	}
 	if opts.LockTimeout <= 0 || opts.StatementTimeout <= 0 {
 		return usageErrorf("--lock-timeout and --statement-timeout must be positive durations, e.g. 10m")
 	}
 	opts.Getenv, opts.Now, opts.Log = env.Getenv, env.Now, env.Stderr
+	// Defaults and checks are provision's (Options.Validate), as for the
+	// action and Run.
+	if err := opts.Validate(); err != nil {
+		return usageErrorf("%v", err)
+	}
 	return runF(ctx, &provisionOptions{Provision: opts, AuditOutput: auditOutput, SummaryOutput: summary, Stdout: env.Stdout})
 }
 
@@ -219,7 +215,7 @@ func provisionRun(ctx context.Context, o *provisionOptions) error {
 // already logged one by one.
 func provisionError(err error) error {
 	if provision.Logged(err) {
-		return ErrFailedRows
+		return audit.ErrActionsFailed
 	}
 	return err
 }

@@ -2,11 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 
+	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/naming"
-	"github.com/goldenpath/rds-provision/internal/provision"
+	"github.com/goldenpath/rds-provision/internal/pgsession"
 	"github.com/goldenpath/rds-provision/internal/rotate"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -62,9 +62,6 @@ func runRotate(ctx context.Context, args []string, env Env) error {
 	}
 	defer closeAudit()
 	_, err = rotate.Run(ctx, opts)
-	if errors.Is(err, rotate.ErrActionsFailed) {
-		return ErrFailedRows
-	}
 	return err
 }
 
@@ -85,12 +82,12 @@ func parseRotate(args []string, env Env) (rotate.Options, string, error) {
 	fs.StringVar(&opts.RepoRoot, "repo-root", ".", "infra repository root: the tfvars (when --tfvars is not given) and the catalog with each entry's risk")
 	fs.StringVar(&mode, "rds-mode", "auto", "auto, coupled or standalone: where application_databases lives")
 	fs.StringVar(&opts.MasterSecret, "master-secret", "", "Secrets Manager id of the master credentials (default <prefix>/<env>/rds/master)")
-	fs.StringVar(&opts.SecretPrefix, "secret-prefix", "goldenpath", "prefix of the secret paths")
-	fs.StringVar(&opts.BuildID, "build-id", "manual", "build ID for the audit trail")
-	fs.StringVar(&opts.RunID, "run-id", "local", "CI run ID for the audit trail")
+	fs.StringVar(&opts.SecretPrefix, "secret-prefix", naming.DefaultSecretPrefix, "prefix of the secret paths")
+	fs.StringVar(&opts.BuildID, "build-id", audit.DefaultBuildID, "build ID for the audit trail")
+	fs.StringVar(&opts.RunID, "run-id", audit.DefaultRunID, "CI run ID for the audit trail")
 	fs.StringVar(&opts.Region, "region", "", "AWS region (default: aws_region in the tfvars, else eu-west-2)")
 	addMasterEndpointFlags(fs, &opts.MasterEndpoint)
-	fs.StringVar(&opts.SSLMode, "sslmode", "verify-full", "PostgreSQL sslmode: disable, allow, prefer, require, verify-ca, verify-full")
+	fs.StringVar(&opts.SSLMode, "sslmode", pgsession.DefaultSSLMode, "PostgreSQL sslmode: disable, allow, prefer, require, verify-ca, verify-full")
 	fs.StringVar(&opts.SSLRootCert, "sslrootcert", "", "CA bundle for verify-ca/verify-full, e.g. the RDS global bundle (global-bundle.pem)")
 	fs.DurationVar(&opts.LockTimeout, "lock-timeout", rotate.DefaultLockTimeout, "how long to wait for a provision or rotate run's advisory lock")
 	fs.DurationVar(&opts.StatementTimeout, "statement-timeout", rotate.DefaultStatementTimeout, "deadline of every statement and API call")
@@ -118,7 +115,7 @@ func parseRotate(args []string, env Env) (rotate.Options, string, error) {
 	if opts.Mode, err = tfvars.ParseMode(mode); err != nil {
 		return opts, "", usageErrorf("--rds-mode: %v", err)
 	}
-	if err := provision.CheckSSLMode(opts.SSLMode); err != nil {
+	if err := pgsession.CheckSSLMode(opts.SSLMode); err != nil {
 		return opts, "", usageErrorf("%v", err)
 	}
 	if err := checkMasterEndpoint(opts.MasterEndpoint); err != nil {

@@ -60,7 +60,7 @@ func CheckMasterSecret(id string) error {
 // rds_instances, whose master secret stays <prefix>/<env>/rds/master.
 func InstanceMasterSecretPath(prefix, env, instance string) string {
 	if instance == "" {
-		return prefix + "/" + env + "/rds/master"
+		return MasterSecretPath(prefix, env)
 	}
 	return prefix + "/" + env + "/rds/" + instance + "/master"
 }

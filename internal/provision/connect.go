@@ -13,24 +13,16 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/goldenpath/rds-provision/internal/pgsession"
 	"github.com/goldenpath/rds-provision/internal/secrets"
 )
 
 // connectTimeout bounds each connection attempt, as the runbook's script did.
-const connectTimeout = 10 * time.Second
+const connectTimeout = pgsession.ConnectTimeout
 
-// SSL modes accepted by --sslmode, as libpq names them.
-var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
-
-// CheckSSLMode returns an error naming the valid modes.
-func CheckSSLMode(mode string) error {
-	for _, m := range sslModes {
-		if m == mode {
-			return nil
-		}
-	}
-	return fmt.Errorf("invalid --sslmode %q: want one of %s", mode, strings.Join(sslModes, ", "))
-}
+// CheckSSLMode returns an error naming the valid --sslmode values
+// (pgsession.CheckSSLMode).
+func CheckSSLMode(mode string) error { return pgsession.CheckSSLMode(mode) }
 
 // connConfig builds a pgx config for a session of the master user in db
 // on the master's instance.
@@ -38,53 +30,22 @@ func (r *run) connConfig(db string) (*pgx.ConnConfig, error) {
 	return r.sessionConfig(db, r.master.Username, r.master.Password)
 }
 
-// sessionConfig builds a pgx config for a session of user in db. The
-// password is set on the config, never put in a connection string. The
-// session's settings are fixed in the startup packet (sessionSettings), so
-// nothing a tenant set on its database or role applies to it.
+// sessionConfig builds a pgx config for a session of user in db: the
+// hardened session of pgsession, whose settings a tenant cannot change
+// (sessionSettings).
 func (r *run) sessionConfig(db, user, password string) (*pgx.ConnConfig, error) {
-	parts := []string{
-		"host=" + dsnValue(r.master.Host),
-		"port=" + strconv.Itoa(r.master.Port),
-		"user=" + dsnValue(user),
-		"dbname=" + dsnValue(db),
-		"sslmode=" + dsnValue(r.opts.SSLMode),
-		"connect_timeout=" + strconv.Itoa(int(connectTimeout/time.Second)),
-		"application_name=rds-provision",
-	}
-	if r.opts.SSLRootCert != "" {
-		parts = append(parts, "sslrootcert="+dsnValue(r.opts.SSLRootCert))
-	}
-	cfg, err := pgx.ParseConfig(strings.Join(parts, " "))
-	if err != nil {
-		return nil, fmt.Errorf("connection settings for %s: %w", db, err)
-	}
-	cfg.Password = password
-	cfg.Tracer = r.opts.Tracer
-	// One round trip per query: no Parse/Describe first. Every connection
-	// is short-lived and runs each query once, so a statement cache would
-	// only add a round trip.
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
-	// Keepalives notice a peer that vanished (failover, a dropped NAT
-	// entry) while the session waits, e.g. for the lock.
-	dialer := &net.Dialer{Timeout: connectTimeout, KeepAliveConfig: net.KeepAliveConfig{
-		Enable: true, Idle: 30 * time.Second, Interval: 10 * time.Second, Count: 3,
-	}}
-	cfg.DialFunc = dialer.DialContext
 	// The master's database holds the advisory lock's session, whose wait
 	// (--lock-timeout) is one statement.
 	statement := r.opts.StatementTimeout
 	if db == r.master.DBName {
 		statement += r.opts.LockTimeout
 	}
-	for k, v := range sessionSettings(statement, r.opts.lockWait, r.opts.DryRun, int(r.major.Load())) {
-		cfg.RuntimeParams[k] = v
-	}
-	return cfg, nil
-}
-
-func dsnValue(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+	return pgsession.Config{
+		Host: r.master.Host, Port: r.master.Port, User: user, Password: password, Database: db,
+		SSLMode: r.opts.SSLMode, SSLRootCert: r.opts.SSLRootCert, ApplicationName: "rds-provision",
+		StatementTimeout: statement, LockTimeout: r.opts.lockWait, ReadOnly: r.opts.DryRun,
+		Major: int(r.major.Load()), Tracer: r.opts.Tracer,
+	}.ConnConfig()
 }
 
 func (r *run) connect(ctx context.Context, db string) (*pgx.Conn, error) {
@@ -104,7 +65,7 @@ func (r *run) connect(ctx context.Context, db string) (*pgx.Conn, error) {
 // the settings of the next ones (sessionSettings).
 func (r *run) learnVersion(conn *pgx.Conn) {
 	if r.major.Load() == 0 {
-		r.major.Store(int32(serverMajor(conn.PgConn().ParameterStatus("server_version"))))
+		r.major.Store(int32(pgsession.Major(conn)))
 	}
 }
 
@@ -208,4 +169,11 @@ func (r *run) getenv(k string) string {
 		return os.Getenv(k)
 	}
 	return r.opts.Getenv(k)
+}
+
+// statementContext bounds one statement: a frozen server or network fails
+// the statement instead of hanging the run. extra adds a wait the
+// statement is allowed (the lock wait).
+func (r *run) statementContext(ctx context.Context, extra time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.opts.StatementTimeout+extra)
 }

@@ -1,11 +1,18 @@
 package provision
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
+
+// The access levels: what each holds on each kind of object (SPEC's
+// grants table), what "ALL" means on this server, and the sets of
+// privilege keywords the plan compares.
 
 // kind is a class of object whose ACL an access level governs.
 type kind string
@@ -146,4 +153,38 @@ func privOrder(k kind) []string {
 		return []string{"USAGE", "SELECT", "UPDATE"}
 	}
 	return []string{"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"}
+}
+
+// sqlAllPrivileges asks the server what ALL means per object type (an
+// owner's default ACL holds every privilege), so PostgreSQL 17's MAINTAIN
+// is covered where it exists.
+const sqlAllPrivileges = `
+SELECT t.k::pg_catalog.text,
+       ARRAY(SELECT a.privilege_type FROM pg_catalog.aclexplode(pg_catalog.acldefault(t.k, 10::pg_catalog.oid)) a
+              WHERE a.grantee OPERATOR(pg_catalog.=) 10::pg_catalog.oid)
+FROM pg_catalog.unnest('{d,n,r,s}'::pg_catalog."char"[]) AS t(k)`
+
+// readAllPrivileges scans sqlAllPrivileges' rows of the catalog batch
+// (state.go).
+func readAllPrivileges(br pgx.BatchResults, st *instance) error {
+	rows, err := br.Query()
+	if err != nil {
+		return fmt.Errorf("read privilege names: %w", err)
+	}
+	defer rows.Close()
+	byCode := map[string][]kind{"d": {kindDatabase}, "n": {kindSchema}, "r": {kindTable, kindDefaultTable}, "s": {kindSequence, kindDefaultSequence}}
+	for rows.Next() {
+		var code string
+		var names []string
+		if err := rows.Scan(&code, &names); err != nil {
+			return fmt.Errorf("read privilege names: %w", err)
+		}
+		for _, k := range byCode[code] {
+			st.all[k] = names
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read privilege names: %w", err)
+	}
+	return nil
 }

@@ -1,19 +1,27 @@
 // Package provision creates the PostgreSQL roles, databases and grants that
 // an environment's application_databases lists, idempotently, as an RDS
 // master user, and records every action in the audit log.
+//
+// A run reads the instance once (state.go), plans (plan.go: a pure value),
+// and either executes exactly the plan (apply.go, apply_chains.go) or
+// reports it (preview.go). Each resource keeps its state read, its rules,
+// its SQL and its sentences in one file: role.go (and record.go, the
+// role's comment), database.go, grants.go (with converge.go, the GRANT and
+// REVOKE statements, and privileges.go, what each access level holds),
+// schema_step.go; render.go turns steps and outcomes into words. Options
+// (options.go) are defaulted and checked in one place; secrets are read and
+// redacted by secrets.go.
 package provision
 
 import (
+	"cmp"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/rdsapi"
@@ -25,79 +33,9 @@ import (
 var ErrApproval = errors.New("approval required")
 
 // ErrActionsFailed means the run recorded error rows; each was already
-// logged, so callers need not print this error again.
-var ErrActionsFailed = errors.New("one or more actions failed")
-
-// SecretSource reads secrets; *secrets.Client is the real one.
-type SecretSource interface {
-	Get(ctx context.Context, path string) (string, error)
-	GetMany(ctx context.Context, paths []string) (map[string]secrets.Result, error)
-}
-
-// Options configure one run. Zero values mean the defaults of SPEC.
-type Options struct {
-	Env string
-	// TfvarsPath names the tfvars file; when empty it is located under
-	// RepoRoot for Env with Mode (auto, coupled, standalone).
-	TfvarsPath string
-	RepoRoot   string
-	Mode       tfvars.Mode
-
-	MasterSecret string // default <prefix>/<env>/rds/master
-	SecretPrefix string // default goldenpath
-	Region       string // default: tfvars aws_region, then eu-west-2
-	BuildID      string // default manual
-	RunID        string // default local
-
-	DryRun          bool
-	RequireApproval bool
-	NoFailFast      bool
-	SkipPreflight   bool
-	SSLMode         string // default verify-full
-	SSLRootCert     string
-	// LockTimeout bounds the wait for another run's advisory lock.
-	LockTimeout time.Duration // default DefaultLockTimeout
-	// StatementTimeout bounds every statement, so a frozen server or
-	// network fails the run instead of hanging it.
-	StatementTimeout time.Duration // default DefaultStatementTimeout
-
-	Getenv func(string) string
-	Now    func() time.Time
-	Random io.Reader // SCRAM salts; default crypto/rand
-
-	// Audit receives every row; callers attach stdout and file sinks.
-	Audit *audit.Log
-	// Log receives the human [SUCCESS]/[ERROR] lines.
-	Log io.Writer
-	// Mask is called with every secret value as soon as it is read, so the
-	// Actions runtime can register it with add-mask.
-	Mask func(secret string)
-
-	// Secrets defaults to AWS Secrets Manager in Region.
-	Secrets SecretSource
-	// MasterEndpoint (--db-host, --db-port, --db-name) overrides the
-	// master secret's host, port and dbname; an RDS-managed master secret
-	// (username and password only) takes them from here, the tfvars
-	// (rds_endpoint, rds_port, database_name) or RDS.
-	MasterEndpoint secrets.Endpoint
-	// RDS finds the instance of an RDS-managed master secret
-	// (DescribeDBInstances); defaults to the RDS API in Region, called only
-	// when the endpoint is still incomplete.
-	RDS secrets.InstanceFinder
-	// Tracer observes every PostgreSQL query (benchmarks count round
-	// trips). Connections run concurrently, so it must be safe for
-	// concurrent use.
-	Tracer pgx.QueryTracer
-	// Parallel bounds the connections open at once for the work inside
-	// databases (reading their privileges, granting): default
-	// DefaultParallel; 1 runs it serially. The master's session, which
-	// holds the advisory lock, is one more.
-	Parallel int
-
-	// lockWait is every session's lock_timeout: sessionLockTimeout; the
-	// tests shorten it.
-	lockWait time.Duration
-}
+// logged, so callers need not print this error again. It is
+// audit.ErrActionsFailed, the one such error of every command.
+var ErrActionsFailed = audit.ErrActionsFailed
 
 // Result is what a run did.
 type Result struct {
@@ -112,15 +50,6 @@ type Result struct {
 	Steps []Step
 }
 
-// Defaults of the time bounds.
-const (
-	DefaultLockTimeout      = 10 * time.Minute
-	DefaultStatementTimeout = 5 * time.Minute
-	DefaultParallel         = 8
-	// MaxParallel bounds Parallel: each is a connection on the instance.
-	MaxParallel = 64
-)
-
 // Run provisions every entry of the environment's application_databases.
 // It returns ErrActionsFailed when any row is an error.
 func Run(ctx context.Context, opts Options) (Result, error) {
@@ -134,19 +63,25 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if err != nil && !errors.Is(err, ErrActionsFailed) {
 		// A run-level failure (tfvars, approval) happens before any action,
 		// so the CSV has no row for it; the log says it before the summary,
-		// which counts it.
-		fmt.Fprintf(r.log, "[ERROR] %s\n", r.audit.Scrub(err.Error()))
-		err, failures = loggedError{err}, 1
+		// which counts it. Its text is scrubbed as the rows are, since
+		// callers print it too.
+		msg := r.audit.Scrub(err.Error())
+		fmt.Fprintf(r.log, "[ERROR] %s\n", msg)
+		err, failures = loggedError{msg: msg, err: err}, 1
 	}
 	r.summary(failures)
 	return res, err
 }
 
 // loggedError is a run-level failure Run already logged; its text is the
-// failure's own.
-type loggedError struct{ error }
+// failure's own, with every secret the run read redacted.
+type loggedError struct {
+	msg string
+	err error
+}
 
-func (e loggedError) Unwrap() error { return e.error }
+func (e loggedError) Error() string { return e.msg }
+func (e loggedError) Unwrap() error { return e.err }
 
 // Logged reports whether err was already logged as [ERROR] lines (rows,
 // or a run-level failure before the summary), so a caller need not print it
@@ -174,59 +109,8 @@ type run struct {
 }
 
 func newRun(opts Options) (*run, error) {
-	if opts.Env == "" {
-		return nil, errors.New("--env is required (dev, test, staging, prod)")
-	}
-	if opts.SecretPrefix == "" {
-		opts.SecretPrefix = "goldenpath"
-	}
-	if opts.MasterSecret == "" {
-		opts.MasterSecret = opts.SecretPrefix + "/" + opts.Env + "/rds/master"
-	}
-	if opts.BuildID == "" {
-		opts.BuildID = "manual"
-	}
-	if opts.RunID == "" {
-		opts.RunID = "local"
-	}
-	if opts.SSLMode == "" {
-		opts.SSLMode = "verify-full"
-	}
-	if err := CheckSSLMode(opts.SSLMode); err != nil {
+	if err := opts.Validate(); err != nil {
 		return nil, err
-	}
-	if opts.LockTimeout <= 0 {
-		opts.LockTimeout = DefaultLockTimeout
-	}
-	if opts.StatementTimeout <= 0 {
-		opts.StatementTimeout = DefaultStatementTimeout
-	}
-	if opts.lockWait <= 0 {
-		opts.lockWait = sessionLockTimeout
-	}
-	if opts.Parallel <= 0 {
-		opts.Parallel = DefaultParallel
-	}
-	if opts.Parallel > MaxParallel {
-		return nil, fmt.Errorf("--parallel %d: at most %d (each is a connection on the instance)", opts.Parallel, MaxParallel)
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Random == nil {
-		opts.Random = rand.Reader
-	}
-	if opts.Audit == nil {
-		opts.Audit = audit.NewLog()
-	}
-	if opts.Log == nil {
-		opts.Log = io.Discard
-	}
-	if opts.Mask == nil {
-		opts.Mask = func(string) {}
-	}
-	if opts.RepoRoot == "" {
-		opts.RepoRoot = "."
 	}
 	return &run{opts: opts, audit: opts.Audit, log: opts.Log}, nil
 }
@@ -243,7 +127,7 @@ func (r *run) execute(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	res.TfvarsPath, res.Mode, res.Entries = file.Path, file.Mode, file.Entries
-	res.Region = firstNonEmpty(r.opts.Region, file.Region, tfvars.DefaultRegion)
+	res.Region = cmp.Or(r.opts.Region, file.Region, tfvars.DefaultRegion)
 	r.infof("Environment %s: %d database(s) from %s (%s mode), region %s", r.opts.Env, len(file.Entries), file.Path, file.Mode, res.Region)
 	if len(file.Entries) == 0 {
 		r.infof("application_databases is empty: nothing to provision")
@@ -314,23 +198,19 @@ func (r *run) loadTfvars() (*tfvars.File, error) {
 	return file, nil
 }
 
-// record adds an audit row and logs the matching human line.
+// record adds a run-level row (connect, fetch_secret of the master) and
+// logs the matching human line.
 func (r *run) record(e *entry, action string, status audit.Status, started time.Time, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	r.recordAs(e, action, status, started, msg, msg)
-}
-
-// recordAs is record with a log line that may say more than the CSV
-// message, where the runbook fixes the message ("Role created").
-func (r *run) recordAs(e *entry, action string, status audit.Status, started time.Time, msg, line string) {
 	var took time.Duration
 	if !started.IsZero() {
 		took = r.opts.Now().Sub(started)
 	}
-	r.recordRow(e, action, status, took, msg, line)
+	r.recordRow(e, action, status, took, msg, msg)
 }
 
-// recordRow is recordAs with the row's duration given.
+// recordRow adds a row with its duration and logs line, both scrubbed of
+// every secret the run read.
 func (r *run) recordRow(e *entry, action string, status audit.Status, took time.Duration, msg, line string) {
 	msg, line = r.audit.Scrub(msg), r.audit.Scrub(line)
 	row := audit.Row{
@@ -353,21 +233,23 @@ func (r *run) recordRow(e *entry, action string, status audit.Status, took time.
 		fmt.Fprintf(r.log, "[ERROR] %v\n", err)
 		r.failed = true
 	}
-	fmt.Fprintf(r.log, "%s %s\n", logPrefix(status), line)
+	fmt.Fprintf(r.log, "%s %s\n", status.LogPrefix(), line)
 }
 
-func logPrefix(s audit.Status) string {
-	switch s {
-	case audit.Success:
-		return "[SUCCESS]"
-	case audit.NoChange:
-		return "[NO_CHANGE]"
-	case audit.Warning:
-		return "[WARNING]"
-	case audit.DryRun:
-		return "[DRY-RUN]"
+// recordStep adds a step's row as render.go worded it; tenant says the
+// failure is its database's (fail-fast goes on), took how long it ran (0:
+// it sent nothing).
+func (r *run) recordStep(s Step, tenant bool, status audit.Status, msg, line string, took time.Duration) {
+	line = cmp.Or(line, msg)
+	var e *entry
+	if s.Username != "" || s.Database != "" {
+		e = &entry{}
+		e.DatabaseName, e.Username = s.Database, s.Username
 	}
-	return "[ERROR]"
+	r.recordRow(e, s.Action, status, took, msg, line)
+	if status == audit.Error && !tenant && s.Entry >= 0 && r.halt == "" {
+		r.halt = haltKind(s)
+	}
 }
 
 func (r *run) infof(format string, args ...any) {
@@ -396,13 +278,4 @@ func (r *run) summary(failures int) {
 		parts = append(parts, fmt.Sprintf("%d %s", c[s], s))
 	}
 	fmt.Fprintf(r.log, "[INFO] Summary: %s\n", strings.Join(parts, ", "))
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
-	"github.com/goldenpath/rds-provision/internal/schema"
 )
 
 // A tenant is the owner role of its database: it controls that database's
@@ -17,25 +16,8 @@ import (
 // what the run does about that beyond the session settings
 // (sessionSettings) and the queries that name pg_catalog: the session
 // logged in as the owner role, where everything that touches the tenant's
-// own objects runs (the schema template and its marker), and the rules
-// that keep one tenant's failure to that tenant.
-
-// ownerLoginError says the owner role could not log in to its database to
-// inspect it for its initial_schema: before the real run's create_role step
-// its password may differ from its secret, or the secret may not exist yet.
-type ownerLoginError struct {
-	owner, db, secret string
-	err               error
-}
-
-func (e *ownerLoginError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("its owner %s has no password to log in with yet (secret %s cannot be read)", e.owner, e.secret)
-	}
-	return fmt.Sprintf("its owner %s cannot log in to %s with the password from %s (%s)", e.owner, e.db, e.secret, pgMessage(e.err))
-}
-
-func (e *ownerLoginError) Unwrap() error { return e.err }
+// own objects runs (the schema template and its marker, schema_step.go),
+// and the rules that keep one tenant's failure to that tenant.
 
 // isLoginError reports an authentication or authorization failure at login
 // (wrong password, role without LOGIN or past its VALID UNTIL, no pg_hba
@@ -58,36 +40,6 @@ func (r *run) connectAs(ctx context.Context, db, user, password string) (*pgx.Co
 		return nil, fmt.Errorf("log in as %s to database %s: %w", user, db, err)
 	}
 	return conn, nil
-}
-
-// inspectAsOwner reads what the owner entry e's initial_schema needs
-// (schema.Inspect) in a read-only session logged in as the owner role: the
-// marker is the tenant's own table, which the master never reads.
-func (r *run) inspectAsOwner(ctx context.Context, e *entry) (*schema.State, error) {
-	if e.password == "" {
-		return nil, &ownerLoginError{owner: e.Username, db: e.DatabaseName, secret: e.SecretPath}
-	}
-	conn, err := r.connectAs(ctx, e.DatabaseName, e.Username, e.password)
-	if isLoginError(err) {
-		return nil, &ownerLoginError{owner: e.Username, db: e.DatabaseName, secret: e.SecretPath, err: err}
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close(context.Background())
-	sctx, cancel := r.statementContext(ctx, 0)
-	defer cancel()
-	// Two queries, one snapshot.
-	tx, err := conn.BeginTx(sctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return nil, fmt.Errorf("inspect %s as %s: %w", e.DatabaseName, e.Username, err)
-	}
-	defer tx.Rollback(context.Background())
-	st, err := schema.Inspect(sctx, tx, e.Username)
-	if err != nil {
-		return nil, err
-	}
-	return &st, tx.Commit(sctx)
 }
 
 // databaseTrouble renders why a database could not be read, with the

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/naming"
 )
 
 // The plan comment: one per pull request, holding one section per
@@ -28,9 +29,10 @@ const (
 func PlanSectionStart(env string) string { return "<!-- rds-provision-plan:" + env + " -->" }
 func PlanSectionEnd(env string) string   { return "<!-- /rds-provision-plan:" + env + " -->" }
 
-// planSectionRE finds section starts; environment names are bounded by
-// envRE, so a match is one of ours.
-var planSectionRE = regexp.MustCompile(`<!-- rds-provision-plan:([a-z0-9][a-z0-9-]{0,30}) -->`)
+// planSectionRE finds what may be section starts; only those naming an
+// environment that passes the environment rule (naming.CheckEnvironment)
+// are ours.
+var planSectionRE = regexp.MustCompile(`<!-- rds-provision-plan:([^\s<>]{1,64}) -->`)
 
 // PlanHeader opens the plan comment and the plan job summary.
 const PlanHeader = "## RDS provisioning plan\n\n" +
@@ -52,6 +54,9 @@ func MergePlanComment(current, env, section string) string {
 	sections := map[string]string{}
 	for _, m := range planSectionRE.FindAllStringSubmatchIndex(current, -1) {
 		name := current[m[2]:m[3]]
+		if naming.CheckEnvironment(name) != nil {
+			continue
+		}
 		rest := current[m[1]:]
 		end := strings.Index(rest, PlanSectionEnd(name))
 		if end < 0 {

@@ -29,6 +29,9 @@ func TestMergePlanComment(t *testing.T) {
 		{"a section without its end is dropped",
 			head + section("dev", "d") + PlanSectionStart("prod") + "\ncut off", "test", "t",
 			head + section("dev", "d") + section("test", "t")},
+		{"a section whose name the environment rule refuses is not ours",
+			head + section("Prod", "p") + section("../x", "x") + section("dev", "d"), "test", "t",
+			head + section("dev", "d") + section("test", "t")},
 		{"text outside sections is not kept", "someone's edit\n" + head + section("dev", "d"), "dev", "d2", head + section("dev", "d2")},
 	}
 	for _, tt := range tests {

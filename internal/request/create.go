@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/goldenpath/rds-provision/internal/catalog"
+	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/schema"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
@@ -39,7 +40,7 @@ func checkCreate(f Form, facts Facts, found *findings) {
 // entry to the catalog, both naming the instance.
 func (in *planInput) planCreate(p *Plan) error {
 	form, env := in.form, in.env
-	p.SecretPath = in.settings.SecretPrefix + "/" + env + "/" + form.DatabaseName + "/postgres"
+	p.SecretPath = naming.AppSecretPath(in.settings.SecretPrefix, env, form.DatabaseName)
 	p.InstanceClass = in.enums.InstanceClass[form.Size]
 	p.Owner, p.Risk, p.OwnerUsername = form.Owner, form.Risk, form.Username
 	p.Branch = "database/create-" + env + "-" + form.DatabaseName

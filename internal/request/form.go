@@ -40,7 +40,7 @@ type Form struct {
 const (
 	DefaultInitialSchema = "none"
 	DefaultBaseBranch    = "development"
-	DefaultSecretPrefix  = "goldenpath"
+	DefaultSecretPrefix  = naming.DefaultSecretPrefix
 )
 
 // WithDefaults returns f with the optional fields filled in: request_type

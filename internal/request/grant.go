@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/goldenpath/rds-provision/internal/catalog"
+	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
@@ -52,7 +53,7 @@ func checkGrant(f Form, facts Facts, found *findings) {
 func (in *planInput) planGrant(p *Plan) error {
 	form, env := in.form, in.env
 	p.AccessLevel = form.AccessLevel
-	p.SecretPath = in.settings.SecretPrefix + "/" + env + "/" + form.Username + "/postgres"
+	p.SecretPath = naming.AppSecretPath(in.settings.SecretPrefix, env, form.Username)
 	p.Branch = "database/grant-" + env + "-" + form.DatabaseName + "-" + form.Username
 	p.Title = fmt.Sprintf("Grant RDS access: %s (%s) on %s (%s)", form.Username, form.AccessLevel, form.DatabaseName, env)
 	p.CommitMessage = fmt.Sprintf("database: grant %s on %s to %s in %s", form.AccessLevel, form.DatabaseName, form.Username, env)

@@ -9,6 +9,7 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 
 	"github.com/goldenpath/rds-provision/internal/catalog"
+	"github.com/goldenpath/rds-provision/internal/naming"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
@@ -247,7 +248,7 @@ func (in *planInput) day2(p *Plan, facts Facts) {
 		if te.DatabaseName == form.DatabaseName && te.Username == form.Username {
 			p.SecretPath = te.SecretName
 			if p.SecretPath == "" {
-				p.SecretPath = in.settings.SecretPrefix + "/" + in.env + "/" + te.Key + "/postgres"
+				p.SecretPath = naming.AppSecretPath(in.settings.SecretPrefix, in.env, te.Key)
 			}
 		}
 	}

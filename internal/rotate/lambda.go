@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/goldenpath/rds-provision/internal/audit"
+	"github.com/goldenpath/rds-provision/internal/pgsession"
 	"github.com/goldenpath/rds-provision/internal/secrets"
 )
 
@@ -47,7 +48,7 @@ func LambdaConfigFromEnv(getenv func(string) string) (LambdaConfig, error) {
 			Host: getenv("RDSP_DB_HOST"), DBName: getenv("RDSP_DB_NAME"),
 		},
 		Identifier:       getenv("RDSP_DB_INSTANCE"),
-		SSLMode:          cmp.Or(getenv("RDSP_SSLMODE"), "verify-full"),
+		SSLMode:          cmp.Or(getenv("RDSP_SSLMODE"), pgsession.DefaultSSLMode),
 		SSLRootCert:      getenv("RDSP_SSLROOTCERT"),
 		LockTimeout:      2 * time.Minute,
 		StatementTimeout: 30 * time.Second,

@@ -15,12 +15,13 @@ import (
 
 	"github.com/goldenpath/rds-provision/internal/lock"
 	"github.com/goldenpath/rds-provision/internal/naming"
+	"github.com/goldenpath/rds-provision/internal/pgsession"
 	"github.com/goldenpath/rds-provision/internal/scram"
 	"github.com/goldenpath/rds-provision/internal/secrets"
 )
 
 // connectTimeout bounds each connection attempt.
-const connectTimeout = 10 * time.Second
+const connectTimeout = pgsession.ConnectTimeout
 
 // DB is how rotation reaches PostgreSQL: the master's session for the lock
 // and the password, and logins as the application role to test a password.
@@ -29,8 +30,8 @@ type DB struct {
 	SSLMode     string // default verify-full
 	SSLRootCert string
 	// StatementTimeout bounds every statement (and is sent as the
-	// sessions' statement_timeout, lock_timeout and
-	// idle_in_transaction_session_timeout).
+	// sessions' statement_timeout and idle_in_transaction_session_timeout;
+	// lock_timeout is pgsession.DefaultLockTimeout when shorter).
 	StatementTimeout time.Duration
 	// LockTimeout bounds the wait for another run's advisory lock.
 	LockTimeout time.Duration
@@ -38,45 +39,22 @@ type DB struct {
 	Infof       func(format string, args ...any)
 	// Tracer observes the master session's queries (tests, benchmarks).
 	Tracer pgx.QueryTracer
+
+	// major is the server's major version, learnt by Open from the
+	// master's session, for the settings of the logins after it.
+	major int
 }
 
-// config builds a connection config; the password is set on the config,
-// never put in a connection string. Every session starts with
-// search_path=pg_catalog and the timeouts as startup parameters, so a
-// tenant's database or role settings cannot change what it runs.
+// config builds a connection config: provision's hardened session
+// (pgsession), whose settings neither the tenant's database nor its role
+// can change, with the password set on the config, never put in a
+// connection string.
 func (d *DB) config(user, password, db string) (*pgx.ConnConfig, error) {
-	parts := []string{
-		"host=" + dsnValue(d.Master.Host),
-		"port=" + strconv.Itoa(d.Master.Port),
-		"user=" + dsnValue(user),
-		"dbname=" + dsnValue(db),
-		"sslmode=" + dsnValue(d.SSLMode),
-		"connect_timeout=" + strconv.Itoa(int(connectTimeout/time.Second)),
-		"application_name=rds-provision-rotate",
-	}
-	if d.SSLRootCert != "" {
-		parts = append(parts, "sslrootcert="+dsnValue(d.SSLRootCert))
-	}
-	cfg, err := pgx.ParseConfig(strings.Join(parts, " "))
-	if err != nil {
-		return nil, fmt.Errorf("connection settings for %s: %w", db, err)
-	}
-	cfg.Password = password
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
-	ms := strconv.FormatInt(d.StatementTimeout.Milliseconds(), 10)
-	cfg.RuntimeParams["search_path"] = "pg_catalog"
-	cfg.RuntimeParams["statement_timeout"] = ms
-	cfg.RuntimeParams["lock_timeout"] = ms
-	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = ms
-	dialer := &net.Dialer{Timeout: connectTimeout, KeepAliveConfig: net.KeepAliveConfig{
-		Enable: true, Idle: 30 * time.Second, Interval: 10 * time.Second, Count: 3,
-	}}
-	cfg.DialFunc = dialer.DialContext
-	return cfg, nil
-}
-
-func dsnValue(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+	return pgsession.Config{
+		Host: d.Master.Host, Port: d.Master.Port, User: user, Password: password, Database: db,
+		SSLMode: d.SSLMode, SSLRootCert: d.SSLRootCert, ApplicationName: "rds-provision-rotate",
+		StatementTimeout: d.StatementTimeout, LockTimeout: pgsession.DefaultLockTimeout, Major: d.major,
+	}.ConnConfig()
 }
 
 // Session is the master's connection holding the instance lock.
@@ -94,6 +72,9 @@ func (d *DB) Open(ctx context.Context) (*Session, error) {
 	}
 	cfg.Tracer = d.Tracer
 	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err == nil {
+		d.major = pgsession.Major(conn)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("Failed to connect to RDS as the master user %s at %s: %s", d.Master.Username, net.JoinHostPort(d.Master.Host, strconv.Itoa(d.Master.Port)), pgMessage(err))
 	}

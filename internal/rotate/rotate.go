@@ -24,13 +24,15 @@ import (
 	"github.com/goldenpath/rds-provision/internal/audit"
 	"github.com/goldenpath/rds-provision/internal/catalog"
 	"github.com/goldenpath/rds-provision/internal/naming"
+	"github.com/goldenpath/rds-provision/internal/pgsession"
 	"github.com/goldenpath/rds-provision/internal/rdsapi"
 	"github.com/goldenpath/rds-provision/internal/secrets"
 	"github.com/goldenpath/rds-provision/internal/tfvars"
 )
 
-// ErrActionsFailed means the run recorded error rows, each already logged.
-var ErrActionsFailed = errors.New("one or more rotations failed")
+// ErrActionsFailed means the run recorded error rows, each already logged:
+// audit.ErrActionsFailed, the one such error of every command.
+var ErrActionsFailed = audit.ErrActionsFailed
 
 // Defaults of the time bounds.
 const (
@@ -117,19 +119,19 @@ func newRun(o Options) (*run, error) {
 		return nil, errors.New("give --app KEY (one entry, due or not) or --due (every entry whose rotation period has passed)")
 	}
 	if o.SecretPrefix == "" {
-		o.SecretPrefix = "goldenpath"
+		o.SecretPrefix = naming.DefaultSecretPrefix
 	}
 	if o.MasterSecret == "" {
-		o.MasterSecret = o.SecretPrefix + "/" + o.Env + "/rds/master"
+		o.MasterSecret = naming.MasterSecretPath(o.SecretPrefix, o.Env)
 	}
 	if o.BuildID == "" {
-		o.BuildID = "manual"
+		o.BuildID = audit.DefaultBuildID
 	}
 	if o.RunID == "" {
-		o.RunID = "local"
+		o.RunID = audit.DefaultRunID
 	}
 	if o.SSLMode == "" {
-		o.SSLMode = "verify-full"
+		o.SSLMode = pgsession.DefaultSSLMode
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = DefaultLockTimeout
@@ -424,7 +426,7 @@ func (r *run) entries(file *tfvars.File) ([]*entry, error) {
 		}
 		path := te.SecretName
 		if path == "" {
-			path = fmt.Sprintf("%s/%s/%s/postgres", r.opts.SecretPrefix, r.opts.Env, te.Key)
+			path = naming.AppSecretPath(r.opts.SecretPrefix, r.opts.Env, te.Key)
 		}
 		out = append(out, &entry{Entry: te, risk: risks[te.DatabaseName], target: Target{SecretID: path, Username: te.Username, Database: te.DatabaseName}})
 	}
