@@ -128,7 +128,10 @@ func Holder(ctx context.Context, conn *pgx.Conn, o Options) (int, error) {
 	if err != nil {
 		return 0, &StatementError{During: "taking the advisory lock", Err: fmt.Errorf("find the advisory lock holder: %w", err)}
 	}
-	if holder != o.Master {
+	// No pg_stat_activity row: the holding backend is exiting (its lock
+	// goes with it), which a run that just ended looks like; wait for it,
+	// bounded by Options.Wait, rather than call it a foreign holder.
+	if holder != o.Master && holder != "" {
 		return 0, &kindError{kind: ErrForeignHolder, msg: fmt.Sprintf("the advisory lock that serialises rds-provision runs (key %d) is held by role %s (pid %d, application_name %q), not by an rds-provision run of the master user %s; a login is blocking provisioning: end that session (SELECT pg_terminate_backend(%d)) and re-run",
 			Key, holder, pid, app, o.Master, pid)}
 	}
